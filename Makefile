@@ -1,0 +1,69 @@
+# Go/No-Go — the three commands of CONTRACT §1, and a few helpers.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+STAMP := $(VENV)/.installed
+
+# pyenv machines: make every installed CPython >= 3.12 visible to uv by its versioned name.
+PYENV_312 := $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9]|[2-9][0-9])(\.[0-9]+)?$$' | sort -rV | paste -sd: -)
+ifneq ($(PYENV_312),)
+export PYENV_VERSION := $(PYENV_312)
+endif
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install run test lint typecheck pytest messages vendor bench clean
+
+help:
+	@echo "make install   create .venv (Python >= 3.12) from requirements.lock"
+	@echo "make run       migrate, load demo data, serve web + worker + beat on http://$(HOST):$(PORT)/"
+	@echo "make test      lint, type check and the whole test suite (browser tests included)"
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
+
+$(STAMP): requirements.lock pyproject.toml | $(UV)
+	test -x $(PY) || $(UV) venv --python '>=3.12' $(VENV)
+	$(UV) pip sync --python $(PY) --require-hashes requirements.lock
+	$(UV) pip install --python $(PY) --no-deps --editable .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	@scripts/run.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy .
+
+pytest: install
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+# Refresh the lock after editing pyproject.toml (hashes, no index URLs).
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.12 \
+		--generate-hashes --no-header --quiet -o requirements.lock
+
+# Re-extract and compile the translation catalogues.
+messages: install
+	$(PY) scripts/extract_policy_strings.py
+	$(PY) manage.py makemessages -l ko --no-obsolete --ignore '.venv/*' --ignore '.tools/*' --ignore 'tests/*' --ignore 'bench/*'
+	$(PY) manage.py compilemessages --ignore '.venv/*' --ignore '.tools/*'
+
+bench: install
+	bench/run.sh
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var/

@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+
+from .models import RoleMembership
+
+User = get_user_model()
+
+
+class RoleMembershipInline(admin.TabularInline):
+    model = RoleMembership
+    extra = 1
+    autocomplete_fields = ["product"]
+
+
+@admin.register(RoleMembership)
+class RoleMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "product"]
+    list_filter = ["role", "product"]
+    search_fields = ["user__username", "user__email"]
+    autocomplete_fields = ["user", "product"]
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PeopleAdmin(UserAdmin):
+    inlines = [RoleMembershipInline]
+    list_display = ["username", "email", "first_name", "last_name", "roles", "is_active", "is_staff"]
+
+    @admin.display(description="roles")
+    def roles(self, obj: object) -> str:
+        memberships = obj.role_memberships.all()  # type: ignore[attr-defined]
+        return ", ".join(sorted({m.role for m in memberships})) or "—"
+
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        return super().get_queryset(request).prefetch_related("role_memberships")

@@ -1,0 +1,253 @@
+"""Recording gate results and running the waiver process. Atomic, audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+from accounts.permissions import has_role
+from audit.services import audit_record
+from gonogo.errors import Conflict, NotAllowed, RuleViolation
+from releases.models import Release
+
+from .models import Evaluation, Gate, GateResult, ResultSource, ResultStatus, Waiver, WaiverState
+
+WAIVER_ASKER_ROLES = (Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    result: GateResult
+    duplicate: bool
+
+
+def gate_result_record(
+    *,
+    release: Release,
+    gate: Gate,
+    status: str,
+    source: str = ResultSource.API,
+    commit: str = "",
+    url: str = "",
+    summary: str = "",
+    run_id: str = "",
+    run_attempt: int = 1,
+    observed_at: datetime | None = None,
+    actor: Any = None,
+    actor_label: str = "",
+) -> Recorded:
+    """Record one observation of a gate. Never edits an older result: the gate's status
+    is the newest observation for the release's current commit. The same run id, attempt
+    and status again is a duplicate and changes nothing."""
+    if status not in ResultStatus.values:
+        raise RuleViolation(
+            "status_invalid",
+            _("Status must be one of: %(choices)s.") % {"choices": ", ".join(ResultStatus.values)},
+            field="status",
+        )
+    if gate.evaluation != Evaluation.CI:
+        raise RuleViolation(
+            "gate_not_reported_by_ci",
+            _("“%(gate)s” is decided by the app's own records (defects or checklist), not by CI.")
+            % {"gate": gate.key},
+            field="gate",
+        )
+    run_id = (run_id or "").strip()[:200]
+    if run_id:
+        existing = GateResult.objects.filter(
+            release=release, gate=gate, run_id=run_id, run_attempt=run_attempt, status=status
+        ).first()
+        if existing is not None:
+            return Recorded(existing, True)
+    try:
+        with transaction.atomic():
+            # Serialise with decisions and other results for this release.
+            Release.objects.select_for_update().filter(pk=release.pk).values_list("pk").get()
+            now = timezone.now()
+            result = GateResult.objects.create(
+                release=release,
+                gate=gate,
+                commit_sha=(commit or release.commit_sha).strip().lower(),
+                status=status,
+                source=source,
+                url=(url or "")[:1000],
+                summary=(summary or "")[:500],
+                run_id=run_id,
+                run_attempt=max(1, int(run_attempt or 1)),
+                observed_at=observed_at or now,
+                received_at=now,
+                reported_by=actor if getattr(actor, "is_authenticated", False) else None,
+                reporter_label=actor_label[:150],
+            )
+            audit_record(
+                actor=actor,
+                actor_label=actor_label,
+                action="gate_result.record",
+                obj=result,
+                after={"gate": gate.key, "status": status, "source": source, "run_id": run_id},
+                release_id=release.pk,
+            )
+    except IntegrityError:
+        # A concurrent delivery of the same run and status won the race.
+        existing = GateResult.objects.get(
+            release=release, gate=gate, run_id=run_id, run_attempt=run_attempt, status=status
+        )
+        return Recorded(existing, True)
+    return Recorded(result, False)
+
+
+def _waiver_snapshot(waiver: Waiver) -> dict[str, Any]:
+    return {
+        "state": waiver.state,
+        "gate": waiver.gate.key,
+        "expires_at": waiver.expires_at,
+        "decided_by": waiver.decided_by_id,
+    }
+
+
+@transaction.atomic
+def waiver_request(
+    *,
+    release: Release,
+    gate: Gate,
+    actor: Any,
+    reason: str,
+    risk: str,
+    mitigation: str,
+    expires_at: datetime | None = None,
+) -> Waiver:
+    """A lead or QA asks to pass a failing waivable gate, saying why, the risk and the
+    mitigation. Expiry defaults to 72 hours and may be at most 7 days away."""
+    if not has_role(actor, WAIVER_ASKER_ROLES, release.product):
+        raise NotAllowed("role_not_held", _("Only QA or a lead can ask for a waiver."))
+    if not gate.waivable:
+        raise RuleViolation(
+            "gate_not_waivable", _("“%(gate)s” may not be waived.") % {"gate": gate.name}, field="gate"
+        )
+    required = {
+        "reason": (reason, _("A waiver needs a reason.")),
+        "risk": (risk, _("A waiver needs the risk it takes.")),
+        "mitigation": (mitigation, _("A waiver needs a mitigation.")),
+    }
+    for name, (value, message) in required.items():
+        if not (value or "").strip():
+            raise RuleViolation("field_required", message, field=name)
+    now = timezone.now()
+    expires_at = expires_at or now + timedelta(hours=settings.GONOGO_WAIVER_DEFAULT_HOURS)
+    if expires_at <= now:
+        raise RuleViolation("expiry_past", _("The expiry must be in the future."), field="expires_at")
+    if expires_at > now + timedelta(days=settings.GONOGO_WAIVER_MAX_DAYS):
+        raise RuleViolation(
+            "expiry_too_far",
+            _("A waiver may last at most %(days)s days.") % {"days": settings.GONOGO_WAIVER_MAX_DAYS},
+            field="expires_at",
+        )
+    Release.objects.select_for_update().filter(pk=release.pk).values_list("pk").get()
+    waiver = Waiver.objects.create(
+        release=release,
+        gate=gate,
+        reason=reason.strip(),
+        risk=risk.strip(),
+        mitigation=mitigation.strip(),
+        requested_by=actor,
+        requested_at=now,
+        expires_at=expires_at,
+    )
+    audit_record(actor=actor, action="waiver.request", obj=waiver, after=_waiver_snapshot(waiver), release_id=release.pk)
+    return waiver
+
+
+def _decide(waiver: Waiver, *, actor: Any, state: str, note: str, action: str) -> Waiver:
+    waiver = Waiver.objects.select_for_update().select_related("gate", "release__product").get(pk=waiver.pk)
+    if not has_role(actor, Role.PM, waiver.release.product):
+        raise NotAllowed("role_not_held", _("Only a PM/PO can approve or reject a waiver."))
+    if waiver.requested_by_id == actor.pk:
+        raise NotAllowed("own_waiver", _("You asked for this waiver; another PM/PO must decide it."))
+    if waiver.state != WaiverState.REQUESTED:
+        raise Conflict(
+            "waiver_already_decided",
+            _("This waiver is already %(state)s.") % {"state": WaiverState(waiver.state).label},
+        )
+    if waiver.expires_at <= timezone.now():
+        raise Conflict("waiver_expired", _("This waiver request has expired. Ask again."))
+    before = _waiver_snapshot(waiver)
+    waiver.state = state
+    waiver.decided_by = actor
+    waiver.decided_at = timezone.now()
+    waiver.decision_note = (note or "").strip()
+    waiver.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+    audit_record(
+        actor=actor, action=action, obj=waiver, before=before, after=_waiver_snapshot(waiver), release_id=waiver.release_id
+    )
+    return waiver
+
+
+@transaction.atomic
+def waiver_approve(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
+    """A PM/PO who did not ask approves; the gate counts as waived until expiry."""
+    return _decide(waiver, actor=actor, state=WaiverState.APPROVED, note=note, action="waiver.approve")
+
+
+@transaction.atomic
+def waiver_reject(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
+    return _decide(waiver, actor=actor, state=WaiverState.REJECTED, note=note, action="waiver.reject")
+
+
+@transaction.atomic
+def waiver_revoke(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
+    """A PM/PO withdraws an approved waiver; the gate blocks again at once."""
+    waiver = Waiver.objects.select_for_update().select_related("gate", "release__product").get(pk=waiver.pk)
+    if not has_role(actor, Role.PM, waiver.release.product):
+        raise NotAllowed("role_not_held", _("Only a PM/PO can revoke a waiver."))
+    if waiver.state != WaiverState.APPROVED:
+        raise Conflict("waiver_not_approved", _("Only an approved waiver can be revoked."))
+    before = _waiver_snapshot(waiver)
+    waiver.state = WaiverState.REVOKED
+    waiver.revoked_by = actor
+    waiver.revoked_at = timezone.now()
+    if note:
+        waiver.decision_note = f"{waiver.decision_note}\n{note}".strip()
+    waiver.save(update_fields=["state", "revoked_by", "revoked_at", "decision_note"])
+    audit_record(
+        actor=actor, action="waiver.revoke", obj=waiver, before=before, after=_waiver_snapshot(waiver), release_id=waiver.release_id
+    )
+    return waiver
+
+
+def waivers_expire_announce(*, now: datetime | None = None) -> list[int]:
+    """Announce approved waivers whose expiry has passed, once each (audit event
+    `waiver.expired`). The verdict does not wait for this: expiry is enforced by time."""
+    now = now or timezone.now()
+    announced = []
+    candidates = Waiver.objects.filter(
+        state=WaiverState.APPROVED, expires_at__lte=now, expiry_announced_at__isnull=True
+    ).values_list("pk", flat=True)
+    for pk in candidates:
+        with transaction.atomic():
+            waiver = (
+                Waiver.objects.select_for_update(skip_locked=True)
+                .select_related("gate", "release__product")
+                .filter(pk=pk, expiry_announced_at__isnull=True)
+                .first()
+            )
+            if waiver is None:
+                continue
+            waiver.expiry_announced_at = now
+            waiver.save(update_fields=["expiry_announced_at"])
+            audit_record(
+                actor=None,
+                actor_label="system",
+                action="waiver.expired",
+                obj=waiver,
+                after={"gate": waiver.gate.key, "expired_at": waiver.expires_at},
+                release_id=waiver.release_id,
+            )
+            announced.append(waiver.pk)
+    return announced

@@ -1,0 +1,13 @@
+"""Celery tasks for gates: thin, idempotent, taking ids and calling services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .services import waivers_expire_announce
+
+
+@shared_task(name="gates.waivers_expire_announce")
+def waivers_expire_announce_task() -> int:
+    """Beat task: record each lapsed waiver once. Safe to run twice."""
+    return len(waivers_expire_announce())

@@ -1,0 +1,77 @@
+"""Operations readiness: on-call contacts and timed rehearsals (PRODUCT §3, §4.5)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+
+
+class OnCallContact(models.Model):
+    """Who answers for a role on a product when something breaks, and how to reach them."""
+
+    product = models.ForeignKey(
+        "releases.Product", on_delete=models.CASCADE, related_name="oncall_contacts", verbose_name=_("product")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    name = models.CharField(_("name"), max_length=150)
+    contact = models.CharField(_("how to reach"), max_length=255, help_text=_("Phone, chat handle or e-mail."))
+
+    class Meta:
+        verbose_name = _("on-call contact")
+        verbose_name_plural = _("on-call contacts")
+        ordering = ["product__slug", "role"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="oncall_role_valid"),
+            models.UniqueConstraint(fields=["product", "role"], name="oncall_one_per_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.slug} {self.role}: {self.name}"
+
+
+class RehearsalKind(models.TextChoices):
+    RELEASE = "release", _("Release rehearsal")
+    ROLLBACK = "rollback", _("Rollback rehearsal")
+
+
+class RehearsalOutcome(models.TextChoices):
+    PASSED = "passed", _("Passed")
+    FAILED = "failed", _("Failed")
+
+
+class Rehearsal(models.Model):
+    product = models.ForeignKey(
+        "releases.Product", on_delete=models.CASCADE, related_name="rehearsals", verbose_name=_("product")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=RehearsalKind.choices)
+    performed_on = models.DateField(_("date"))
+    minutes = models.PositiveIntegerField(_("minutes taken"))
+    outcome = models.CharField(_("outcome"), max_length=10, choices=RehearsalOutcome.choices)
+    notes = models.TextField(_("notes"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("rehearsal")
+        verbose_name_plural = _("rehearsals")
+        ordering = ["-performed_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=RehearsalKind.values), name="rehearsal_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=RehearsalOutcome.values), name="rehearsal_outcome_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.slug} {self.kind} {self.performed_on}"

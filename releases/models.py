@@ -1,0 +1,239 @@
+"""Products, releases, sign-offs and the PM/PO's decision (PRODUCT §3)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+
+
+def default_rollout() -> list[int]:
+    return [1, 5, 20, 100]
+
+
+def default_signoff_roles() -> list[str]:
+    return [Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD, Role.DEVOPS]
+
+
+class Platform(models.TextChoices):
+    IOS = "ios", _("iOS")
+    ANDROID = "android", _("Android")
+    WEB = "web", _("Web")
+    BACKEND = "backend", _("Backend")
+
+
+class Product(models.Model):
+    """Something released on its own, with its rollout plan, thresholds and operations."""
+
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    platform = models.CharField(_("platform"), max_length=10, choices=Platform.choices)
+    rollout_stages = models.JSONField(
+        _("rollout stages (%)"), default=default_rollout, help_text=_("For example 1, 5, 20, 100.")
+    )
+    rollback_target_minutes = models.PositiveIntegerField(_("rollback time target (minutes)"), default=15)
+    signoff_roles = models.JSONField(
+        _("roles whose sign-off is required"), default=default_signoff_roles
+    )
+    health_error_rate = models.FloatField(_("maximum error rate"), default=0.01)
+    health_p95_latency_ms = models.PositiveIntegerField(_("maximum p95 latency (ms)"), default=800)
+    health_rate_429 = models.FloatField(_("maximum HTTP 429 rate"), default=0.005)
+    soak_minutes = models.PositiveIntegerField(_("soak time per stage (minutes)"), default=30)
+    runbook_url = models.URLField(_("runbook link"), blank=True)
+    rehearsal_window_days = models.PositiveIntegerField(
+        _("rollback rehearsal window (days)"), default=90
+    )
+    last_build_number = models.PositiveBigIntegerField(
+        _("last accepted build number"),
+        default=0,
+        help_text=_("Every new build must be strictly above this."),
+    )
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(platform__in=Platform.values), name="product_platform_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(health_error_rate__gte=0, health_error_rate__lte=1)
+                & models.Q(health_rate_429__gte=0, health_rate_429__lte=1),
+                name="product_health_rates_are_fractions",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ReleaseState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    CANDIDATE = "candidate", _("Release candidate")
+    GO = "go", _("Go")
+    NO_GO = "no_go", _("No-Go")
+    ROLLING_OUT = "rolling_out", _("Rolling out")
+    RELEASED = "released", _("Released")
+    HALTED = "halted", _("Halted")
+    ROLLED_BACK = "rolled_back", _("Rolled back")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# The release lifecycle. Each transition is one service in releases/services.py.
+RELEASE_TRANSITIONS: dict[str, frozenset[str]] = {
+    ReleaseState.DRAFT: frozenset({ReleaseState.CANDIDATE, ReleaseState.CANCELLED}),
+    ReleaseState.CANDIDATE: frozenset(
+        {ReleaseState.GO, ReleaseState.NO_GO, ReleaseState.CANCELLED}
+    ),
+    ReleaseState.GO: frozenset(
+        {
+            ReleaseState.GO,
+            ReleaseState.NO_GO,
+            ReleaseState.CANDIDATE,
+            ReleaseState.ROLLING_OUT,
+            ReleaseState.CANCELLED,
+        }
+    ),
+    ReleaseState.NO_GO: frozenset({ReleaseState.CANDIDATE, ReleaseState.CANCELLED}),
+    ReleaseState.ROLLING_OUT: frozenset(
+        {ReleaseState.RELEASED, ReleaseState.HALTED, ReleaseState.ROLLED_BACK}
+    ),
+    ReleaseState.HALTED: frozenset({ReleaseState.ROLLING_OUT, ReleaseState.ROLLED_BACK}),
+    ReleaseState.RELEASED: frozenset({ReleaseState.ROLLED_BACK}),
+    ReleaseState.ROLLED_BACK: frozenset(),
+    ReleaseState.CANCELLED: frozenset(),
+}
+
+ACTIVE_STATES: frozenset[str] = frozenset(
+    {
+        ReleaseState.DRAFT,
+        ReleaseState.CANDIDATE,
+        ReleaseState.GO,
+        ReleaseState.NO_GO,
+        ReleaseState.ROLLING_OUT,
+        ReleaseState.HALTED,
+    }
+)
+
+
+class Release(models.Model):
+    """One version of one product, at one build and commit."""
+
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="releases", verbose_name=_("product")
+    )
+    version = models.CharField(_("version"), max_length=64)
+    build_number = models.PositiveBigIntegerField(_("build number"))
+    commit_sha = models.CharField(_("commit"), max_length=64, blank=True)
+    branch = models.CharField(_("branch"), max_length=255, blank=True)
+    target_date = models.DateField(_("target date"), null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_releases",
+        verbose_name=_("owner"),
+    )
+    state = models.CharField(
+        _("state"), max_length=20, choices=ReleaseState.choices, default=ReleaseState.DRAFT
+    )
+    state_changed_at = models.DateTimeField(_("state changed at"))
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("release")
+        verbose_name_plural = _("releases")
+        ordering = ["product__slug", "-build_number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=ReleaseState.values), name="release_state_valid"
+            ),
+            models.UniqueConstraint(fields=["product", "version"], name="release_unique_version"),
+            models.UniqueConstraint(
+                fields=["product", "build_number"], name="release_unique_build_number"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["commit_sha"], name="release_commit_idx"),
+            models.Index(fields=["product", "branch"], name="release_branch_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.slug} {self.version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+class Vote(models.TextChoices):
+    GO = "go", _("Go")
+    NO_GO = "no_go", _("No-Go")
+
+
+class SignOff(models.Model):
+    """A role's Go or No-Go on a release. The newest per role counts; it is fresh only
+    while the evidence it was given on (build, commit, gate states) is unchanged."""
+
+    release = models.ForeignKey(
+        Release, on_delete=models.CASCADE, related_name="signoffs", verbose_name=_("release")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    vote = models.CharField(_("vote"), max_length=10, choices=Vote.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("signed by")
+    )
+    signed_at = models.DateTimeField(_("signed at"))
+    evidence_fingerprint = models.CharField(_("evidence fingerprint"), max_length=64)
+    evidence = models.JSONField(_("evidence"), encoder=DjangoJSONEncoder, default=dict)
+
+    class Meta:
+        verbose_name = _("sign-off")
+        verbose_name_plural = _("sign-offs")
+        ordering = ["-signed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="signoff_role_valid"),
+            models.CheckConstraint(condition=models.Q(vote__in=Vote.values), name="signoff_vote_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release} {self.role}: {self.vote}"
+
+
+class Decision(models.Model):
+    """The PM/PO's final call, with the evidence it was made on, frozen."""
+
+    release = models.ForeignKey(
+        Release, on_delete=models.CASCADE, related_name="decisions", verbose_name=_("release")
+    )
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Vote.choices)
+    rationale = models.TextField(_("rationale"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("decided by")
+    )
+    decided_at = models.DateTimeField(_("decided at"))
+    evidence_fingerprint = models.CharField(_("evidence fingerprint"), max_length=64)
+    snapshot = models.JSONField(_("evidence snapshot"), encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=Vote.values), name="decision_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(outcome=Vote.NO_GO, rationale=""),
+                name="decision_no_go_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release}: {self.get_outcome_display()}"

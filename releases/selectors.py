@@ -1,0 +1,312 @@
+"""Reads for releases: the evidence behind the verdict, and what the board shows.
+
+`release_board` runs a fixed number of queries, whatever the number of gates, results,
+checklist items or audit events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Role, RoleMembership
+from checklists.models import ChecklistItem, Defect, DefectState, ItemState
+from gates.models import Gate, GateResult, Waiver, WaiverState
+from operations.models import OnCallContact, Rehearsal, RehearsalKind, RehearsalOutcome
+
+from .models import ACTIVE_STATES, Decision, Product, Release, SignOff
+from .verdict import (
+    CoreItemEvidence,
+    DefectEvidence,
+    GateEvidence,
+    OperationsEvidence,
+    ReleaseEvidence,
+    SignOffEvidence,
+    Verdict,
+    WaiverEvidence,
+    effective_waiver,
+    evidence_fingerprint,
+    gate_fingerprint_states,
+    verdict,
+)
+
+
+def gates_for_product(product: Product) -> QuerySet[Gate]:
+    """Gates that apply to `product`: those naming it, and those naming no product."""
+    return (
+        Gate.objects.filter(Q(products__isnull=True) | Q(products=product))
+        .distinct()
+        .order_by("position", "key")
+    )
+
+
+def required_oncall_roles(product: Product) -> frozenset[str]:
+    """Every sign-off role needs an on-call contact, and so does DevOps (who rolls back)."""
+    return frozenset(product.signoff_roles) | {Role.DEVOPS.value}
+
+
+@dataclass
+class GateRow:
+    gate: Gate
+    result: GateResult | None
+    waivers: list[Waiver]
+    evidence: GateEvidence
+
+    @property
+    def status(self) -> str:
+        return self.evidence.status or "none"
+
+
+@dataclass
+class ReleaseBoard:
+    release: Release
+    now: datetime
+    gates: list[GateRow]
+    defects: list[Defect]
+    checklist_items: list[ChecklistItem]
+    signoffs: dict[str, SignOff]
+    decision: Decision | None
+    oncall: list[OnCallContact]
+    last_rollback: Rehearsal | None
+    evidence: ReleaseEvidence
+    verdict: Verdict
+    fingerprint: str
+
+    @property
+    def open_defects(self) -> list[Defect]:
+        return [d for d in self.defects if d.state == DefectState.OPEN]
+
+    @property
+    def open_critical_count(self) -> int:
+        return sum(1 for d in self.open_defects if d.severity == "critical")
+
+    @property
+    def has_waivers(self) -> bool:
+        return any(row.waivers for row in self.gates)
+
+    @property
+    def core_items(self) -> list[ChecklistItem]:
+        return [i for i in self.checklist_items if i.core]
+
+    def progress(self, items: list[ChecklistItem]) -> dict[str, int]:
+        done = sum(1 for i in items if i.state != ItemState.OPEN)
+        passed = sum(1 for i in items if i.state == ItemState.PASSED)
+        total = len(items)
+        return {
+            "total": total,
+            "done": done,
+            "passed": passed,
+            "failed": sum(1 for i in items if i.state == ItemState.FAILED),
+            "percent": round(100 * done / total) if total else 0,
+        }
+
+    @property
+    def checklist_progress(self) -> dict[str, int]:
+        return self.progress(self.checklist_items)
+
+    @property
+    def core_progress(self) -> dict[str, int]:
+        return self.progress(self.core_items)
+
+    @property
+    def decision_stale(self) -> bool:
+        return bool(self.decision and self.decision.evidence_fingerprint != self.fingerprint)
+
+    def signoff_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for role in self.release.product.signoff_roles:
+            signoff = self.signoffs.get(role)
+            rows.append(
+                {
+                    "role": role,
+                    "role_label": Role(role).label if role in Role.values else role,
+                    "signoff": signoff,
+                    "fresh": bool(signoff and signoff.evidence_fingerprint == self.fingerprint),
+                }
+            )
+        return rows
+
+
+def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBoard:
+    """Everything the board and the verdict need for one release, in a fixed query count."""
+    now = now or timezone.now()
+    product = release.product
+
+    gates = list(gates_for_product(product))
+    current, since = _current_results(release)
+
+    waivers = list(
+        Waiver.objects.filter(release=release)
+        .select_related("requested_by", "decided_by", "gate")
+        .order_by("-requested_at")
+    )
+    approver_ids = {w.decided_by_id for w in waivers if w.decided_by_id}
+    pm_ids = (
+        set(
+            RoleMembership.objects.filter(user_id__in=approver_ids, role=Role.PM)
+            .filter(Q(product__isnull=True) | Q(product=product))
+            .values_list("user_id", flat=True)
+        )
+        if approver_ids
+        else set()
+    )
+
+    defects = list(
+        Defect.objects.filter(release=release).select_related("reported_by").order_by("state", "-reported_at")
+    )
+    items = list(
+        ChecklistItem.objects.filter(checklist__release=release)
+        .select_related("ticked_by")
+        .order_by("checklist_id", "section_position", "position", "id")
+    )
+    signoff_list = list(SignOff.objects.filter(release=release).select_related("signed_by").order_by("signed_at", "id"))
+    signoffs: dict[str, SignOff] = {}
+    for s in signoff_list:
+        signoffs[s.role] = s  # ordered ascending: the newest per role wins
+    decision = Decision.objects.filter(release=release).select_related("decided_by").order_by("-decided_at", "-id").first()
+    oncall = list(OnCallContact.objects.filter(product=product).order_by("role"))
+    last_rollback = (
+        Rehearsal.objects.filter(product=product, kind=RehearsalKind.ROLLBACK, outcome=RehearsalOutcome.PASSED)
+        .order_by("-performed_on", "-id")
+        .first()
+    )
+
+    rows: list[GateRow] = []
+    for gate in gates:
+        result = current.get(gate.pk)
+        gate_waivers = [w for w in waivers if w.gate_id == gate.pk]
+        status = result.status if result else None
+        if gate.evaluation == "defects":
+            status = "failed" if any(d.state == "open" and d.severity == "critical" for d in defects) else "passed"
+        elif gate.evaluation == "checklist":
+            status = _core_status([i for i in items if i.core])
+        ev = GateEvidence(
+            key=gate.key,
+            name=gate.name,
+            phase=gate.phase,
+            blocking=gate.blocking,
+            waivable=gate.waivable,
+            evaluation=gate.evaluation,
+            status=status,
+            status_since=since.get(gate.pk),
+            waivers=tuple(
+                WaiverEvidence(
+                    id=w.pk,
+                    state=w.state,
+                    requested_by=w.requested_by_id,
+                    approved_by=w.decided_by_id if w.state in (WaiverState.APPROVED,) else None,
+                    approver_is_pm=w.decided_by_id in pm_ids,
+                    expires_at=w.expires_at,
+                    approved_by_name=w.decided_by.get_username() if w.decided_by else "",
+                    reason=w.reason,
+                )
+                for w in gate_waivers
+            ),
+        )
+        rows.append(GateRow(gate=gate, result=result, waivers=gate_waivers, evidence=ev))
+
+    gate_evidence = tuple(r.evidence for r in rows)
+    fingerprint = evidence_fingerprint(
+        build_number=release.build_number,
+        commit_sha=release.commit_sha,
+        gate_states=gate_fingerprint_states(gate_evidence, now),
+    )
+    evidence = ReleaseEvidence(
+        now=now,
+        gates=gate_evidence,
+        defects=tuple(
+            DefectEvidence(id=d.pk, title=d.title, severity=d.severity, open=d.state == DefectState.OPEN)
+            for d in defects
+        ),
+        core_items=tuple(CoreItemEvidence(id=i.pk, title=i.title, state=i.state) for i in items if i.core),
+        required_signoff_roles=tuple(product.signoff_roles),
+        signoffs=tuple(
+            SignOffEvidence(
+                role=s.role,
+                vote=s.vote,
+                fresh=s.evidence_fingerprint == fingerprint,
+                signed_by=s.signed_by.get_username(),
+            )
+            for s in signoffs.values()
+        ),
+        operations=OperationsEvidence(
+            runbook_url=product.runbook_url,
+            required_oncall_roles=required_oncall_roles(product),
+            oncall_roles=frozenset(c.role for c in oncall),
+            last_rollback_rehearsal=last_rollback.performed_on if last_rollback else None,
+            rehearsal_window_days=product.rehearsal_window_days,
+        ),
+        build_number=release.build_number,
+        commit_sha=release.commit_sha,
+    )
+    return ReleaseBoard(
+        release=release,
+        now=now,
+        gates=rows,
+        defects=defects,
+        checklist_items=items,
+        signoffs=signoffs,
+        decision=decision,
+        oncall=oncall,
+        last_rollback=last_rollback,
+        evidence=evidence,
+        verdict=verdict(evidence),
+        fingerprint=fingerprint,
+    )
+
+
+def _current_results(release: Release) -> tuple[dict[int, GateResult], dict[int, int]]:
+    """Per gate: the newest result for the release's current commit (an older run never
+    overrides a newer one), and the id of the first result of its current status run."""
+    current: dict[int, GateResult] = {}
+    since: dict[int, int] = {}
+    results = GateResult.objects.filter(release=release, commit_sha=release.commit_sha).order_by(
+        "observed_at", "run_attempt", "id"
+    )
+    for result in results:
+        previous = current.get(result.gate_id)
+        if previous is None or previous.status != result.status:
+            since[result.gate_id] = result.pk
+        current[result.gate_id] = result
+    return current, since
+
+
+def _core_status(core_items: list[ChecklistItem]) -> str | None:
+    if not core_items:
+        return None
+    states = {i.state for i in core_items}
+    if states == {ItemState.PASSED}:
+        return "passed"
+    if ItemState.FAILED in states or ItemState.BLOCKED in states:
+        return "failed"
+    if ItemState.PASSED in states or ItemState.NOT_APPLICABLE in states:
+        return "running"
+    return "pending"
+
+
+def active_releases() -> QuerySet[Release]:
+    return (
+        Release.objects.filter(state__in=ACTIVE_STATES)
+        .select_related("product", "owner")
+        .order_by("product__slug", "-build_number")
+    )
+
+
+def failed_results_since(since: datetime) -> QuerySet[GateResult]:
+    """Gate results that failed or errored since `since`, newest first."""
+    return (
+        GateResult.objects.filter(status__in=["failed", "error"], observed_at__gte=since)
+        .select_related("gate", "release__product")
+        .order_by("-observed_at")
+    )
+
+
+def waiver_in_force(board: ReleaseBoard, gate_key: str) -> WaiverEvidence | None:
+    for row in board.gates:
+        if row.gate.key == gate_key:
+            return effective_waiver(row.evidence, board.now)
+    return None

@@ -1,0 +1,335 @@
+"""Every change to a release: creation, new builds, lifecycle moves, sign-offs, the call.
+
+Each service is atomic, checks its rules, and writes its audit event in the same
+transaction. Callers check permissions in the view as well; the rules that make a bypass
+impossible (PM-only call, Go only when ready) are enforced here, whatever the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+from accounts.permissions import has_role
+from audit.services import audit_record
+from gonogo.errors import Conflict, NotAllowed, RuleViolation
+
+from .models import RELEASE_TRANSITIONS, Decision, Product, Release, ReleaseState, SignOff, Vote
+from .selectors import release_board
+
+# semver.org's regular expression (2.0.0), without a leading "v".
+SEMVER_RE = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+SHA_RE = re.compile(r"^[0-9a-fA-F]{7,64}$")
+
+
+def version_validate(version: str) -> str:
+    """A semantic version (MAJOR.MINOR.PATCH, optional -pre and +build)."""
+    if not SEMVER_RE.match(version or ""):
+        raise RuleViolation(
+            "version_not_semantic",
+            _(
+                "Version “%(version)s” is not a semantic version. Use MAJOR.MINOR.PATCH, "
+                "for example 2.4.0 or 2.4.0-rc.1."
+            )
+            % {"version": version},
+            field="version",
+        )
+    return version
+
+
+def build_number_parse(build: Any) -> int:
+    try:
+        number = int(str(build).strip())
+    except (TypeError, ValueError):
+        number = -1
+    if number < 1 or str(build).strip().startswith("+"):
+        raise RuleViolation(
+            "build_number_invalid",
+            _("Build number “%(build)s” must be a positive whole number, for example 1240.")
+            % {"build": build},
+            field="build",
+        )
+    return number
+
+
+def _build_number_check(product: Product, number: int) -> None:
+    if number <= product.last_build_number:
+        raise RuleViolation(
+            "build_number_not_increasing",
+            _(
+                "Build number %(build)s is not above the last accepted build number of "
+                "%(product)s, which is %(last)s. Each new build must have a higher number."
+            )
+            % {"build": number, "product": product.slug, "last": product.last_build_number},
+            field="build",
+            last_accepted=product.last_build_number,
+        )
+
+
+def _commit_check(commit: str) -> str:
+    commit = (commit or "").strip()
+    if commit and not SHA_RE.match(commit):
+        raise RuleViolation(
+            "commit_invalid",
+            _("Commit “%(commit)s” is not a git commit hash (7 to 64 hexadecimal characters).")
+            % {"commit": commit},
+            field="commit",
+        )
+    return commit.lower()
+
+
+def _snapshot(release: Release) -> dict[str, Any]:
+    return {
+        "version": release.version,
+        "build_number": release.build_number,
+        "commit_sha": release.commit_sha,
+        "branch": release.branch,
+        "state": release.state,
+    }
+
+
+def _transition(release: Release, target: str, *, actor: Any, action: str) -> Release:
+    """Move a locked release to `target`, refusing transitions the lifecycle forbids."""
+    if target not in RELEASE_TRANSITIONS[release.state]:
+        raise Conflict(
+            "illegal_transition",
+            _("A release in state “%(state)s” cannot become “%(target)s”.")
+            % {
+                "state": ReleaseState(release.state).label,
+                "target": ReleaseState(target).label,
+            },
+            state=release.state,
+        )
+    before = _snapshot(release)
+    release.state = target
+    release.state_changed_at = timezone.now()
+    release.save(update_fields=["state", "state_changed_at"])
+    audit_record(
+        actor=actor, action=action, obj=release, before=before, after=_snapshot(release), release_id=release.pk
+    )
+    return release
+
+
+def _lock(release: Release) -> Release:
+    return Release.objects.select_for_update().select_related("product").get(pk=release.pk)
+
+
+@transaction.atomic
+def release_create(
+    *,
+    product: Product,
+    version: str,
+    build: Any,
+    commit: str = "",
+    branch: str = "",
+    target_date: date | None = None,
+    owner: Any = None,
+    actor: Any = None,
+    actor_label: str = "",
+    state: str = ReleaseState.DRAFT,
+) -> Release:
+    """Create a release. The version must be semantic and new for the product; the build
+    number strictly above the product's last. `state` may be `draft` or `candidate`."""
+    version = version_validate((version or "").strip())
+    number = build_number_parse(build)
+    commit = _commit_check(commit)
+    locked = Product.objects.select_for_update().get(pk=product.pk)
+    if Release.objects.filter(product=locked, version=version).exists():
+        raise RuleViolation(
+            "version_exists",
+            _("%(product)s already has a release %(version)s. Use a new version, or post a new build.")
+            % {"product": locked.slug, "version": version},
+            field="version",
+        )
+    _build_number_check(locked, number)
+    if state not in (ReleaseState.DRAFT, ReleaseState.CANDIDATE):
+        raise RuleViolation("illegal_initial_state", _("A new release starts as a draft or a candidate."))
+    now = timezone.now()
+    release = Release.objects.create(
+        product=locked,
+        version=version,
+        build_number=number,
+        commit_sha=commit,
+        branch=(branch or "").strip(),
+        target_date=target_date,
+        owner=owner,
+        state=ReleaseState.DRAFT,
+        state_changed_at=now,
+        created_at=now,
+    )
+    locked.last_build_number = number
+    locked.save(update_fields=["last_build_number"])
+    audit_record(
+        actor=actor,
+        actor_label=actor_label,
+        action="release.create",
+        obj=release,
+        after=_snapshot(release),
+        release_id=release.pk,
+    )
+    if state == ReleaseState.CANDIDATE:
+        release_promote(release=release, actor=actor)
+    return release
+
+
+@transaction.atomic
+def release_promote(*, release: Release, actor: Any = None) -> Release:
+    """Draft → candidate. The release's checklists are copied from their templates now."""
+    from checklists.services import checklists_create_for_release
+
+    release = _lock(release)
+    _transition(release, ReleaseState.CANDIDATE, actor=actor, action="release.promote")
+    checklists_create_for_release(release=release, actor=actor)
+    return release
+
+
+@transaction.atomic
+def release_new_build(
+    *, release: Release, build: Any, commit: str = "", actor: Any = None, actor_label: str = ""
+) -> Release:
+    """A new build of the same version: number above the product's last, new commit.
+    Sign-offs given on the old build go stale; a No-Go release returns to candidate."""
+    number = build_number_parse(build)
+    commit = _commit_check(commit)
+    release = _lock(release)
+    if release.state not in (ReleaseState.DRAFT, ReleaseState.CANDIDATE, ReleaseState.NO_GO, ReleaseState.GO):
+        raise Conflict(
+            "illegal_transition",
+            _("A release in state “%(state)s” cannot take a new build.")
+            % {"state": ReleaseState(release.state).label},
+        )
+    product = Product.objects.select_for_update().get(pk=release.product_id)
+    _build_number_check(product, number)
+    before = _snapshot(release)
+    release.build_number = number
+    release.commit_sha = commit
+    release.save(update_fields=["build_number", "commit_sha"])
+    product.last_build_number = number
+    product.save(update_fields=["last_build_number"])
+    audit_record(
+        actor=actor,
+        actor_label=actor_label,
+        action="release.new_build",
+        obj=release,
+        before=before,
+        after=_snapshot(release),
+        release_id=release.pk,
+    )
+    if release.state in (ReleaseState.NO_GO, ReleaseState.GO):
+        _transition(release, ReleaseState.CANDIDATE, actor=actor, action="release.reopen")
+    return release
+
+
+@transaction.atomic
+def release_cancel(*, release: Release, actor: Any, reason: str) -> Release:
+    """Cancel a release that has not started rolling out. A reason is required."""
+    if not (reason or "").strip():
+        raise RuleViolation("reason_required", _("Say why the release is cancelled."), field="reason")
+    release = _lock(release)
+    return _transition(release, ReleaseState.CANCELLED, actor=actor, action="release.cancel")
+
+
+@transaction.atomic
+def signoff_record(*, release: Release, role: str, vote: str, actor: Any, comment: str = "") -> SignOff:
+    """A role's Go or No-Go. The actor must hold that role for the product, and the role
+    must be one the product requires. The sign-off remembers the evidence it was given on."""
+    release = _lock(release)
+    if role not in release.product.signoff_roles:
+        raise RuleViolation(
+            "role_not_required",
+            _("%(product)s does not ask for a sign-off from this role.") % {"product": release.product.slug},
+            field="role",
+        )
+    if not has_role(actor, role, release.product):
+        raise NotAllowed("role_not_held", _("You can only sign off for a role you hold."), field="role")
+    if vote not in Vote.values:
+        raise RuleViolation("vote_invalid", _("Vote Go or No-Go."), field="vote")
+    if vote == Vote.NO_GO and not (comment or "").strip():
+        raise RuleViolation("reason_required", _("Say why you vote No-Go."), field="comment")
+    if release.state not in (ReleaseState.CANDIDATE, ReleaseState.GO, ReleaseState.NO_GO):
+        raise Conflict(
+            "illegal_state",
+            _("Sign-offs are taken while the release is a candidate, not in state “%(state)s”.")
+            % {"state": ReleaseState(release.state).label},
+        )
+    board = release_board(release)
+    signoff = SignOff.objects.create(
+        release=release,
+        role=role,
+        vote=vote,
+        comment=(comment or "").strip(),
+        signed_by=actor,
+        signed_at=timezone.now(),
+        evidence_fingerprint=board.fingerprint,
+        evidence=_evidence_snapshot(board),
+    )
+    audit_record(
+        actor=actor,
+        action="signoff.record",
+        obj=signoff,
+        after={"role": role, "vote": vote, "comment": signoff.comment},
+        release_id=release.pk,
+    )
+    return signoff
+
+
+def _evidence_snapshot(board: Any) -> dict[str, Any]:
+    return {
+        "build_number": board.release.build_number,
+        "commit_sha": board.release.commit_sha,
+        "gates": {row.gate.key: row.evidence.status for row in board.gates},
+        "ready": board.verdict.ready,
+        "blockers": [b.code + ":" + b.target_id for b in board.verdict.blockers],
+    }
+
+
+@transaction.atomic
+def release_decide(*, release: Release, outcome: str, actor: Any, rationale: str = "") -> Decision:
+    """The PM/PO's final call. Go only when the verdict is ready (re-checked here, under a
+    row lock, on fresh evidence); No-Go always, with a reason. The decision freezes the
+    evidence it was made on."""
+    release = _lock(release)
+    if not has_role(actor, Role.PM, release.product):
+        raise NotAllowed("role_not_held", _("Only a PM/PO can make the final call."))
+    if outcome not in Vote.values:
+        raise RuleViolation("outcome_invalid", _("Decide Go or No-Go."), field="outcome")
+    rationale = (rationale or "").strip()
+    if outcome == Vote.NO_GO and not rationale:
+        raise RuleViolation("reason_required", _("Say why the release is No-Go."), field="rationale")
+    board = release_board(release)
+    if outcome == Vote.GO and not board.verdict.ready:
+        raise Conflict(
+            "not_ready",
+            _("The release cannot be called Go while %(count)s blocker(s) stand.")
+            % {"count": board.verdict.count},
+            blockers=[{"code": b.code, "message": b.message()} for b in board.verdict.blockers],
+        )
+    target = ReleaseState.GO if outcome == Vote.GO else ReleaseState.NO_GO
+    _transition(release, target, actor=actor, action="release.decide")
+    decision = Decision.objects.create(
+        release=release,
+        outcome=outcome,
+        rationale=rationale,
+        decided_by=actor,
+        decided_at=timezone.now(),
+        evidence_fingerprint=board.fingerprint,
+        snapshot=_evidence_snapshot(board),
+    )
+    audit_record(
+        actor=actor,
+        action="decision.record",
+        obj=decision,
+        after={"outcome": outcome, "rationale": rationale},
+        release_id=release.pk,
+    )
+    return decision

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make run`: migrate, load the demo data, then start web + Celery worker + beat together.
+# With nothing set: SQLite and kombu's filesystem broker (no server needed).
+# With DATABASE_URL / REDIS_URL set: PostgreSQL and Redis, same processes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBUG="${DEBUG:-1}"
+export GONOGO_BIND="${GONOGO_BIND:-${HOST:-127.0.0.1}:${PORT:-8000}}"
+PY=.venv/bin/python
+
+$PY manage.py migrate --no-input -v 0
+$PY manage.py seed_demo | tail -n 1
+url="http://${GONOGO_BIND}/"
+cat <<MSG
+
+  Go/No-Go is starting on ${url}
+  database: ${DATABASE_URL:-SQLite (db.sqlite3)}   broker: ${REDIS_URL:-filesystem (var/broker)}
+
+  Demo logins (password: ${DEMO_PASSWORD:-demo}):
+    pm       PM/PO — makes the Go/No-Go call
+    qa       QA
+    mobile   Mobile Lead
+    backend  Backend Lead
+    devops   DevOps
+    admin    administrator (settings at ${url}admin/)
+
+  Open ${url}releases/ios-app/2.4.0/ to see a release with its blockers.
+  Stop with Ctrl-C.
+
+MSG
+exec .venv/bin/honcho start -f Procfile

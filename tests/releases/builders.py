@@ -1,0 +1,85 @@
+"""Build a release whose verdict is ready, through the real services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from accounts.models import Role
+from checklists.models import ChecklistItem, ChecklistTemplate, TemplateItem, TemplateSection
+from checklists.services import checklist_item_tick
+from gates.models import Gate
+from gates.services import gate_result_record
+from operations.services import oncall_set, rehearsal_record
+from releases.models import Product, Release
+from releases.services import release_create, signoff_record
+
+SIGNOFF_ROLES = [Role.QA, Role.BACKEND_LEAD]
+
+
+@dataclass
+class World:
+    product: Product
+    release: Release
+    gates: list[Gate]
+    pm: Any
+    qa: Any
+    lead: Any
+
+    def refresh(self) -> Release:
+        self.release.refresh_from_db()
+        return self.release
+
+
+def build_world(make_user: Callable[..., Any], *, gates: int = 2, core_items: int = 2, ready: bool = True) -> World:
+    product = Product.objects.create(
+        slug=f"p{Product.objects.count() + 1}",
+        name="Product",
+        platform="backend",
+        signoff_roles=list(SIGNOFF_ROLES),
+        runbook_url="https://wiki.example.com/rb",
+    )
+    pm = make_user(Role.PM, product=product)
+    qa = make_user(Role.QA, product=product)
+    lead = make_user(Role.BACKEND_LEAD, product=product)
+    gate_objs = [
+        Gate.objects.create(key=f"{product.slug}-g{i}", name=f"Gate {i}", owner_role=Role.BACKEND_LEAD, waivable=True)
+        for i in range(gates)
+    ]
+    for g in gate_objs:
+        g.products.set([product])
+    template = ChecklistTemplate.objects.create(key=f"{product.slug}-qa", name="QA", kind="release")
+    template.products.set([product])
+    section = TemplateSection.objects.create(template=template, title="Main")
+    for i in range(core_items):
+        TemplateItem.objects.create(section=section, title=f"Core {i}", core=True, position=i)
+    TemplateItem.objects.create(section=section, title="Extra", core=False, position=99)
+    for role in (*SIGNOFF_ROLES, Role.DEVOPS):
+        oncall_set(product=product, role=role, name=f"{role} person", contact="+82 10")
+    rehearsal_record(
+        product=product, kind="rollback", performed_on=timezone.localdate() - timedelta(days=3), minutes=9, outcome="passed"
+    )
+    release = release_create(
+        product=product, version="1.0.0", build=10, commit="a" * 40, branch="release/1.0.0", state="candidate"
+    )
+    world = World(product, release, gate_objs, pm, qa, lead)
+    if ready:
+        make_ready(world)
+    return world
+
+
+def make_ready(world: World) -> None:
+    for i, g in enumerate(world.gates):
+        gate_result_record(release=world.release, gate=g, status="passed", run_id=f"run-{g.key}-{i}")
+    for item in ChecklistItem.objects.filter(checklist__release=world.release, core=True):
+        checklist_item_tick(item=item, state="passed", actor=world.qa)
+    sign_all(world)
+
+
+def sign_all(world: World) -> None:
+    signoff_record(release=world.release, role=Role.QA, vote="go", actor=world.qa)
+    signoff_record(release=world.release, role=Role.BACKEND_LEAD, vote="go", actor=world.lead)
