@@ -43,11 +43,14 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Tests run with DEBUG off, as in production; this key exists only for them.
+TEST_ENV := SECRET_KEY="$${SECRET_KEY:-insecure-test-key-used-only-by-make-test}" DJANGO_ALLOW_ASYNC_UNSAFE=true
+
 typecheck: install
-	$(VENV)/bin/mypy .
+	$(TEST_ENV) $(VENV)/bin/mypy .
 
 pytest: install
-	DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -34,5 +34,5 @@ class PeopleAdmin(UserAdmin):
         memberships = obj.role_memberships.all()  # type: ignore[attr-defined]
         return ", ".join(sorted({m.role for m in memberships})) or "—"
 
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("role_memberships")

@@ -28,9 +28,7 @@ def _role_pairs(user: Any) -> frozenset[tuple[str, int | None]]:
         return frozenset()
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is None:
-        cached = frozenset(
-            RoleMembership.objects.filter(user_id=user.pk).values_list("role", "product_id")
-        )
+        cached = frozenset(RoleMembership.objects.filter(user_id=user.pk).values_list("role", "product_id"))
         setattr(user, _CACHE_ATTR, cached)
     return cached
 

@@ -34,11 +34,11 @@ class TemplateSectionAdmin(admin.ModelAdmin):
 class ChecklistItemInline(admin.TabularInline):
     model = ChecklistItem
     extra = 0
-    fields = ["section", "title", "core", "owner_role", "state", "ticked_by", "ticked_at"]
+    fields = ("section", "title", "core", "owner_role", "state", "ticked_by", "ticked_at")
     readonly_fields = fields
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
 
@@ -50,7 +50,7 @@ class ChecklistAdmin(admin.ModelAdmin):
     readonly_fields = ["template", "kind", "release", "name", "created_at"]
     inlines = [ChecklistItemInline]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
 
@@ -60,7 +60,15 @@ class DefectAdmin(admin.ModelAdmin):
     list_filter = ["severity", "state", "release__product"]
     search_fields = ["title", "tracker_url", "release__version"]
     list_select_related = ["release__product", "reported_by"]
-    readonly_fields = ["release", "checklist_item", "state", "reported_by", "reported_at", "resolved_by", "resolved_at"]
+    readonly_fields = [
+        "release",
+        "checklist_item",
+        "state",
+        "reported_by",
+        "reported_at",
+        "resolved_by",
+        "resolved_at",
+    ]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False

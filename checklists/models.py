@@ -248,10 +248,11 @@ class Defect(models.Model):
             models.CheckConstraint(
                 condition=models.Q(severity__in=Severity.values), name="defect_severity_valid"
             ),
-            models.CheckConstraint(condition=models.Q(state__in=DefectState.values), name="defect_state_valid"),
             models.CheckConstraint(
-                condition=models.Q(state=DefectState.OPEN)
-                | models.Q(resolved_at__isnull=False),
+                condition=models.Q(state__in=DefectState.values), name="defect_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state=DefectState.OPEN) | models.Q(resolved_at__isnull=False),
                 name="defect_resolved_has_when",
             ),
         ]

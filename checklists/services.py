@@ -89,7 +89,12 @@ def programme_checklist_ensure(*, template: ChecklistTemplate, actor: Any = None
 
 
 def _item_snapshot(item: ChecklistItem) -> dict[str, Any]:
-    return {"state": item.state, "note": item.note, "evidence_url": item.evidence_url, "revision": item.revision}
+    return {
+        "state": item.state,
+        "note": item.note,
+        "evidence_url": item.evidence_url,
+        "revision": item.revision,
+    }
 
 
 @transaction.atomic
@@ -106,8 +111,10 @@ def checklist_item_tick(
     refused (Conflict) and reports the current value and who set it: never overwritten."""
     if state not in ItemState.values:
         raise RuleViolation("state_invalid", _("Choose passed, failed, blocked, n/a or open."), field="state")
-    locked = ChecklistItem.objects.select_for_update().select_related("checklist__release__product", "ticked_by").get(
-        pk=item.pk
+    locked = (
+        ChecklistItem.objects.select_for_update(of=("self",))
+        .select_related("checklist__release__product", "ticked_by")
+        .get(pk=item.pk)
     )
     product = locked.checklist.release.product if locked.checklist.release else None
     if not has_role(actor, ("qa", locked.owner_role), product):
@@ -156,7 +163,9 @@ def defect_report(
     if not (title or "").strip():
         raise RuleViolation("field_required", _("A defect needs a title."), field="title")
     if severity not in Severity.values:
-        raise RuleViolation("severity_invalid", _("Severity must be critical, major or minor."), field="severity")
+        raise RuleViolation(
+            "severity_invalid", _("Severity must be critical, major or minor."), field="severity"
+        )
     defect = Defect.objects.create(
         release=release,
         checklist_item=checklist_item,

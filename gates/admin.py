@@ -22,13 +22,13 @@ class GateResultAdmin(admin.ModelAdmin):
     list_select_related = ["release__product", "gate"]
     date_hierarchy = "observed_at"
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -41,11 +41,11 @@ class WaiverAdmin(admin.ModelAdmin):
     search_fields = ["reason", "risk", "mitigation", "release__version"]
     list_select_related = ["release__product", "gate", "requested_by", "decided_by"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request, obj=None):
         return False

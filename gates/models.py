@@ -212,8 +212,7 @@ class Waiver(models.Model):
                 name="waiver_decided_has_who_and_when",
             ),
             models.CheckConstraint(
-                condition=models.Q(decided_by__isnull=True)
-                | ~models.Q(decided_by=models.F("requested_by")),
+                condition=models.Q(decided_by__isnull=True) | ~models.Q(decided_by=models.F("requested_by")),
                 name="waiver_not_decided_by_asker",
             ),
             models.CheckConstraint(

@@ -160,12 +160,22 @@ def waiver_request(
         requested_at=now,
         expires_at=expires_at,
     )
-    audit_record(actor=actor, action="waiver.request", obj=waiver, after=_waiver_snapshot(waiver), release_id=release.pk)
+    audit_record(
+        actor=actor,
+        action="waiver.request",
+        obj=waiver,
+        after=_waiver_snapshot(waiver),
+        release_id=release.pk,
+    )
     return waiver
 
 
 def _decide(waiver: Waiver, *, actor: Any, state: str, note: str, action: str) -> Waiver:
-    waiver = Waiver.objects.select_for_update().select_related("gate", "release__product").get(pk=waiver.pk)
+    waiver = (
+        Waiver.objects.select_for_update(of=("self",))
+        .select_related("gate", "release__product")
+        .get(pk=waiver.pk)
+    )
     if not has_role(actor, Role.PM, waiver.release.product):
         raise NotAllowed("role_not_held", _("Only a PM/PO can approve or reject a waiver."))
     if waiver.requested_by_id == actor.pk:
@@ -184,7 +194,12 @@ def _decide(waiver: Waiver, *, actor: Any, state: str, note: str, action: str) -
     waiver.decision_note = (note or "").strip()
     waiver.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
     audit_record(
-        actor=actor, action=action, obj=waiver, before=before, after=_waiver_snapshot(waiver), release_id=waiver.release_id
+        actor=actor,
+        action=action,
+        obj=waiver,
+        before=before,
+        after=_waiver_snapshot(waiver),
+        release_id=waiver.release_id,
     )
     return waiver
 
@@ -203,7 +218,11 @@ def waiver_reject(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
 @transaction.atomic
 def waiver_revoke(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
     """A PM/PO withdraws an approved waiver; the gate blocks again at once."""
-    waiver = Waiver.objects.select_for_update().select_related("gate", "release__product").get(pk=waiver.pk)
+    waiver = (
+        Waiver.objects.select_for_update(of=("self",))
+        .select_related("gate", "release__product")
+        .get(pk=waiver.pk)
+    )
     if not has_role(actor, Role.PM, waiver.release.product):
         raise NotAllowed("role_not_held", _("Only a PM/PO can revoke a waiver."))
     if waiver.state != WaiverState.APPROVED:
@@ -216,7 +235,12 @@ def waiver_revoke(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
         waiver.decision_note = f"{waiver.decision_note}\n{note}".strip()
     waiver.save(update_fields=["state", "revoked_by", "revoked_at", "decision_note"])
     audit_record(
-        actor=actor, action="waiver.revoke", obj=waiver, before=before, after=_waiver_snapshot(waiver), release_id=waiver.release_id
+        actor=actor,
+        action="waiver.revoke",
+        obj=waiver,
+        before=before,
+        after=_waiver_snapshot(waiver),
+        release_id=waiver.release_id,
     )
     return waiver
 
@@ -232,7 +256,7 @@ def waivers_expire_announce(*, now: datetime | None = None) -> list[int]:
     for pk in candidates:
         with transaction.atomic():
             waiver = (
-                Waiver.objects.select_for_update(skip_locked=True)
+                Waiver.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("gate", "release__product")
                 .filter(pk=pk, expiry_announced_at__isnull=True)
                 .first()

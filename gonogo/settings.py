@@ -38,7 +38,7 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set the SECRET_KEY environment variable "
             "(it is required whenever DEBUG is off), or set DEBUG=1 for local development."
         )
-    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"  # noqa: S105
+    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -137,13 +137,16 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Hashed, compressed file names once `collectstatic` has run (scripts/serve web does it when
+# DEBUG is off); before that (DEBUG, tests) the files are served as they are, by finders.
+_MANIFEST = STATIC_ROOT / "staticfiles.json"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG and _MANIFEST.exists()
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }

@@ -39,7 +39,9 @@ class Channel(models.Model):
         verbose_name_plural = _("alert channels")
         ordering = ["slug"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(kind__in=ChannelKind.values), name="channel_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ChannelKind.values), name="channel_kind_valid"
+            ),
             models.CheckConstraint(
                 condition=~models.Q(kind="email", email="")
                 & (models.Q(kind="email") | ~models.Q(url_env="")),

@@ -13,11 +13,16 @@ class OnCallContact(models.Model):
     """Who answers for a role on a product when something breaks, and how to reach them."""
 
     product = models.ForeignKey(
-        "releases.Product", on_delete=models.CASCADE, related_name="oncall_contacts", verbose_name=_("product")
+        "releases.Product",
+        on_delete=models.CASCADE,
+        related_name="oncall_contacts",
+        verbose_name=_("product"),
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     name = models.CharField(_("name"), max_length=150)
-    contact = models.CharField(_("how to reach"), max_length=255, help_text=_("Phone, chat handle or e-mail."))
+    contact = models.CharField(
+        _("how to reach"), max_length=255, help_text=_("Phone, chat handle or e-mail.")
+    )
 
     class Meta:
         verbose_name = _("on-call contact")

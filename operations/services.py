@@ -67,6 +67,11 @@ def oncall_set(
     after = {"name": name, "contact": contact}
     if before != after:
         audit_record(
-            actor=actor, actor_label=actor_label, action="oncall.set", obj=contact_obj, before=before, after=after
+            actor=actor,
+            actor_label=actor_label,
+            action="oncall.set",
+            obj=contact_obj,
+            before=before,
+            after=after,
         )
     return contact_obj

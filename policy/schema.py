@@ -7,6 +7,7 @@ the file, the key path (and line when TOML itself fails), and the reason.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +64,12 @@ PRODUCT_KEYS = {
     "rehearsal_window_days": int,
     "oncall": list,
 }
-HEALTH_KEYS = {"error_rate": (int, float), "p95_latency_ms": int, "rate_429": (int, float), "soak_minutes": int}
+HEALTH_KEYS = {
+    "error_rate": (int, float),
+    "p95_latency_ms": int,
+    "rate_429": (int, float),
+    "soak_minutes": int,
+}
 ONCALL_KEYS = {"role": str, "name": str, "contact": str}
 GATE_KEYS = {
     "key": str,
@@ -147,8 +153,14 @@ def _as_tuple(t: Any) -> tuple[Any, ...]:
 
 
 def _type_name(t: Any) -> str:
-    names = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
-             list: "an array", dict: "a table"}
+    names = {
+        str: "a string",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        list: "an array",
+        dict: "a table",
+    }
     return " or ".join(dict.fromkeys(names[x] for x in _as_tuple(t)))
 
 
@@ -157,8 +169,12 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        raise PolicyError(path, [Problem("", f"not valid TOML: {exc.msg if hasattr(exc, 'msg') else exc}", line)]) from exc
+        found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(found.group(1)) if found else None
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        if found:
+            reason += f" (column {found.group(2)})"
+        raise PolicyError(path, [Problem("", f"not valid TOML: {reason}", line)]) from exc
 
     c = _Checker()
     for key in data:
@@ -174,14 +190,20 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
 
     product_slugs = set(Product.objects.values_list("slug", flat=True))
     gate_keys = set(Gate.objects.values_list("key", flat=True))
-    specs = {
+    specs: dict[str, dict[str, Any]] = {
         "products": PRODUCT_KEYS,
         "gates": GATE_KEYS,
         "integrations": INTEGRATION_KEYS,
         "checklists": CHECKLIST_KEYS,
         "channels": CHANNEL_KEYS,
     }
-    id_field = {"products": "slug", "gates": "key", "integrations": "slug", "checklists": "key", "channels": "slug"}
+    id_field = {
+        "products": "slug",
+        "gates": "key",
+        "integrations": "slug",
+        "checklists": "key",
+        "channels": "slug",
+    }
     for section, spec in specs.items():
         seen: set[str] = set()
         for i, entry in enumerate(getattr(policy, section)):
@@ -211,8 +233,12 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
             c.role(role, f"{where}.signoff_roles[{j}]")
         rollout = p.get("rollout")
         if isinstance(rollout, list):
-            if not rollout or not all(isinstance(x, int | float) and not isinstance(x, bool) and 0 < x <= 100 for x in rollout):
-                c.add(f"{where}.rollout", "must be percentages between 0 and 100, for example [1, 5, 20, 100]")
+            if not rollout or not all(
+                isinstance(x, int | float) and not isinstance(x, bool) and 0 < x <= 100 for x in rollout
+            ):
+                c.add(
+                    f"{where}.rollout", "must be percentages between 0 and 100, for example [1, 5, 20, 100]"
+                )
             elif list(rollout) != sorted(set(rollout)) or rollout[-1] != 100:
                 c.add(f"{where}.rollout", "must rise strictly and end at 100")
         health = p.get("health")

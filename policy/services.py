@@ -24,12 +24,16 @@ class _Applier:
         self.actor_label = actor_label
         self.changes: list[str] = []
 
-    def upsert(self, model: type[models.Model], lookup: dict[str, Any], values: dict[str, Any], label: str) -> Any:
-        obj = model._default_manager.filter(**lookup).first()  # type: ignore[attr-defined]
+    def upsert(
+        self, model: type[models.Model], lookup: dict[str, Any], values: dict[str, Any], label: str
+    ) -> Any:
+        obj = model._default_manager.filter(**lookup).first()
         if obj is None:
-            obj = model._default_manager.create(**lookup, **values)  # type: ignore[attr-defined]
+            obj = model._default_manager.create(**lookup, **values)
             self.changes.append(f"created {label}")
-            audit_record(actor=None, actor_label=self.actor_label, action="policy.create", obj=obj, after=values)
+            audit_record(
+                actor=None, actor_label=self.actor_label, action="policy.create", obj=obj, after=values
+            )
             return obj
         diff = {k: (getattr(obj, k), v) for k, v in values.items() if getattr(obj, k) != v}
         if diff:
@@ -57,7 +61,11 @@ class _Applier:
             obj.products.set(wanted)
             self.changes.append(f"updated {label} (products: {', '.join(sorted(slugs)) or 'all'})")
             audit_record(
-                actor=None, actor_label=self.actor_label, action="policy.update", obj=obj, after={"products": sorted(slugs)}
+                actor=None,
+                actor_label=self.actor_label,
+                action="policy.update",
+                obj=obj,
+                after={"products": sorted(slugs)},
             )
 
 
@@ -96,7 +104,11 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
             existing = product.oncall_contacts.filter(role=oc["role"]).first()
             if existing is None or (existing.name, existing.contact) != (oc["name"], oc["contact"]):
                 oncall_set(
-                    product=product, role=oc["role"], name=oc["name"], contact=oc["contact"], actor_label=a.actor_label
+                    product=product,
+                    role=oc["role"],
+                    name=oc["name"],
+                    contact=oc["contact"],
+                    actor_label=a.actor_label,
                 )
                 a.changes.append(f"set on-call {p['slug']} {oc['role']}: {oc['name']}")
 
@@ -129,7 +141,10 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
 
     for cl in policy.checklists:
         template = a.upsert(
-            ChecklistTemplate, {"key": cl["key"]}, {"name": cl["name"], "kind": cl["kind"]}, f"checklist {cl['key']}"
+            ChecklistTemplate,
+            {"key": cl["key"]},
+            {"name": cl["name"], "kind": cl["kind"]},
+            f"checklist {cl['key']}",
         )
         a.set_products(template, cl.get("products"), f"checklist {cl['key']}")
         _sync_sections(a, template, cl.get("sections") or [])
@@ -166,7 +181,10 @@ def _sync_sections(a: _Applier, template: ChecklistTemplate, sections: list[dict
                 "position": i_pos,
             }
             obj = a.upsert(
-                TemplateItem, {"section": section, "title": item["title"]}, values, f"{label} item “{item['title']}”"
+                TemplateItem,
+                {"section": section, "title": item["title"]},
+                values,
+                f"{label} item “{item['title']}”",
             )
             keep_items.append(obj.pk)
         removed = section.items.exclude(pk__in=keep_items)

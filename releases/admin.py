@@ -25,9 +25,18 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields = ["last_build_number"]
     fieldsets = [
         (None, {"fields": ["slug", "name", "platform", "signoff_roles"]}),
-        ("Rollout and health", {"fields": [
-            "rollout_stages", "health_error_rate", "health_p95_latency_ms", "health_rate_429", "soak_minutes",
-        ]}),
+        (
+            "Rollout and health",
+            {
+                "fields": [
+                    "rollout_stages",
+                    "health_error_rate",
+                    "health_p95_latency_ms",
+                    "health_rate_429",
+                    "soak_minutes",
+                ]
+            },
+        ),
         ("Operations", {"fields": ["runbook_url", "rollback_target_minutes", "rehearsal_window_days"]}),
         ("Versioning", {"fields": ["last_build_number"]}),
     ]
@@ -40,7 +49,7 @@ class SignOffInline(admin.TabularInline):
     readonly_fields = ["role", "vote", "comment", "signed_by", "signed_at"]
     exclude = ["evidence", "evidence_fingerprint"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
 
@@ -51,7 +60,7 @@ class DecisionInline(admin.TabularInline):
     readonly_fields = ["outcome", "rationale", "decided_by", "decided_at"]
     exclude = ["snapshot", "evidence_fingerprint"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
 
@@ -64,14 +73,32 @@ class ReleaseAdmin(admin.ModelAdmin):
     list_filter = ["state", "product"]
     search_fields = ["version", "commit_sha", "branch", "product__slug"]
     list_select_related = ["product", "owner"]
-    readonly_fields = ["product", "version", "build_number", "commit_sha", "state", "state_changed_at", "created_at"]
-    fields = ["product", "version", "build_number", "commit_sha", "branch", "target_date", "owner", "state",
-              "state_changed_at", "created_at"]
+    readonly_fields = [
+        "product",
+        "version",
+        "build_number",
+        "commit_sha",
+        "state",
+        "state_changed_at",
+        "created_at",
+    ]
+    fields = [
+        "product",
+        "version",
+        "build_number",
+        "commit_sha",
+        "branch",
+        "target_date",
+        "owner",
+        "state",
+        "state_changed_at",
+        "created_at",
+    ]
     inlines = [SignOffInline, DecisionInline]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request, obj=None):
         return False

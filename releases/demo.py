@@ -43,7 +43,9 @@ def _users() -> dict[str, object]:
     User = get_user_model()
     users: dict[str, object] = {}
     for username, role in DEMO_USERS.items():
-        user, created = User.objects.get_or_create(username=username, defaults={"first_name": username.title()})
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"first_name": username.title()}
+        )
         if created:
             user.set_password(settings.GONOGO_DEMO_PASSWORD)
             user.save()
@@ -144,7 +146,13 @@ def seed_demo() -> list[str]:
             actor=users["qa"],
             tracker_url="https://tracker.example.com/IOS-482",
         )
-        signoff_record(release=release, role=Role.MOBILE_LEAD, vote="go", actor=users["mobile"], comment="Build looks good on devices.")
+        signoff_record(
+            release=release,
+            role=Role.MOBILE_LEAD,
+            vote="go",
+            actor=users["mobile"],
+            comment="Build looks good on devices.",
+        )
         done.append("created ios-app 2.4.0")
 
     api = Product.objects.get(slug="api")

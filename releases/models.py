@@ -35,17 +35,13 @@ class Product(models.Model):
         _("rollout stages (%)"), default=default_rollout, help_text=_("For example 1, 5, 20, 100.")
     )
     rollback_target_minutes = models.PositiveIntegerField(_("rollback time target (minutes)"), default=15)
-    signoff_roles = models.JSONField(
-        _("roles whose sign-off is required"), default=default_signoff_roles
-    )
+    signoff_roles = models.JSONField(_("roles whose sign-off is required"), default=default_signoff_roles)
     health_error_rate = models.FloatField(_("maximum error rate"), default=0.01)
     health_p95_latency_ms = models.PositiveIntegerField(_("maximum p95 latency (ms)"), default=800)
     health_rate_429 = models.FloatField(_("maximum HTTP 429 rate"), default=0.005)
     soak_minutes = models.PositiveIntegerField(_("soak time per stage (minutes)"), default=30)
     runbook_url = models.URLField(_("runbook link"), blank=True)
-    rehearsal_window_days = models.PositiveIntegerField(
-        _("rollback rehearsal window (days)"), default=90
-    )
+    rehearsal_window_days = models.PositiveIntegerField(_("rollback rehearsal window (days)"), default=90)
     last_build_number = models.PositiveBigIntegerField(
         _("last accepted build number"),
         default=0,
@@ -86,9 +82,7 @@ class ReleaseState(models.TextChoices):
 # The release lifecycle. Each transition is one service in releases/services.py.
 RELEASE_TRANSITIONS: dict[str, frozenset[str]] = {
     ReleaseState.DRAFT: frozenset({ReleaseState.CANDIDATE, ReleaseState.CANCELLED}),
-    ReleaseState.CANDIDATE: frozenset(
-        {ReleaseState.GO, ReleaseState.NO_GO, ReleaseState.CANCELLED}
-    ),
+    ReleaseState.CANDIDATE: frozenset({ReleaseState.GO, ReleaseState.NO_GO, ReleaseState.CANCELLED}),
     ReleaseState.GO: frozenset(
         {
             ReleaseState.GO,
@@ -154,9 +148,7 @@ class Release(models.Model):
                 condition=models.Q(state__in=ReleaseState.values), name="release_state_valid"
             ),
             models.UniqueConstraint(fields=["product", "version"], name="release_unique_version"),
-            models.UniqueConstraint(
-                fields=["product", "build_number"], name="release_unique_build_number"
-            ),
+            models.UniqueConstraint(fields=["product", "build_number"], name="release_unique_build_number"),
         ]
         indexes = [
             models.Index(fields=["commit_sha"], name="release_commit_idx"),

@@ -163,14 +163,23 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
         .select_related("ticked_by")
         .order_by("checklist_id", "section_position", "position", "id")
     )
-    signoff_list = list(SignOff.objects.filter(release=release).select_related("signed_by").order_by("signed_at", "id"))
+    signoff_list = list(
+        SignOff.objects.filter(release=release).select_related("signed_by").order_by("signed_at", "id")
+    )
     signoffs: dict[str, SignOff] = {}
     for s in signoff_list:
         signoffs[s.role] = s  # ordered ascending: the newest per role wins
-    decision = Decision.objects.filter(release=release).select_related("decided_by").order_by("-decided_at", "-id").first()
+    decision = (
+        Decision.objects.filter(release=release)
+        .select_related("decided_by")
+        .order_by("-decided_at", "-id")
+        .first()
+    )
     oncall = list(OnCallContact.objects.filter(product=product).order_by("role"))
     last_rollback = (
-        Rehearsal.objects.filter(product=product, kind=RehearsalKind.ROLLBACK, outcome=RehearsalOutcome.PASSED)
+        Rehearsal.objects.filter(
+            product=product, kind=RehearsalKind.ROLLBACK, outcome=RehearsalOutcome.PASSED
+        )
         .order_by("-performed_on", "-id")
         .first()
     )
@@ -181,7 +190,9 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
         gate_waivers = [w for w in waivers if w.gate_id == gate.pk]
         status = result.status if result else None
         if gate.evaluation == "defects":
-            status = "failed" if any(d.state == "open" and d.severity == "critical" for d in defects) else "passed"
+            status = (
+                "failed" if any(d.state == "open" and d.severity == "critical" for d in defects) else "passed"
+            )
         elif gate.evaluation == "checklist":
             status = _core_status([i for i in items if i.core])
         ev = GateEvidence(

@@ -115,13 +115,18 @@ def _transition(release: Release, target: str, *, actor: Any, action: str) -> Re
     release.state_changed_at = timezone.now()
     release.save(update_fields=["state", "state_changed_at"])
     audit_record(
-        actor=actor, action=action, obj=release, before=before, after=_snapshot(release), release_id=release.pk
+        actor=actor,
+        action=action,
+        obj=release,
+        before=before,
+        after=_snapshot(release),
+        release_id=release.pk,
     )
     return release
 
 
 def _lock(release: Release) -> Release:
-    return Release.objects.select_for_update().select_related("product").get(pk=release.pk)
+    return Release.objects.select_for_update(of=("self",)).select_related("product").get(pk=release.pk)
 
 
 @transaction.atomic

@@ -311,9 +311,7 @@ def _render(blocker: Blocker) -> str:
         "gate_skipped": _("“%(gate)s” was skipped. A skipped check does not count as passed."),
         "gate_in_progress": _("“%(gate)s” is still running or waiting. Wait for the result."),
         "gate_no_result": _("“%(gate)s” has no result for this build yet."),
-        "gate_waiver_expired": _(
-            "The waiver for “%(gate)s” has expired and the gate has not passed."
-        ),
+        "gate_waiver_expired": _("The waiver for “%(gate)s” has expired and the gate has not passed."),
         "critical_defect_open": _("A critical defect is open: “%(title)s”."),
         "core_item_open": _("Core scenario not checked yet: “%(title)s”."),
         "core_item_failed": _("Core scenario failed: “%(title)s”."),
@@ -322,8 +320,7 @@ def _render(blocker: Blocker) -> str:
         "signoff_missing": _("%(role)s has not signed off yet."),
         "signoff_no_go": _("%(role)s voted No-Go."),
         "signoff_stale": _(
-            "%(role)s signed off on earlier evidence (the build or a gate changed since). "
-            "Sign off again."
+            "%(role)s signed off on earlier evidence (the build or a gate changed since). Sign off again."
         ),
         "runbook_missing": _("No runbook link for this product."),
         "oncall_missing": _("No on-call contact for %(role)s."),

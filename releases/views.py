@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import can_view, ensure_view, viewer_required
 from checklists.selectors import programme_checklist
+from gonogo.http import HtmxHttpRequest
 
 from .models import Release
 from .selectors import active_releases, failed_results_since, release_board
@@ -26,7 +27,7 @@ BOARD_PANELS = frozenset(
 
 @require_GET
 @viewer_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     now = timezone.now()
     releases = [r for r in active_releases() if can_view(request.user, r.product)]
     boards = [release_board(r, now=now) for r in releases]
@@ -48,14 +49,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @viewer_required
-def release_board_view(request: HttpRequest, product: str, version: str) -> HttpResponse:
+def release_board_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
     release = get_object_or_404(
         Release.objects.select_related("product", "owner"), product__slug=product, version=version
     )
     ensure_view(request.user, release.product)
     board = release_board(release)
     template = "releases/board.html"
-    panel = getattr(request, "htmx", None) and request.htmx.target
+    panel = request.htmx.target if request.htmx else None
     if panel in BOARD_PANELS:
         template = f"releases/board.html#{panel}"
     return render(request, template, {"board": board, "release": release})

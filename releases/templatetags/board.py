@@ -21,7 +21,7 @@ STATUS = {
     "none": ("—", _("No result yet"), "muted"),
     "open": ("○", _("Not checked"), "muted"),
     "blocked": ("⊘", _("Blocked"), "bad"),
-    "n/a": ("–", _("Not applicable"), "muted"),
+    "n/a": ("–", _("Not applicable"), "muted"),  # noqa: RUF001 (an en dash reads as "none")
     "go": ("✓", _("Go"), "ok"),
     "no_go": ("✗", _("No-Go"), "bad"),
     "unsigned": ("◷", _("Not signed yet"), "muted"),

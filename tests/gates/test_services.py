@@ -71,8 +71,12 @@ def failing_world(make_user: Any) -> Any:
 
 def ask(world: Any, **kw: Any) -> Waiver:
     params: dict[str, Any] = {
-        "release": world.release, "gate": world.gates[0], "actor": world.lead,
-        "reason": "Flaky provider sandbox", "risk": "Search may 500 for 1%", "mitigation": "Flag off",
+        "release": world.release,
+        "gate": world.gates[0],
+        "actor": world.lead,
+        "reason": "Flaky provider sandbox",
+        "risk": "Search may 500 for 1%",
+        "mitigation": "Flag off",
     }
     params.update(kw)
     return waiver_request(**params)

@@ -35,7 +35,9 @@ class World:
         return self.release
 
 
-def build_world(make_user: Callable[..., Any], *, gates: int = 2, core_items: int = 2, ready: bool = True) -> World:
+def build_world(
+    make_user: Callable[..., Any], *, gates: int = 2, core_items: int = 2, ready: bool = True
+) -> World:
     product = Product.objects.create(
         slug=f"p{Product.objects.count() + 1}",
         name="Product",
@@ -47,7 +49,9 @@ def build_world(make_user: Callable[..., Any], *, gates: int = 2, core_items: in
     qa = make_user(Role.QA, product=product)
     lead = make_user(Role.BACKEND_LEAD, product=product)
     gate_objs = [
-        Gate.objects.create(key=f"{product.slug}-g{i}", name=f"Gate {i}", owner_role=Role.BACKEND_LEAD, waivable=True)
+        Gate.objects.create(
+            key=f"{product.slug}-g{i}", name=f"Gate {i}", owner_role=Role.BACKEND_LEAD, waivable=True
+        )
         for i in range(gates)
     ]
     for g in gate_objs:
@@ -61,7 +65,11 @@ def build_world(make_user: Callable[..., Any], *, gates: int = 2, core_items: in
     for role in (*SIGNOFF_ROLES, Role.DEVOPS):
         oncall_set(product=product, role=role, name=f"{role} person", contact="+82 10")
     rehearsal_record(
-        product=product, kind="rollback", performed_on=timezone.localdate() - timedelta(days=3), minutes=9, outcome="passed"
+        product=product,
+        kind="rollback",
+        performed_on=timezone.localdate() - timedelta(days=3),
+        minutes=9,
+        outcome="passed",
     )
     release = release_create(
         product=product, version="1.0.0", build=10, commit="a" * 40, branch="release/1.0.0", state="candidate"

@@ -48,7 +48,9 @@ def test_version_must_be_semantic(version: str) -> None:
     assert "MAJOR.MINOR.PATCH" in exc.value.message
 
 
-@pytest.mark.parametrize("version", ["0.0.1", "2.4.0", "10.20.30", "1.0.0-rc.1", "1.0.0-alpha+001", "1.0.0+20130313"])
+@pytest.mark.parametrize(
+    "version", ["0.0.1", "2.4.0", "10.20.30", "1.0.0-rc.1", "1.0.0-alpha+001", "1.0.0+20130313"]
+)
 def test_semantic_versions_accepted(version: str) -> None:
     assert release_create(product=ProductFactory(), version=version, build=1).version == version
 
@@ -82,8 +84,12 @@ def test_same_version_twice_is_refused_and_unique_in_the_database() -> None:
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Release.objects.create(
-            product=product, version="1.0.0", build_number=99, state="draft",
-            state_changed_at=product_now(), created_at=product_now(),
+            product=product,
+            version="1.0.0",
+            build_number=99,
+            state="draft",
+            state_changed_at=product_now(),
+            created_at=product_now(),
         )
 
 
@@ -155,7 +161,9 @@ def test_an_older_run_never_overrides_a_newer_one(make_user: Any) -> None:
 
     world = build_world(make_user)
     old = timezone.now() - timedelta(hours=2)
-    gate_result_record(release=world.release, gate=world.gates[0], status="failed", run_id="old", observed_at=old)
+    gate_result_record(
+        release=world.release, gate=world.gates[0], status="failed", run_id="old", observed_at=old
+    )
     row = next(r for r in release_board(world.release).gates if r.gate == world.gates[0])
     assert row.status == "passed"
 
@@ -231,7 +239,9 @@ def test_lifecycle_only_moves_along_declared_edges(path: list[str]) -> None:
                 reachable.add(nxt)
                 frontier.append(nxt)
     assert reachable == set(ALL_STATES)
-    assert ReleaseState.GO not in RELEASE_TRANSITIONS[ReleaseState.NO_GO], "No-Go reopens only via a new build"
+    assert ReleaseState.GO not in RELEASE_TRANSITIONS[ReleaseState.NO_GO], (
+        "No-Go reopens only via a new build"
+    )
 
 
 class ReleaseLifecycle(RuleBasedStateMachine):
@@ -281,14 +291,19 @@ class ReleaseLifecycle(RuleBasedStateMachine):
     def decide_go(self) -> None:
         ready = release_board(self.world.refresh()).verdict.ready
         before = self.expected
-        self._try(lambda: release_decide(release=self.world.release, outcome="go", actor=self.world.pm), ReleaseState.GO)
+        self._try(
+            lambda: release_decide(release=self.world.release, outcome="go", actor=self.world.pm),
+            ReleaseState.GO,
+        )
         if not ready:
             assert self.expected == before
 
     @rule()
     def decide_no_go(self) -> None:
         self._try(
-            lambda: release_decide(release=self.world.release, outcome="no_go", actor=self.world.pm, rationale="r"),
+            lambda: release_decide(
+                release=self.world.release, outcome="no_go", actor=self.world.pm, rationale="r"
+            ),
             ReleaseState.NO_GO,
         )
 
@@ -297,11 +312,19 @@ class ReleaseLifecycle(RuleBasedStateMachine):
         self.build += 1
         state = self.world.refresh().state
         target = ReleaseState.CANDIDATE if state in (ReleaseState.GO, ReleaseState.NO_GO) else state
-        self._try(lambda: release_new_build(release=self.world.release, build=self.build, commit=f"{self.build:040x}"), target)
+        self._try(
+            lambda: release_new_build(
+                release=self.world.release, build=self.build, commit=f"{self.build:040x}"
+            ),
+            target,
+        )
 
     @rule()
     def cancel(self) -> None:
-        self._try(lambda: release_cancel(release=self.world.release, actor=self.world.pm, reason="x"), ReleaseState.CANCELLED)
+        self._try(
+            lambda: release_cancel(release=self.world.release, actor=self.world.pm, reason="x"),
+            ReleaseState.CANCELLED,
+        )
 
     @invariant()
     def state_matches_model(self) -> None:
@@ -320,4 +343,6 @@ ReleaseLifecycle.TestCase.settings = settings(max_examples=15, stateful_step_cou
 def test_release_lifecycle_state_machine() -> None:
     from hypothesis.stateful import run_state_machine_as_test
 
-    run_state_machine_as_test(ReleaseLifecycle, settings=settings(max_examples=10, stateful_step_count=10, deadline=None))
+    run_state_machine_as_test(
+        ReleaseLifecycle, settings=settings(max_examples=10, stateful_step_count=10, deadline=None)
+    )

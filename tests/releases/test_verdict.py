@@ -41,7 +41,11 @@ def ops(**kw: object) -> OperationsEvidence:
 
 def gate(key: str = "contract", status: str | None = "passed", **kw: object) -> GateEvidence:
     base: dict[str, object] = {
-        "key": key, "name": key.title(), "phase": "pre_release", "blocking": True, "waivable": True,
+        "key": key,
+        "name": key.title(),
+        "phase": "pre_release",
+        "blocking": True,
+        "waivable": True,
         "status": status,
     }
     base.update(kw)
@@ -50,8 +54,12 @@ def gate(key: str = "contract", status: str | None = "passed", **kw: object) -> 
 
 def approved(**kw: object) -> WaiverEvidence:
     base: dict[str, object] = {
-        "id": 1, "state": "approved", "requested_by": ASKER_ID, "approved_by": PM_ID,
-        "approver_is_pm": True, "expires_at": NOW + timedelta(hours=1),
+        "id": 1,
+        "state": "approved",
+        "requested_by": ASKER_ID,
+        "approved_by": PM_ID,
+        "approver_is_pm": True,
+        "expires_at": NOW + timedelta(hours=1),
     }
     base.update(kw)
     return WaiverEvidence(**base)  # type: ignore[arg-type]
@@ -87,7 +95,9 @@ def test_each_condition_alone_blocks_with_its_own_reason() -> None:
     assert codes(evidence(gates=(gate(status="skipped"),))) == ["gate_skipped"]
     assert codes(evidence(gates=(gate(status="error"),))) == ["gate_error"]
     assert codes(evidence(gates=(gate(status="running"),))) == ["gate_in_progress"]
-    assert codes(evidence(defects=(DefectEvidence(7, "Crash", "critical", True),))) == ["critical_defect_open"]
+    assert codes(evidence(defects=(DefectEvidence(7, "Crash", "critical", True),))) == [
+        "critical_defect_open"
+    ]
     assert codes(evidence(core_items=(CoreItemEvidence(3, "Search", "failed"),))) == ["core_item_failed"]
     assert codes(evidence(core_items=(CoreItemEvidence(3, "Search", "n/a"),))) == ["core_item_na"]
     assert codes(evidence(signoffs=())) == ["signoff_missing"] * 4
@@ -149,7 +159,9 @@ def test_fingerprint_changes_with_build_commit_and_gate_state() -> None:
     assert fingerprint_of(base) != fingerprint_of(evidence(build_number=2, commit_sha="a" * 40))
     assert fingerprint_of(base) != fingerprint_of(evidence(build_number=1, commit_sha="b" * 40))
     failed = evidence(build_number=1, commit_sha="a" * 40, gates=(gate(status="failed"),))
-    waived = evidence(build_number=1, commit_sha="a" * 40, gates=(gate(status="failed", waivers=(approved(),)),))
+    waived = evidence(
+        build_number=1, commit_sha="a" * 40, gates=(gate(status="failed", waivers=(approved(),)),)
+    )
     assert fingerprint_of(failed) != fingerprint_of(waived)
 
 
@@ -200,7 +212,12 @@ evidence_st = st.builds(
     ).map(tuple),
     required_signoff_roles=st.lists(st.sampled_from(ROLES), unique=True).map(tuple),
     signoffs=st.lists(
-        st.builds(SignOffEvidence, role=st.sampled_from(ROLES), vote=st.sampled_from(["go", "no_go"]), fresh=st.booleans()),
+        st.builds(
+            SignOffEvidence,
+            role=st.sampled_from(ROLES),
+            vote=st.sampled_from(["go", "no_go"]),
+            fresh=st.booleans(),
+        ),
         max_size=6,
     ).map(tuple),
     operations=st.builds(
@@ -216,10 +233,16 @@ evidence_st = st.builds(
 
 def independently_ready(e: ReleaseEvidence) -> bool:
     """PRODUCT §4 restated from scratch, to check the implementation against."""
+
     def waived(g: GateEvidence) -> bool:
         return any(
-            g.waivable and g.key != "critical-bugs" and w.state == "approved" and w.approved_by is not None
-            and w.approved_by != w.requested_by and w.approver_is_pm and e.now < w.expires_at
+            g.waivable
+            and g.key != "critical-bugs"
+            and w.state == "approved"
+            and w.approved_by is not None
+            and w.approved_by != w.requested_by
+            and w.approver_is_pm
+            and e.now < w.expires_at
             for w in g.waivers
         )
 

@@ -11,7 +11,9 @@ from policy.services import policy_apply
 
 
 class Command(BaseCommand):
-    help = "Create or update products, gates, checklist templates, integrations and channels from a policy file."
+    help = (
+        "Create or update products, gates, checklist templates, integrations and channels from a policy file."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="the policy file (TOML)")
