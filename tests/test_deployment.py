@@ -39,7 +39,15 @@ def test_compose_has_postgres_and_a_durable_redis_with_health_checks() -> None:
 
 def test_env_example_names_every_setting_and_no_env_is_committed() -> None:
     example = (ROOT / ".env.example").read_text()
-    for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "TIME_ZONE", "DATABASE_URL", "REDIS_URL", "DEMO_PASSWORD"):
+    for name in (
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DEBUG",
+        "TIME_ZONE",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DEMO_PASSWORD",
+    ):
         assert f"{name}=" in example, name
     assert ".env" in (ROOT / ".gitignore").read_text().split()
 
