@@ -16,7 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from .models import Role, RoleMembership
+from .models import RoleMembership
 
 _CACHE_ATTR = "_gonogo_role_pairs"
 
@@ -31,12 +31,6 @@ def _role_pairs(user: Any) -> frozenset[tuple[str, int | None]]:
         cached = frozenset(RoleMembership.objects.filter(user_id=user.pk).values_list("role", "product_id"))
         setattr(user, _CACHE_ATTR, cached)
     return cached
-
-
-def forget_roles(user: Any) -> None:
-    """Drop the per-request cache (after memberships change)."""
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
 
 
 def roles_for(user: Any, product: Any = None) -> set[str]:
@@ -84,6 +78,3 @@ def viewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-ALL_ROLES: tuple[str, ...] = tuple(Role.values)

@@ -53,22 +53,24 @@ class ChecklistAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Defect)
 class DefectAdmin(admin.ModelAdmin):
+    """Defects are evidence: recorded and resolved on the board, read here."""
+
     list_display = ["title", "release", "severity", "state", "reported_by", "reported_at"]
     list_filter = ["severity", "state", "release__product"]
     search_fields = ["title", "tracker_url", "release__version"]
     list_select_related = ["release__product", "reported_by"]
-    readonly_fields = [
-        "release",
-        "checklist_item",
-        "state",
-        "reported_by",
-        "reported_at",
-        "resolved_by",
-        "resolved_at",
-    ]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

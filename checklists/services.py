@@ -12,7 +12,10 @@ from django.utils.translation import gettext as _
 from accounts.permissions import has_role
 from audit.services import audit_record
 from gonogo.errors import Conflict, NotAllowed, RuleViolation
+from gonogo.validation import http_url
+from live.services import live_notify
 from releases.models import Release
+from releases.services import release_lock
 
 from .models import (
     Checklist,
@@ -116,6 +119,8 @@ def checklist_item_tick(
         .select_related("checklist__release__product", "ticked_by")
         .get(pk=item.pk)
     )
+    if locked.checklist.release_id:
+        release_lock(locked.checklist.release_id)
     product = locked.checklist.release.product if locked.checklist.release else None
     if not has_role(actor, ("qa", locked.owner_role), product):
         raise NotAllowed("role_not_held", _("Only QA or the item's owner can tick it."))
@@ -132,7 +137,7 @@ def checklist_item_tick(
     before = _item_snapshot(locked)
     locked.state = state
     locked.note = (note or "").strip()
-    locked.evidence_url = (evidence_url or "").strip()
+    locked.evidence_url = http_url(evidence_url, field="evidence_url")
     locked.ticked_by = actor if state != ItemState.OPEN else None
     locked.ticked_at = timezone.now() if state != ItemState.OPEN else None
     locked.revision += 1
@@ -145,7 +150,18 @@ def checklist_item_tick(
         after=_item_snapshot(locked),
         release_id=locked.checklist.release_id,
     )
+    live_notify(release_id=locked.checklist.release_id, change="checklist")
     return locked
+
+
+DEFECT_ROLES = ("qa", "mobile_lead", "backend_lead")
+
+
+def _ensure_defect_role(actor: Any, release: Release) -> None:
+    if actor is None:
+        return  # a system (CI, a tracker) reporting through an authenticated API
+    if not has_role(actor, DEFECT_ROLES, release.product):
+        raise NotAllowed("role_not_held", _("Only QA or a lead can record or resolve defects."))
 
 
 @transaction.atomic
@@ -159,19 +175,22 @@ def defect_report(
     tracker_url: str = "",
     checklist_item: ChecklistItem | None = None,
 ) -> Defect:
-    """Open a defect. An open critical defect blocks the verdict."""
+    """Open a defect (QA or a lead; `actor=None` for a system such as CI, named by
+    `actor_label`). An open critical defect blocks the verdict."""
+    _ensure_defect_role(actor, release)
     if not (title or "").strip():
         raise RuleViolation("field_required", _("A defect needs a title."), field="title")
     if severity not in Severity.values:
         raise RuleViolation(
             "severity_invalid", _("Severity must be critical, major or minor."), field="severity"
         )
+    release_lock(release.pk)
     defect = Defect.objects.create(
         release=release,
         checklist_item=checklist_item,
         title=title.strip()[:255],
         severity=severity,
-        tracker_url=(tracker_url or "").strip(),
+        tracker_url=http_url(tracker_url, field="tracker_url"),
         reported_by=actor if getattr(actor, "is_authenticated", False) else None,
         reported_at=timezone.now(),
     )
@@ -183,12 +202,17 @@ def defect_report(
         after={"title": defect.title, "severity": severity},
         release_id=release.pk,
     )
+    live_notify(release_id=release.pk, change="defect")
     return defect
 
 
 @transaction.atomic
 def defect_resolve(*, defect: Defect, actor: Any, actor_label: str = "") -> Defect:
-    defect = Defect.objects.select_for_update().get(pk=defect.pk)
+    release_lock(defect.release_id)
+    defect = (
+        Defect.objects.select_for_update(of=("self",)).select_related("release__product").get(pk=defect.pk)
+    )
+    _ensure_defect_role(actor, defect.release)
     if defect.state == DefectState.RESOLVED:
         raise Conflict("already_resolved", _("This defect is already resolved."))
     defect.state = DefectState.RESOLVED
@@ -204,12 +228,17 @@ def defect_resolve(*, defect: Defect, actor: Any, actor_label: str = "") -> Defe
         after={"state": DefectState.RESOLVED},
         release_id=defect.release_id,
     )
+    live_notify(release_id=defect.release_id, change="defect")
     return defect
 
 
 @transaction.atomic
 def defect_reopen(*, defect: Defect, actor: Any) -> Defect:
-    defect = Defect.objects.select_for_update().get(pk=defect.pk)
+    release_lock(defect.release_id)
+    defect = (
+        Defect.objects.select_for_update(of=("self",)).select_related("release__product").get(pk=defect.pk)
+    )
+    _ensure_defect_role(actor, defect.release)
     if defect.state == DefectState.OPEN:
         raise Conflict("already_open", _("This defect is already open."))
     defect.state = DefectState.OPEN
@@ -224,4 +253,5 @@ def defect_reopen(*, defect: Defect, actor: Any) -> Defect:
         after={"state": DefectState.OPEN},
         release_id=defect.release_id,
     )
+    live_notify(release_id=defect.release_id, change="defect")
     return defect

@@ -15,7 +15,10 @@ from accounts.models import Role
 from accounts.permissions import has_role
 from audit.services import audit_record
 from gonogo.errors import Conflict, NotAllowed, RuleViolation
+from gonogo.validation import http_url
+from live.services import live_notify
 from releases.models import Release
+from releases.services import release_lock
 
 from .models import Evaluation, Gate, GateResult, ResultSource, ResultStatus, Waiver, WaiverState
 
@@ -68,20 +71,21 @@ def gate_result_record(
             return Recorded(existing, True)
     try:
         with transaction.atomic():
-            # Serialise with decisions and other results for this release.
-            Release.objects.select_for_update().filter(pk=release.pk).values_list("pk").get()
+            release_lock(release.pk)  # serialise with decisions and other results
+            current_commit = Release.objects.filter(pk=release.pk).values_list("commit_sha", flat=True).get()
             now = timezone.now()
             result = GateResult.objects.create(
                 release=release,
                 gate=gate,
-                commit_sha=(commit or release.commit_sha).strip().lower(),
+                commit_sha=(commit or current_commit).strip().lower(),
                 status=status,
                 source=source,
-                url=(url or "")[:1000],
+                url=http_url((url or "")[:1000], field="url"),
                 summary=(summary or "")[:500],
                 run_id=run_id,
                 run_attempt=max(1, int(run_attempt or 1)),
-                observed_at=observed_at or now,
+                # A clock ahead of ours must not pin a status: never later than receipt.
+                observed_at=min(observed_at, now) if observed_at else now,
                 received_at=now,
                 reported_by=actor if getattr(actor, "is_authenticated", False) else None,
                 reporter_label=actor_label[:150],
@@ -94,6 +98,7 @@ def gate_result_record(
                 after={"gate": gate.key, "status": status, "source": source, "run_id": run_id},
                 release_id=release.pk,
             )
+            live_notify(release_id=release.pk, change="gate_result")
     except IntegrityError:
         # A concurrent delivery of the same run and status won the race.
         existing = GateResult.objects.get(
@@ -149,7 +154,7 @@ def waiver_request(
             _("A waiver may last at most %(days)s days.") % {"days": settings.GONOGO_WAIVER_MAX_DAYS},
             field="expires_at",
         )
-    Release.objects.select_for_update().filter(pk=release.pk).values_list("pk").get()
+    release_lock(release.pk)
     waiver = Waiver.objects.create(
         release=release,
         gate=gate,
@@ -167,6 +172,7 @@ def waiver_request(
         after=_waiver_snapshot(waiver),
         release_id=release.pk,
     )
+    live_notify(release_id=release.pk, change="waiver")
     return waiver
 
 
@@ -176,6 +182,7 @@ def _decide(waiver: Waiver, *, actor: Any, state: str, note: str, action: str) -
         .select_related("gate", "release__product")
         .get(pk=waiver.pk)
     )
+    release_lock(waiver.release_id)
     if not has_role(actor, Role.PM, waiver.release.product):
         raise NotAllowed("role_not_held", _("Only a PM/PO can approve or reject a waiver."))
     if waiver.requested_by_id == actor.pk:
@@ -201,6 +208,7 @@ def _decide(waiver: Waiver, *, actor: Any, state: str, note: str, action: str) -
         after=_waiver_snapshot(waiver),
         release_id=waiver.release_id,
     )
+    live_notify(release_id=waiver.release_id, change="waiver")
     return waiver
 
 
@@ -223,6 +231,7 @@ def waiver_revoke(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
         .select_related("gate", "release__product")
         .get(pk=waiver.pk)
     )
+    release_lock(waiver.release_id)
     if not has_role(actor, Role.PM, waiver.release.product):
         raise NotAllowed("role_not_held", _("Only a PM/PO can revoke a waiver."))
     if waiver.state != WaiverState.APPROVED:
@@ -242,6 +251,7 @@ def waiver_revoke(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
         after=_waiver_snapshot(waiver),
         release_id=waiver.release_id,
     )
+    live_notify(release_id=waiver.release_id, change="waiver")
     return waiver
 
 
@@ -273,5 +283,6 @@ def waivers_expire_announce(*, now: datetime | None = None) -> list[int]:
                 after={"gate": waiver.gate.key, "expired_at": waiver.expires_at},
                 release_id=waiver.release_id,
             )
+            live_notify(release_id=waiver.release_id, change="waiver")
             announced.append(waiver.pk)
     return announced

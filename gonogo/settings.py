@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "integrations",
     "notifications",
     "policy",
+    "live",
 ]
 
 MIDDLEWARE = [
@@ -186,6 +187,7 @@ else:
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -214,4 +216,5 @@ GONOGO_SECRET_DEFAULTS = {"GONOGO_DEMO_GITHUB_SECRET": "demo-secret"}
 
 CELERY_BEAT_SCHEDULE = {
     "waivers-expire-announce": {"task": "gates.waivers_expire_announce", "schedule": 60.0},
+    "live-prune": {"task": "live.prune", "schedule": 600.0},
 }

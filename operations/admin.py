@@ -1,6 +1,10 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from gonogo.errors import DomainError
 
 from .models import OnCallContact, Rehearsal
+from .services import rehearsal_record
 
 
 @admin.register(OnCallContact)
@@ -12,7 +16,34 @@ class OnCallContactAdmin(admin.ModelAdmin):
 
 @admin.register(Rehearsal)
 class RehearsalAdmin(admin.ModelAdmin):
-    list_display = ["product", "kind", "performed_on", "minutes", "outcome"]
+    """Rehearsals are evidence for the verdict: added through the audited service, never
+    edited or deleted afterwards."""
+
+    list_display = ["product", "kind", "performed_on", "minutes", "outcome", "recorded_by"]
     list_filter = ["product", "kind", "outcome"]
     search_fields = ["notes"]
     date_hierarchy = "performed_on"
+    fields = ["product", "kind", "performed_on", "minutes", "outcome", "notes"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied
+        try:
+            saved = rehearsal_record(
+                product=obj.product,
+                kind=obj.kind,
+                performed_on=obj.performed_on,
+                minutes=obj.minutes,
+                outcome=obj.outcome,
+                notes=obj.notes,
+                actor=request.user,
+            )
+        except DomainError as error:
+            raise ValidationError(error.message) from error
+        obj.pk = saved.pk

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
@@ -32,6 +33,12 @@ def rehearsal_record(
         raise RuleViolation("kind_invalid", _("Kind must be release or rollback."), field="kind")
     if outcome not in RehearsalOutcome.values:
         raise RuleViolation("outcome_invalid", _("Outcome must be passed or failed."), field="outcome")
+    if performed_on > timezone.localdate():
+        raise RuleViolation(
+            "date_in_future",
+            _("A rehearsal can only be recorded once it has happened."),
+            field="performed_on",
+        )
     if minutes < 0:
         raise RuleViolation("minutes_invalid", _("Minutes cannot be negative."), field="minutes")
     rehearsal = Rehearsal.objects.create(

@@ -11,9 +11,16 @@ class OnCallInline(admin.TabularInline):
 
 
 class RehearsalInline(admin.TabularInline):
+    """Read-only here: rehearsals are recorded under Operations → Rehearsals."""
+
     model = Rehearsal
     extra = 0
-    fields = ["kind", "performed_on", "minutes", "outcome", "notes"]
+    fields = ("kind", "performed_on", "minutes", "outcome", "notes")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Product)

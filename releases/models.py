@@ -229,3 +229,32 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release}: {self.get_outcome_display()}"
+
+
+class Meeting(models.Model):
+    """A Go/No-Go meeting on one release: who attended, notes, when it ran."""
+
+    release = models.ForeignKey(
+        Release, on_delete=models.CASCADE, related_name="meetings", verbose_name=_("release")
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("started by")
+    )
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    attendees = models.JSONField(_("attendees"), default=list, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("Go/No-Go meeting")
+        verbose_name_plural = _("Go/No-Go meetings")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
+                name="meeting_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release} meeting {self.started_at:%Y-%m-%d %H:%M}"

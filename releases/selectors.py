@@ -56,9 +56,24 @@ class GateRow:
     waivers: list[Waiver]
     evidence: GateEvidence
 
+    waiver_in_force: WaiverEvidence | None = None
+
     @property
     def status(self) -> str:
         return self.evidence.status or "none"
+
+    @property
+    def display_status(self) -> str:
+        """What the board shows: `waived` (amber) while an approved waiver carries it."""
+        if self.evidence.status != "passed" and self.waiver_in_force is not None:
+            return "waived"
+        return self.status
+
+    @property
+    def may_ask_waiver(self) -> bool:
+        blocking = self.gate.blocking and self.gate.evaluation == "ci" and self.gate.waivable
+        open_request = any(w.state in ("requested",) for w in self.waivers)
+        return blocking and self.status != "passed" and self.waiver_in_force is None and not open_request
 
 
 @dataclass
@@ -115,6 +130,48 @@ class ReleaseBoard:
     @property
     def decision_stale(self) -> bool:
         return bool(self.decision and self.decision.evidence_fingerprint != self.fingerprint)
+
+    @property
+    def go_stands(self) -> bool:
+        """A Go decision is in force: the newest decision is Go, its evidence is unchanged,
+        and the verdict is still ready. Only then may anything say `go`."""
+        return bool(
+            self.decision
+            and self.decision.outcome == "go"
+            and self.release.state in ("go", "rolling_out", "released", "halted")
+            and not self.decision_stale
+            and self.verdict.ready
+        )
+
+    def decision_changes(self) -> list[dict[str, str]]:
+        """What changed since the decision: build, commit and each gate whose state moved."""
+        if not self.decision:
+            return []
+        snap = self.decision.snapshot or {}
+        changes = []
+        if snap.get("build_number") != self.release.build_number:
+            changes.append(
+                {
+                    "what": "build",
+                    "before": str(snap.get("build_number")),
+                    "after": str(self.release.build_number),
+                }
+            )
+        if snap.get("commit_sha") != self.release.commit_sha:
+            changes.append(
+                {
+                    "what": "commit",
+                    "before": str(snap.get("commit_sha", ""))[:10],
+                    "after": self.release.commit_sha[:10],
+                }
+            )
+        before = snap.get("gates", {})
+        for row in self.gates:
+            old = before.get(row.gate.key) or "none"
+            new = row.display_status
+            if old != new:
+                changes.append({"what": row.gate.name, "before": old, "after": new})
+        return changes
 
     def signoff_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -218,7 +275,15 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
                 for w in gate_waivers
             ),
         )
-        rows.append(GateRow(gate=gate, result=result, waivers=gate_waivers, evidence=ev))
+        rows.append(
+            GateRow(
+                gate=gate,
+                result=result,
+                waivers=gate_waivers,
+                evidence=ev,
+                waiver_in_force=effective_waiver(ev, now),
+            )
+        )
 
     gate_evidence = tuple(r.evidence for r in rows)
     fingerprint = evidence_fingerprint(
@@ -314,10 +379,3 @@ def failed_results_since(since: datetime) -> QuerySet[GateResult]:
         .select_related("gate", "release__product")
         .order_by("-observed_at")
     )
-
-
-def waiver_in_force(board: ReleaseBoard, gate_key: str) -> WaiverEvidence | None:
-    for row in board.gates:
-        if row.gate.key == gate_key:
-            return effective_waiver(row.evidence, board.now)
-    return None

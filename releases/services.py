@@ -19,6 +19,7 @@ from accounts.models import Role
 from accounts.permissions import has_role
 from audit.services import audit_record
 from gonogo.errors import Conflict, NotAllowed, RuleViolation
+from live.services import live_notify
 
 from .models import RELEASE_TRANSITIONS, Decision, Product, Release, ReleaseState, SignOff, Vote
 from .selectors import release_board
@@ -98,8 +99,11 @@ def _snapshot(release: Release) -> dict[str, Any]:
     }
 
 
-def _transition(release: Release, target: str, *, actor: Any, action: str) -> Release:
-    """Move a locked release to `target`, refusing transitions the lifecycle forbids."""
+def _transition(
+    release: Release, target: str, *, actor: Any, action: str, note: dict[str, Any] | None = None
+) -> Release:
+    """Move a locked release to `target`, refusing transitions the lifecycle forbids.
+    `note` is added to the audit event (a reason, say)."""
     if target not in RELEASE_TRANSITIONS[release.state]:
         raise Conflict(
             "illegal_transition",
@@ -119,14 +123,21 @@ def _transition(release: Release, target: str, *, actor: Any, action: str) -> Re
         action=action,
         obj=release,
         before=before,
-        after=_snapshot(release),
+        after={**_snapshot(release), **(note or {})},
         release_id=release.pk,
     )
+    live_notify(release_id=release.pk, change="release")
     return release
 
 
 def _lock(release: Release) -> Release:
     return Release.objects.select_for_update(of=("self",)).select_related("product").get(pk=release.pk)
+
+
+def release_lock(release_id: int) -> None:
+    """Take the release's row lock for the rest of the transaction. Every change to a
+    release's evidence takes it, so a decision never reads evidence half-changed."""
+    Release.objects.select_for_update().filter(pk=release_id).values_list("pk").get()
 
 
 @transaction.atomic
@@ -182,6 +193,7 @@ def release_create(
         after=_snapshot(release),
         release_id=release.pk,
     )
+    live_notify(release_id=release.pk, change="release")
     if state == ReleaseState.CANDIDATE:
         release_promote(release=release, actor=actor)
     return release
@@ -207,6 +219,7 @@ def release_new_build(
     number = build_number_parse(build)
     commit = _commit_check(commit)
     release = _lock(release)
+    commit = commit or release.commit_sha  # a build without a commit keeps the commit it had
     if release.state not in (ReleaseState.DRAFT, ReleaseState.CANDIDATE, ReleaseState.NO_GO, ReleaseState.GO):
         raise Conflict(
             "illegal_transition",
@@ -230,6 +243,7 @@ def release_new_build(
         after=_snapshot(release),
         release_id=release.pk,
     )
+    live_notify(release_id=release.pk, change="release")
     if release.state in (ReleaseState.NO_GO, ReleaseState.GO):
         _transition(release, ReleaseState.CANDIDATE, actor=actor, action="release.reopen")
     return release
@@ -237,11 +251,19 @@ def release_new_build(
 
 @transaction.atomic
 def release_cancel(*, release: Release, actor: Any, reason: str) -> Release:
-    """Cancel a release that has not started rolling out. A reason is required."""
-    if not (reason or "").strip():
+    """Cancel a release that has not started rolling out: the PM/PO or the release owner,
+    with a reason (kept in the audit trail)."""
+    reason = (reason or "").strip()
+    if not reason:
         raise RuleViolation("reason_required", _("Say why the release is cancelled."), field="reason")
     release = _lock(release)
-    return _transition(release, ReleaseState.CANCELLED, actor=actor, action="release.cancel")
+    if not (
+        has_role(actor, Role.PM, release.product) or (actor is not None and release.owner_id == actor.pk)
+    ):
+        raise NotAllowed("role_not_held", _("Only a PM/PO or the release owner can cancel it."))
+    return _transition(
+        release, ReleaseState.CANCELLED, actor=actor, action="release.cancel", note={"reason": reason}
+    )
 
 
 @transaction.atomic
@@ -285,25 +307,72 @@ def signoff_record(*, release: Release, role: str, vote: str, actor: Any, commen
         after={"role": role, "vote": vote, "comment": signoff.comment},
         release_id=release.pk,
     )
+    live_notify(release_id=release.pk, change="signoff")
     return signoff
 
 
 def _evidence_snapshot(board: Any) -> dict[str, Any]:
+    """What a sign-off or decision was given on, kept with it and shown when it goes stale."""
     return {
         "build_number": board.release.build_number,
         "commit_sha": board.release.commit_sha,
-        "gates": {row.gate.key: row.evidence.status for row in board.gates},
+        "gates": {row.gate.key: row.display_status for row in board.gates},
+        "waivers_in_force": {
+            row.gate.key: {
+                "id": row.waiver_in_force.id,
+                "approved_by": row.waiver_in_force.approved_by_name,
+                "expires_at": row.waiver_in_force.expires_at,
+            }
+            for row in board.gates
+            if row.waiver_in_force
+        },
+        "open_defects": [{"id": d.pk, "title": d.title, "severity": d.severity} for d in board.open_defects],
+        "core_items": {"passed": board.core_progress["passed"], "total": board.core_progress["total"]},
+        "signoffs": {
+            row["role"]: {
+                "vote": row["signoff"].vote,
+                "by": row["signoff"].signed_by.get_username(),
+                "fresh": row["fresh"],
+            }
+            for row in board.signoff_rows()
+            if row["signoff"]
+        },
+        "last_rollback_rehearsal": board.last_rollback.performed_on if board.last_rollback else None,
         "ready": board.verdict.ready,
-        "blockers": [b.code + ":" + b.target_id for b in board.verdict.blockers],
+        "blockers": [{"code": b.code, "target": b.target, "id": b.target_id} for b in board.verdict.blockers],
+        "fingerprint": board.fingerprint,
     }
 
 
 @transaction.atomic
-def release_decide(*, release: Release, outcome: str, actor: Any, rationale: str = "") -> Decision:
+def release_decide(
+    *,
+    release: Release,
+    outcome: str,
+    actor: Any,
+    rationale: str = "",
+    seen_fingerprint: str | None = None,
+    seen_decision: int | None = None,
+) -> Decision:
     """The PM/PO's final call. Go only when the verdict is ready (re-checked here, under a
     row lock, on fresh evidence); No-Go always, with a reason. The decision freezes the
-    evidence it was made on."""
+    evidence it was made on.
+
+    `seen_fingerprint` and `seen_decision` (0 for none) are what the caller's page showed.
+    When the evidence or the decision changed since, the call is refused: nobody calls Go
+    on a page that is out of date, and of two PMs deciding at once the second is told."""
     release = _lock(release)
+    latest = Decision.objects.filter(release=release).select_related("decided_by").first()
+    if seen_decision is not None and latest is not None and latest.pk != seen_decision:
+        raise Conflict(
+            "decided_meanwhile",
+            _("%(who)s called %(outcome)s at %(when)s, after you opened this page. Look at the board again.")
+            % {
+                "who": latest.decided_by.get_username(),
+                "outcome": latest.get_outcome_display(),
+                "when": timezone.localtime(latest.decided_at).strftime("%H:%M:%S"),
+            },
+        )
     if not has_role(actor, Role.PM, release.product):
         raise NotAllowed("role_not_held", _("Only a PM/PO can make the final call."))
     if outcome not in Vote.values:
@@ -312,6 +381,12 @@ def release_decide(*, release: Release, outcome: str, actor: Any, rationale: str
     if outcome == Vote.NO_GO and not rationale:
         raise RuleViolation("reason_required", _("Say why the release is No-Go."), field="rationale")
     board = release_board(release)
+    if outcome == Vote.GO and seen_fingerprint and seen_fingerprint != board.fingerprint:
+        raise Conflict(
+            "evidence_changed",
+            _("The evidence changed since you opened this page. Look at the board again before calling Go."),
+            blockers=[{"code": b.code, "message": b.message()} for b in board.verdict.blockers],
+        )
     if outcome == Vote.GO and not board.verdict.ready:
         raise Conflict(
             "not_ready",
@@ -337,4 +412,5 @@ def release_decide(*, release: Release, outcome: str, actor: Any, rationale: str
         after={"outcome": outcome, "rationale": rationale},
         release_id=release.pk,
     )
+    live_notify(release_id=release.pk, change="decision")
     return decision

@@ -121,10 +121,6 @@ class Blocker:
         with override(language):
             return _render(self)
 
-    @property
-    def text(self) -> str:
-        return self.message()
-
 
 @dataclass(frozen=True)
 class Verdict:
@@ -157,7 +153,13 @@ def effective_waiver(gate: GateEvidence, now: datetime) -> WaiverEvidence | None
 
 
 def gate_blockers(gate: GateEvidence, now: datetime) -> list[Blocker]:
-    if not gate.blocking or gate.phase != "pre_release" or gate.evaluation != EVAL_CI:
+    if not gate.blocking or gate.phase != "pre_release":
+        return []
+    if gate.evaluation == EVAL_CHECKLIST and gate.status is None:
+        # Conditions 2 and 3 cover defects and core items; but with no core items at all
+        # there is nothing to pass, and "nothing checked" must not read as "all passed".
+        return [Blocker("core_checklist_missing", "gate", gate.key, (("gate", gate.name),))]
+    if gate.evaluation != EVAL_CI:
         return []
     if gate.status == "passed":
         return []
@@ -227,7 +229,7 @@ def verdict(evidence: ReleaseEvidence) -> Verdict:
     for role in sorted(ops.required_oncall_roles - ops.oncall_roles):
         blockers.append(Blocker("oncall_missing", "operations", f"oncall-{role}", (("role", role),)))
     window_start = now.date() - timedelta(days=ops.rehearsal_window_days)
-    if ops.last_rollback_rehearsal is None:
+    if ops.last_rollback_rehearsal is None or ops.last_rollback_rehearsal > now.date():
         blockers.append(Blocker("rollback_rehearsal_missing", "operations", "rehearsal"))
     elif ops.last_rollback_rehearsal < window_start:
         blockers.append(
@@ -243,15 +245,6 @@ def verdict(evidence: ReleaseEvidence) -> Verdict:
         )
 
     return Verdict(ready=not blockers, blockers=tuple(blockers))
-
-
-def post_deploy_blockers(evidence: ReleaseEvidence) -> list[Blocker]:
-    """Rollout past the first stage also needs the post-deploy gates (smoke) passed."""
-    return [
-        Blocker("post_deploy_gate_not_passed", "gate", g.key, (("gate", g.name),))
-        for g in evidence.gates
-        if g.blocking and g.phase == "post_deploy" and g.status != "passed"
-    ]
 
 
 def evidence_fingerprint(
@@ -314,6 +307,9 @@ def _render(blocker: Blocker) -> str:
         "gate_waiver_expired": _("The waiver for “%(gate)s” has expired and the gate has not passed."),
         "critical_defect_open": _("A critical defect is open: “%(title)s”."),
         "core_item_open": _("Core scenario not checked yet: “%(title)s”."),
+        "core_checklist_missing": _(
+            "“%(gate)s” has no core scenarios to check: the release has no checklist with core items."
+        ),
         "core_item_failed": _("Core scenario failed: “%(title)s”."),
         "core_item_blocked": _("Core scenario blocked: “%(title)s”."),
         "core_item_na": _("Core scenario marked not applicable: “%(title)s”. Core scenarios must pass."),

@@ -1,28 +1,100 @@
-"""Pages for releases: the dashboard and one release's board.
+"""Pages for releases: the dashboard, one release's board, and its actions.
 
-Small function views: check permission, read through selectors, render. When htmx asks,
-the view returns only the named fragment of the same template.
+Small function views: check permission, parse, call a service, render. When htmx asks,
+the view returns only the named fragment of the same template (the panel the request
+targets); a plain form POST redirects back to the board, so everything works without
+JavaScript. A refused action re-renders with the reason and a 4xx status.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from accounts.permissions import can_view, ensure_view, viewer_required
+from accounts.models import Role
+from accounts.permissions import can_view, ensure_role, ensure_view, roles_for, viewer_required
 from checklists.selectors import programme_checklist
+from gonogo.errors import DomainError
 from gonogo.http import HtmxHttpRequest
 
-from .models import Release
+from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
+from .models import Meeting, Product, Release
 from .selectors import active_releases, failed_results_since, release_board
+from .services import release_decide, signoff_record
 
 BOARD_PANELS = frozenset(
-    {"verdict", "gates", "checklist", "defects", "waivers", "signoffs", "decision", "operations"}
+    {"header", "verdict", "gates", "checklist", "defects", "waivers", "signoffs", "decision", "operations"}
 )
+DASHBOARD_PANELS = frozenset({"releases", "failed"})
+
+
+def release_get(product: str, version: str) -> Release:
+    return get_object_or_404(
+        Release.objects.select_related("product", "owner"), product__slug=product, version=version
+    )
+
+
+def board_url(release: Release, anchor: str = "") -> str:
+    url = reverse(
+        "releases:release_board", kwargs={"product": release.product.slug, "version": release.version}
+    )
+    return f"{url}#{anchor}" if anchor else url
+
+
+def board_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> dict[str, Any]:
+    board = release_board(release)
+    roles = roles_for(request.user, release.product)
+    return {
+        "board": board,
+        "release": board.release,
+        "my_roles": roles,
+        "is_pm": Role.PM in roles,
+        "can_ask_waiver": bool(roles & {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD}),
+        "waiver_default_hours": 72,
+        "board_url": board_url(release),
+        **extra,
+    }
+
+
+def render_board(
+    request: HtmxHttpRequest, release: Release, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The whole board, or for htmx the one panel the request targets."""
+    template = "releases/board.html"
+    panel = request.htmx.target if request.htmx else None
+    if panel in BOARD_PANELS:
+        template = f"releases/board.html#{panel}"
+    return render(request, template, board_context(request, release, **extra), status=status)
+
+
+def after_action(request: HtmxHttpRequest, release: Release, panel: str, done: str) -> HttpResponse:
+    if request.htmx:
+        # Re-read everything: the panel is rendered from fresh data, and the other open
+        # panels hear about the change through the live stream.
+        return render_board(request, release, notice=done)
+    messages.success(request, done)
+    return redirect(board_url(release, panel), permanent=False)
+
+
+def refused(request: HtmxHttpRequest, release: Release, error: DomainError) -> HttpResponse:
+    if not request.htmx:
+        messages.error(request, error.message)
+    return render_board(request, release, status=error.status, error=error)
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
 
 
 @require_GET
@@ -31,32 +103,206 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     now = timezone.now()
     releases = [r for r in active_releases() if can_view(request.user, r.product)]
     boards = [release_board(r, now=now) for r in releases]
-    week_start = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    visible = {r.product_id for r in releases} if not request.user.is_superuser else None
-    failed = [
-        res
-        for res in failed_results_since(week_start)[:50]
-        if visible is None or res.release.product_id in visible
-    ]
+    week_start = (timezone.localtime(now) - timedelta(days=timezone.localtime(now).weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    visible = [p.pk for p in Product.objects.all() if can_view(request.user, p)]
+    failed = failed_results_since(week_start).filter(release__product__in=visible)
     context = {
         "boards": boards,
-        "failed_results": failed,
+        "failed_results": failed[:50],
         "week_start": week_start,
         "programme": programme_checklist(),
     }
-    return render(request, "releases/dashboard.html", context)
+    template = "releases/dashboard.html"
+    panel = request.htmx.target if request.htmx else None
+    if panel in DASHBOARD_PANELS:
+        template = f"releases/dashboard.html#{panel}"
+    return render(request, template, context)
 
 
 @require_GET
 @viewer_required
 def release_board_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
-    release = get_object_or_404(
-        Release.objects.select_related("product", "owner"), product__slug=product, version=version
-    )
+    release = release_get(product, version)
     ensure_view(request.user, release.product)
-    board = release_board(release)
-    template = "releases/board.html"
+    return render_board(request, release)
+
+
+@require_POST
+@viewer_required
+def signoff_create(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    release = release_get(product, version)
+    role = request.POST.get("role", "")
+    ensure_role(request.user, role, release.product)
+    try:
+        signoff_record(
+            release=release,
+            role=role,
+            vote=request.POST.get("vote", ""),
+            comment=request.POST.get("comment", ""),
+            actor=request.user,
+        )
+    except DomainError as error:
+        return refused(request, release, error)
+    return after_action(request, release, "signoffs", _done_signoff(request.POST.get("vote", "")))
+
+
+def _done_signoff(vote: str) -> str:
+    from django.utils.translation import gettext as _
+
+    return _("Your Go sign-off is recorded.") if vote == "go" else _("Your No-Go sign-off is recorded.")
+
+
+@require_POST
+@viewer_required
+def release_decide_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    from django.utils.translation import gettext as _
+
+    release = release_get(product, version)
+    ensure_role(request.user, Role.PM, release.product)
+    outcome = request.POST.get("outcome", "")
+    try:
+        release_decide(
+            release=release,
+            outcome=outcome,
+            rationale=request.POST.get("rationale", ""),
+            actor=request.user,
+            seen_fingerprint=request.POST.get("fingerprint") or None,
+            seen_decision=_int_or_none(request.POST.get("seen_decision")),
+        )
+    except DomainError as error:
+        return refused(request, release, error)
+    done = _("Go is called.") if outcome == "go" else _("No-Go is called.")
+    return after_action(request, release, "decision", done)
+
+
+MEETING_PANELS = BOARD_PANELS | {"meeting"}
+
+
+def meeting_url(release: Release) -> str:
+    return reverse("releases:meeting", kwargs={"product": release.product.slug, "version": release.version})
+
+
+def attendee_choices(release: Release) -> list[str]:
+    """People who hold a role on the product, as offered in the attendee list."""
+    from django.contrib.auth import get_user_model
+
+    users = (
+        get_user_model()
+        .objects.filter(role_memberships__isnull=False)
+        .filter(Q(role_memberships__product__isnull=True) | Q(role_memberships__product=release.product))
+        .distinct()
+        .order_by("username")
+    )
+    return [u.get_username() for u in users]
+
+
+@require_GET
+@viewer_required
+def meeting_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    """Meeting mode: the board as the Go/No-Go meeting's agenda, with attendees and a clock."""
+    release = release_get(product, version)
+    ensure_view(request.user, release.product)
+    meeting = release.meetings.select_related("started_by").first()
+    template = "releases/meeting.html"
     panel = request.htmx.target if request.htmx else None
-    if panel in BOARD_PANELS:
-        template = f"releases/board.html#{panel}"
-    return render(request, template, {"board": board, "release": release})
+    if panel in MEETING_PANELS:
+        template = f"releases/meeting.html#{panel}" if panel == "meeting" else f"releases/board.html#{panel}"
+    context = board_context(
+        request, release, meeting=meeting, meeting_url=meeting_url(release), people=attendee_choices(release)
+    )
+    return render(request, template, context)
+
+
+def _meeting_done(request: HtmxHttpRequest, release: Release, done: str) -> HttpResponse:
+    if request.htmx:
+        response = render(
+            request,
+            "releases/meeting.html#meeting",
+            board_context(
+                request,
+                release,
+                meeting=release.meetings.first(),
+                meeting_url=meeting_url(release),
+                people=attendee_choices(release),
+                notice=done,
+            ),
+        )
+        return response
+    messages.success(request, done)
+    return redirect(meeting_url(release))
+
+
+def _meeting_refused(request: HtmxHttpRequest, release: Release, error: DomainError) -> HttpResponse:
+    messages.error(request, error.message)
+    if request.htmx:
+        return render(
+            request,
+            "releases/meeting.html#meeting",
+            board_context(
+                request,
+                release,
+                meeting=release.meetings.first(),
+                meeting_url=meeting_url(release),
+                people=attendee_choices(release),
+                error=error,
+            ),
+            status=error.status,
+        )
+    return redirect(meeting_url(release))
+
+
+@require_POST
+@viewer_required
+def meeting_start_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    from django.utils.translation import gettext as _
+
+    release = release_get(product, version)
+    ensure_role(request.user, Role.PM, release.product)
+    try:
+        meeting_start(
+            release=release, actor=request.user, attendees=request.POST.getlist("attendees") or None
+        )
+    except DomainError as error:
+        return _meeting_refused(request, release, error)
+    return _meeting_done(request, release, _("The meeting has started."))
+
+
+@require_POST
+@viewer_required
+def meeting_update_view(request: HtmxHttpRequest, product: str, version: str, pk: int) -> HttpResponse:
+    from django.utils.translation import gettext as _
+
+    release = release_get(product, version)
+    ensure_role(request.user, Role.PM, release.product)
+    meeting = get_object_or_404(Meeting, pk=pk, release=release)
+    attendees = request.POST.getlist("attendees") + request.POST.get("others", "").split(",")
+    try:
+        if request.POST.get("end"):
+            meeting_update(
+                meeting=meeting, actor=request.user, attendees=attendees, notes=request.POST.get("notes", "")
+            )
+            meeting_end(meeting=meeting, actor=request.user)
+            done = _("The meeting has ended. Export the minutes below.")
+        else:
+            meeting_update(
+                meeting=meeting, actor=request.user, attendees=attendees, notes=request.POST.get("notes", "")
+            )
+            done = _("Saved.")
+    except DomainError as error:
+        return _meeting_refused(request, release, error)
+    return _meeting_done(request, release, done)
+
+
+@require_GET
+@viewer_required
+def meeting_minutes(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    """The minutes of the latest meeting (or of the board, if none was held) as Markdown."""
+    release = release_get(product, version)
+    ensure_view(request.user, release.product)
+    text = minutes_markdown(release_board(release), release.meetings.first())
+    response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+    filename = f"go-no-go-{release.product.slug}-{release.version}.md"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

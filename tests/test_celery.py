@@ -88,6 +88,7 @@ def test_task_runs_through_the_filesystem_broker(
         "data_folder_in": str(folder),
         "data_folder_out": str(folder),
         "processed_folder": str(tmp_path),
+        "control_folder": str(tmp_path / "control"),
     }
     pk = lapsed_waiver(make_user)
     with broker("filesystem://", options):

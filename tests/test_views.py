@@ -19,16 +19,53 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from checklists.models import ChecklistItem
 from gates.models import Gate
+from gates.services import gate_result_record, waiver_request
+from releases.meetings import meeting_start
 from releases.selectors import release_board
 
 from .releases.builders import build_world
+from .releases.factories import ProductFactory
 
 PUBLIC = {"accounts:login", "accounts:logout", "set_language"}
 VIEWERS = set(Role.values)
-# url name → (kwargs builder, roles that may open it)
-PERMISSIONS: dict[str, tuple[Any, set[str]]] = {
-    "releases:dashboard": (lambda w: {}, VIEWERS),
-    "releases:release_board": (lambda w: {"product": w.product.slug, "version": w.release.version}, VIEWERS),
+LEADS_AND_QA = {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD}
+
+
+def release_kwargs(w: Any) -> dict[str, str]:
+    return {"product": w.product.slug, "version": w.release.version}
+
+
+# url name → (method, URL kwargs, POST data, roles that may use it). "stream" is an SSE GET.
+PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
+    "releases:dashboard": ("get", lambda w: {}, None, VIEWERS),
+    "releases:release_board": ("get", release_kwargs, None, VIEWERS),
+    "releases:meeting": ("get", release_kwargs, None, VIEWERS),
+    "releases:meeting_minutes": ("get", release_kwargs, None, VIEWERS),
+    "live:release_events": ("stream", lambda w: {"release_id": w.release.pk}, None, VIEWERS),
+    "live:dashboard_events": ("stream", lambda w: {}, None, VIEWERS),
+    "releases:signoff_create": ("post", release_kwargs, lambda w: {"role": "qa", "vote": "go"}, {Role.QA}),
+    "releases:release_decide": (
+        "post",
+        release_kwargs,
+        lambda w: {"outcome": "no_go", "rationale": "Not yet"},
+        {Role.PM},
+    ),
+    "releases:meeting_start": ("post", release_kwargs, lambda w: {}, {Role.PM}),
+    "releases:meeting_update": (
+        "post",
+        lambda w: {**release_kwargs(w), "pk": w.meeting.pk},
+        lambda w: {"notes": "n"},
+        {Role.PM},
+    ),
+    "gates:waiver_create": (
+        "post",
+        lambda w: {**release_kwargs(w), "gate": w.gates[0].key},
+        lambda w: {"reason": "r", "risk": "r", "mitigation": "m"},
+        LEADS_AND_QA,
+    ),
+    "gates:waiver_approve": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
+    "gates:waiver_reject": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
+    "gates:waiver_revoke": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
 }
 
 
@@ -53,32 +90,48 @@ def test_every_url_is_in_the_permission_matrix() -> None:
     assert not missing, f"add these URL names to PERMISSIONS in {__file__}: {sorted(missing)}"
 
 
+def call(client: Client, method: str, url: str, data: Any) -> Any:
+    if method == "post":
+        return client.post(url, data)
+    response = client.get(url)
+    if method == "stream" and response.status_code == 200:
+        assert response["Content-Type"] == "text/event-stream"
+        response.close()
+    return response
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(PERMISSIONS))
 def test_permissions_per_role(name: str, make_user: Any, client: Client) -> None:
     world = build_world(make_user, ready=False)
-    kwargs_for, allowed = PERMISSIONS[name]
+    gate_result_record(release=world.release, gate=world.gates[0], status="failed", run_id="f")
+    world.waiver = waiver_request(
+        release=world.release, gate=world.gates[0], actor=world.lead, reason="r", risk="r", mitigation="m"
+    )
+    world.meeting = meeting_start(release=world.release, actor=world.pm)
+    method, kwargs_for, data_for, allowed = PERMISSIONS[name]
     url = reverse(name, kwargs=kwargs_for(world))
+    data = data_for(world) if data_for else None
 
-    response = client.get(url)
+    response = call(client, method, url, data)
     assert response.status_code == 302 and reverse("accounts:login") in response["Location"]
 
     client.force_login(make_user())  # no role at all
-    assert client.get(url).status_code == 403
+    assert call(client, method, url, data).status_code == 403
 
     for role in Role.values:
-        user = make_user(role, product=world.product)
-        client.force_login(user)
-        expected = 200 if role in allowed else 403
-        assert client.get(url).status_code == expected, (role, url)
+        client.force_login(make_user(role, product=world.product))
+        status = call(client, method, url, data).status_code
+        if role in allowed:
+            assert status != 403 and status < 500, (role, url, status)
+        else:
+            assert status == 403, (role, url, status)
 
-    # A role on another product only does not open this product's pages.
-    from .releases.factories import ProductFactory
-
-    outsider = make_user(Role.PM, product=ProductFactory(slug="elsewhere"))
-    client.force_login(outsider)
-    if name == "releases:release_board":
-        assert client.get(url).status_code == 403
+    # Roles on another product only do not open this product's pages.
+    if kwargs_for(world):
+        outsider = make_user(*Role.values, product=ProductFactory(slug="elsewhere"))
+        client.force_login(outsider)
+        assert call(client, method, url, data).status_code == 403
 
 
 @pytest.mark.django_db

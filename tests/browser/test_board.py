@@ -2,52 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from playwright.sync_api import Browser, expect
 
 from releases.demo import seed_demo
 
-from .conftest import screenshot
+from .conftest import log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def demo_server(live_server: Any, transactional_db: Any) -> str:
+def demo_server(asgi_server: str) -> str:
     seed_demo()
-    return str(live_server.url)
-
-
-def log_in(browser: Browser, base: str, username: str, language: str, width: int = 1280) -> Any:
-    context = browser.new_context(
-        locale=language,
-        extra_http_headers={"Accept-Language": language},
-        viewport={"width": width, "height": 900},
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{base}/")
-    expect(page).to_have_url(f"{base}/accounts/login/?next=/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "demo")
-    page.click("button[type=submit].primary")
-    expect(page).to_have_url(f"{base}/")
-    page.errors = errors  # type: ignore[attr-defined]
-    return page
+    return asgi_server
 
 
 def test_pm_reads_the_blockers_of_the_demo_release(demo_server: str, browser: Browser) -> None:
-    page = log_in(browser, demo_server, "pm", "en")
+    page = log_in(browser, demo_server, "pm")
     card = page.locator(".release-card", has_text="ios-app 2.4.0")
     expect(card).to_contain_text("BLOCKED")
     screenshot(page, "dashboard-en")
     card.get_by_role("link", name="ios-app 2.4.0").click()
     expect(page.locator("#verdict h2")).to_contain_text("BLOCKED")
-    blockers = page.locator("#verdict .blockers li")
-    texts = blockers.all_inner_texts()
+    texts = page.locator("#verdict .blockers li").all_inner_texts()
     assert any("“Contract tests” failed" in t for t in texts), texts
     assert any("still running" in t for t in texts), texts
     assert any("QA has not signed off yet" in t for t in texts), texts
@@ -60,8 +38,9 @@ def test_pm_reads_the_blockers_of_the_demo_release(demo_server: str, browser: Br
     expect(row.get_by_role("link", name="Open the CI run")).to_have_attribute(
         "href", "https://ci.example.com/runs/pact-2291"
     )
+    expect(page.get_by_role("button", name="Call Go")).to_be_disabled()
     screenshot(page, "board-en")
-    assert page.errors == []  # type: ignore[attr-defined]  # no CSP violation, no 404
+    assert page.console_errors == []  # no CSP violation, no missing file
 
 
 def test_korean_board(demo_server: str, browser: Browser) -> None:
@@ -77,3 +56,23 @@ def test_korean_board(demo_server: str, browser: Browser) -> None:
     phone.goto(f"{demo_server}/releases/ios-app/2.4.0/")
     expect(phone.locator("#verdict h2")).to_contain_text("출시 불가")
     screenshot(phone, "board-ko-phone")
+    assert page.console_errors == [] and phone.console_errors == []
+
+
+def test_works_without_javascript(demo_server: str, browser: Browser) -> None:
+    """Forms post and redirect back: the lead asks for a waiver with JavaScript off."""
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{demo_server}/accounts/login/?next=/releases/ios-app/2.4.0/")
+    page.fill("#id_username", "backend")
+    page.fill("#id_password", "demo")
+    page.click("button[type=submit].primary")
+    row = page.locator("#gate-contract")
+    row.locator("summary", has_text="Ask for a waiver").click()
+    row.locator("textarea[name=reason]").fill("Pact broker outage; contract verified by hand")
+    row.locator("textarea[name=risk]").fill("Search may return 500 for old clients")
+    row.locator("textarea[name=mitigation]").fill("Feature flag off; monitor 5xx")
+    row.get_by_role("button", name="Send to the PM/PO").click()
+    expect(page).to_have_url(f"{demo_server}/releases/ios-app/2.4.0/#waivers")
+    expect(page.locator("#waivers")).to_contain_text("Pact broker outage")
+    expect(page.locator(".messages")).to_contain_text("The waiver request is sent")

@@ -1,0 +1,89 @@
+"""Waiver actions on the board: ask (QA or a lead), approve or reject (another PM/PO),
+revoke (a PM/PO). Each re-renders the board's waiver and gate panels."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import ensure_role, viewer_required
+from gonogo.errors import DomainError, RuleViolation
+from gonogo.http import HtmxHttpRequest
+from releases.views import after_action, refused, release_get
+
+from .models import Gate, Waiver
+from .services import WAIVER_ASKER_ROLES, waiver_approve, waiver_reject, waiver_request, waiver_revoke
+
+
+def _expiry(raw: str) -> datetime:
+    try:
+        hours = float(raw or settings.GONOGO_WAIVER_DEFAULT_HOURS)
+    except ValueError as exc:
+        raise RuleViolation(
+            "expiry_invalid", _("Give the expiry as a number of hours."), field="expires_in_hours"
+        ) from exc
+    return timezone.now() + timedelta(hours=hours)
+
+
+@require_POST
+@viewer_required
+def waiver_create(request: HtmxHttpRequest, product: str, version: str, gate: str) -> HttpResponse:
+    release = release_get(product, version)
+    ensure_role(request.user, WAIVER_ASKER_ROLES, release.product)
+    gate_obj = get_object_or_404(Gate, key=gate)
+    try:
+        waiver_request(
+            release=release,
+            gate=gate_obj,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+            risk=request.POST.get("risk", ""),
+            mitigation=request.POST.get("mitigation", ""),
+            expires_at=_expiry(request.POST.get("expires_in_hours", "")),
+        )
+    except DomainError as error:
+        return refused(request, release, error)
+    return after_action(request, release, "waivers", _("The waiver request is sent to the PM/PO."))
+
+
+def _waiver_action(request: HtmxHttpRequest, pk: int, action: str) -> HttpResponse:
+    waiver = get_object_or_404(Waiver.objects.select_related("release__product"), pk=pk)
+    release = waiver.release
+    ensure_role(request.user, Role.PM, release.product)
+    note = request.POST.get("note", "")
+    services = {"approve": waiver_approve, "reject": waiver_reject, "revoke": waiver_revoke}
+    done = {
+        "approve": _("The waiver is approved."),
+        "reject": _("The waiver is rejected."),
+        "revoke": _("The waiver is revoked: the gate blocks again."),
+    }
+    try:
+        services[action](waiver=waiver, actor=request.user, note=note)
+    except DomainError as error:
+        return refused(request, release, error)
+    return after_action(request, release, "waivers", done[action])
+
+
+@require_POST
+@viewer_required
+def waiver_approve_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _waiver_action(request, pk, "approve")
+
+
+@require_POST
+@viewer_required
+def waiver_reject_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _waiver_action(request, pk, "reject")
+
+
+@require_POST
+@viewer_required
+def waiver_revoke_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _waiver_action(request, pk, "revoke")

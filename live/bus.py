@@ -1,0 +1,126 @@
+"""Fan-out of "something changed" to every open board and dashboard.
+
+`publish` is called (after commit) by `live.services.live_notify`; `subscribe` is awaited
+by the SSE views, so an open stream holds no worker thread. Two transports:
+
+- Redis pub/sub when REDIS_URL is set (production, CI);
+- a small database table polled asynchronously otherwise (`make run` with nothing set),
+  so several web processes and the Celery worker still reach every browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+CHANNEL_PREFIX = "gonogo:live:"
+DB_POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Event:
+    topic: str
+    panels: tuple[str, ...]
+
+
+_sync_client: Any = None
+
+
+def _redis() -> Any:
+    global _sync_client
+    if _sync_client is None:
+        import redis
+
+        _sync_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+    return _sync_client
+
+
+def publish(topic: str, panels: list[str]) -> None:
+    """Send one event. Never raises: a lost live update only delays a board until its next
+    refresh, it must not fail the change that caused it."""
+    try:
+        if settings.REDIS_URL:
+            _redis().publish(CHANNEL_PREFIX + topic, json.dumps(panels))
+        else:
+            from .models import LiveEvent
+
+            LiveEvent.objects.create(topic=topic, panels=panels)
+    except Exception:
+        import logging
+
+        logging.getLogger(__name__).warning("live update for %s not sent", topic, exc_info=True)
+
+
+async def subscribe(topics: list[str], *, heartbeat: float = 15.0) -> AsyncIterator[Event | None]:
+    """Yield events for `topics` as they come; `None` every `heartbeat` seconds of quiet."""
+    if settings.REDIS_URL:
+        async for event in _subscribe_redis(topics, heartbeat):
+            yield event
+    else:
+        async for event in _subscribe_db(topics, heartbeat):
+            yield event
+
+
+async def _subscribe_redis(topics: list[str], heartbeat: float) -> AsyncIterator[Event | None]:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    pubsub = client.pubsub()
+    try:
+        await pubsub.subscribe(*[CHANNEL_PREFIX + t for t in topics])
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is not None:
+                channel = message["channel"].decode()
+                panels = tuple(json.loads(message["data"]))
+                last = loop.time()
+                yield Event(channel.removeprefix(CHANNEL_PREFIX), panels)
+            elif loop.time() - last >= heartbeat:
+                last = loop.time()
+                yield None
+    finally:
+        await pubsub.aclose()  # type: ignore[attr-defined]
+        await client.aclose()  # type: ignore[attr-defined]
+
+
+async def _subscribe_db(topics: list[str], heartbeat: float) -> AsyncIterator[Event | None]:
+    from .models import LiveEvent
+
+    latest = await LiveEvent.objects.order_by("-id").values_list("id", flat=True).afirst()
+    cursor = latest or 0
+    loop = asyncio.get_running_loop()
+    last = loop.time()
+    while True:
+        rows = [
+            row
+            async for row in LiveEvent.objects.filter(id__gt=cursor, topic__in=topics)
+            .order_by("id")
+            .values_list("id", "topic", "panels")
+        ]
+        for pk, topic, panels in rows:
+            cursor = max(cursor, pk)
+            last = loop.time()
+            yield Event(topic, tuple(panels))
+        if not rows:
+            newest = await LiveEvent.objects.order_by("-id").values_list("id", flat=True).afirst()
+            cursor = max(cursor, newest or 0)
+        if loop.time() - last >= heartbeat:
+            last = loop.time()
+            yield None
+        await asyncio.sleep(DB_POLL_SECONDS)
+
+
+def prune(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    from .models import LiveEvent
+
+    deleted, _ = LiveEvent.objects.filter(at__lt=timezone.now() - older_than).delete()
+    return deleted

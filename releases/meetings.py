@@ -1,0 +1,184 @@
+"""Go/No-Go meetings: start, record attendees and notes, end; and the minutes.
+
+Services are atomic and audited; `minutes_markdown` renders the minutes from the board as
+it stands, in the active language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+from accounts.permissions import has_role
+from audit.services import audit_record
+from gonogo.errors import Conflict, NotAllowed
+from live.services import live_notify
+
+from .models import Meeting, Release
+from .selectors import ReleaseBoard
+
+
+def _ensure_pm(actor: Any, release: Release) -> None:
+    if not has_role(actor, Role.PM, release.product):
+        raise NotAllowed("role_not_held", _("Only a PM/PO runs the Go/No-Go meeting."))
+
+
+def _clean_attendees(raw: list[str]) -> list[str]:
+    return list(dict.fromkeys(a.strip()[:100] for a in raw if a and a.strip()))[:50]
+
+
+@transaction.atomic
+def meeting_start(*, release: Release, actor: Any, attendees: list[str] | None = None) -> Meeting:
+    """Open a meeting (one open meeting per release at a time)."""
+    _ensure_pm(actor, release)
+    open_meeting = Meeting.objects.select_for_update().filter(release=release, ended_at__isnull=True).first()
+    if open_meeting:
+        raise Conflict("meeting_open", _("A meeting on this release is already running."))
+    meeting = Meeting.objects.create(
+        release=release,
+        started_by=actor,
+        started_at=timezone.now(),
+        attendees=_clean_attendees(attendees or [actor.get_username()]),
+    )
+    audit_record(
+        actor=actor,
+        action="meeting.start",
+        obj=meeting,
+        after={"attendees": meeting.attendees},
+        release_id=release.pk,
+    )
+    live_notify(release_id=release.pk, change="meeting")
+    return meeting
+
+
+@transaction.atomic
+def meeting_update(*, meeting: Meeting, actor: Any, attendees: list[str], notes: str) -> Meeting:
+    meeting = Meeting.objects.select_for_update().select_related("release__product").get(pk=meeting.pk)
+    _ensure_pm(actor, meeting.release)
+    before = {"attendees": meeting.attendees, "notes": meeting.notes}
+    meeting.attendees = _clean_attendees(attendees)
+    meeting.notes = (notes or "").strip()
+    meeting.save(update_fields=["attendees", "notes"])
+    after = {"attendees": meeting.attendees, "notes": meeting.notes}
+    if after != before:
+        audit_record(
+            actor=actor,
+            action="meeting.update",
+            obj=meeting,
+            before=before,
+            after=after,
+            release_id=meeting.release_id,
+        )
+        live_notify(release_id=meeting.release_id, change="meeting")
+    return meeting
+
+
+@transaction.atomic
+def meeting_end(*, meeting: Meeting, actor: Any) -> Meeting:
+    meeting = Meeting.objects.select_for_update().select_related("release__product").get(pk=meeting.pk)
+    _ensure_pm(actor, meeting.release)
+    if meeting.ended_at:
+        raise Conflict("meeting_ended", _("This meeting has already ended."))
+    meeting.ended_at = timezone.now()
+    meeting.save(update_fields=["ended_at"])
+    audit_record(
+        actor=actor,
+        action="meeting.end",
+        obj=meeting,
+        after={"ended_at": meeting.ended_at},
+        release_id=meeting.release_id,
+    )
+    live_notify(release_id=meeting.release_id, change="meeting")
+    return meeting
+
+
+def _when(value: Any) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def minutes_markdown(board: ReleaseBoard, meeting: Meeting | None) -> str:
+    """The meeting's minutes as Markdown: attendees, the agenda in order, votes, the call."""
+    from .templatetags.board import STATUS
+
+    def status(value: str | None) -> str:
+        symbol, label, _tone = STATUS.get(value or "none", STATUS["none"])
+        return f"{symbol} {label}"
+
+    r = board.release
+    lines = [f"# {_('Go/No-Go meeting')}: {r.product.slug} {r.version}", ""]
+    lines.append(
+        f"- {_('Build')}: {r.build_number} · {_('Commit')}: `{r.commit_sha[:10] or '—'}` · {_('Branch')}: {r.branch or '—'}"
+    )
+    if meeting:
+        lines.append(
+            f"- {_('Started')}: {_when(meeting.started_at)} · {_('Ended')}: {_when(meeting.ended_at)}"
+        )
+        lines.append(f"- {_('Attendees')}: {', '.join(meeting.attendees) or '—'}")
+    verdict = _("READY") if board.verdict.ready else _("BLOCKED") + f" ({board.verdict.count})"
+    lines += ["", f"**{_('Verdict')}: {verdict}**", ""]
+    for b in board.verdict.blockers:
+        lines.append(f"- {b.message()}")
+
+    lines += [
+        "",
+        f"## 1. {_('Release gates')}",
+        "",
+        f"| {_('Gate')} | {_('Status')} | {_('Details')} |",
+        "| --- | --- | --- |",
+    ]
+    for row in board.gates:
+        details = row.result.summary if row.result else ""
+        if row.waiver_in_force:
+            details += f" ({_('waived until')} {_when(row.waiver_in_force.expires_at)})"
+        lines.append(f"| {_(row.gate.name)} | {status(row.display_status)} | {details.replace('|', '/')} |")
+
+    p, c = board.checklist_progress, board.core_progress
+    lines += ["", f"## 2. {_('QA checklist')}", ""]
+    lines.append(
+        _("%(done)s of %(total)s items checked; core scenarios %(passed)s of %(core)s passed.")
+        % {"done": p["done"], "total": p["total"], "passed": c["passed"], "core": c["total"]}
+    )
+    lines += ["", f"## 3. {_('Open defects')}", ""]
+    lines += [f"- [{d.get_severity_display()}] {d.title}" for d in board.open_defects] or [f"- {_('None')}"]
+    lines += ["", f"## 4. {_('Waivers')}", ""]
+    waivers = [(row, w) for row in board.gates for w in row.waivers]
+    lines += [
+        f"- {_(row.gate.name)}: {w.get_state_display()} — {w.reason} ({_('risk')}: {w.risk}; {_('mitigation')}: {w.mitigation})"
+        for row, w in waivers
+    ] or [f"- {_('None')}"]
+    lines += ["", f"## 5. {_('Operations readiness')}", ""]
+    lines.append(f"- {_('Runbook')}: {r.product.runbook_url or _('missing')}")
+    lines.append(f"- {_('Rollback time target')}: {r.product.rollback_target_minutes} min")
+    last = board.last_rollback
+    lines.append(
+        f"- {_('Last rollback rehearsal')}: "
+        + (f"{last.performed_on} ({last.minutes} min)" if last else _("none on record"))
+    )
+    lines += [f"- {_('On call')} {o.get_role_display()}: {o.name} · {o.contact}" for o in board.oncall]
+    lines += ["", f"## 6. {_('Votes by role')}", ""]
+    for srow in board.signoff_rows():
+        s = srow["signoff"]
+        if s:
+            stale = "" if srow["fresh"] else f" ⚠ {_('stale')}"
+            comment = f" — “{s.comment}”" if s.comment else ""
+            lines.append(
+                f"- {srow['role_label']}: {status(s.vote)} ({s.signed_by.get_username()}){stale}{comment}"
+            )
+        else:
+            lines.append(f"- {srow['role_label']}: {_('not signed yet')}")
+    lines += ["", f"## 7. {_('The call')}", ""]
+    d = board.decision
+    if d:
+        stale = f" ⚠ {_('stale: the evidence changed since')}" if board.decision_stale else ""
+        lines.append(f"**{status(d.outcome)}** — {d.decided_by.get_username()}, {_when(d.decided_at)}{stale}")
+        if d.rationale:
+            lines.append(f"> {d.rationale}")
+    else:
+        lines.append(_("Not decided yet."))
+    if meeting and meeting.notes:
+        lines += ["", f"## {_('Notes')}", "", meeting.notes]
+    return "\n".join(lines) + "\n"

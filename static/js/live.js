@@ -1,0 +1,67 @@
+// Live updates for the board and the dashboard.
+//
+// The htmx SSE extension keeps one EventSource per page (the element with sse-connect);
+// each message names the panels that changed, and we ask htmx to re-fetch just those
+// (each panel has hx-trigger="gonogo:refresh"). When the stream drops, panels are polled
+// until it is back; a hidden tab closes its stream and catches up when shown again.
+(function () {
+  "use strict";
+  var POLL_MS = 10000;
+  var pollTimer = null;
+  var template = null;   // a clean copy of the connector, to reconnect after hiding
+
+  function connector() { return document.getElementById("live"); }
+
+  function refresh(ids) {
+    ids.forEach(function (id) {
+      var el = document.getElementById(id.trim());
+      if (el && el.hasAttribute("hx-get")) { htmx.trigger(el, "gonogo:refresh"); }
+    });
+  }
+
+  function refreshAll() {
+    var ids = [];
+    document.querySelectorAll("[data-live-panel]").forEach(function (el) { ids.push(el.id); });
+    refresh(ids);
+  }
+
+  function startPolling() {
+    if (pollTimer === null) {
+      document.documentElement.dataset.live = "polling";
+      pollTimer = window.setInterval(function () { if (!document.hidden) { refreshAll(); } }, POLL_MS);
+    }
+  }
+
+  function stopPolling() {
+    if (pollTimer !== null) { window.clearInterval(pollTimer); pollTimer = null; }
+  }
+
+  document.addEventListener("htmx:sseMessage", function (evt) {
+    if (evt.detail && typeof evt.detail.data === "string") { refresh(evt.detail.data.split(",")); }
+  });
+  document.addEventListener("htmx:sseOpen", function () {
+    var reconnected = document.documentElement.dataset.live === "polling";
+    document.documentElement.dataset.live = "open";
+    stopPolling();
+    if (reconnected) { refreshAll(); }
+  });
+  document.addEventListener("htmx:sseError", startPolling);
+
+  document.addEventListener("visibilitychange", function () {
+    var live = connector();
+    if (document.hidden) {
+      if (live) {
+        template = live.cloneNode(true);
+        htmx.remove(live);          // htmx cleans up: the extension closes the EventSource
+      }
+      stopPolling();
+      document.documentElement.dataset.live = "paused";
+    } else if (template) {
+      var fresh = template;
+      template = null;
+      document.body.appendChild(fresh);
+      htmx.process(fresh);
+      refreshAll();
+    }
+  });
+})();
