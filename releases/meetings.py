@@ -102,6 +102,41 @@ def _when(value: Any) -> str:
 
 def minutes_markdown(board: ReleaseBoard, meeting: Meeting | None) -> str:
     """The meeting's minutes as Markdown: attendees, the agenda in order, votes, the call."""
+    # Labels first: xgettext does not look inside f-strings.
+    t = {
+        "attendees": _("Attendees"),
+        "branch": _("Branch"),
+        "build": _("Build"),
+        "commit": _("Commit"),
+        "details": _("Details"),
+        "ended": _("Ended"),
+        "gate": _("Gate"),
+        "go_no_go_meeting": _("Go/No-Go meeting"),
+        "last_rollback_rehearsal": _("Last rollback rehearsal"),
+        "none": _("None"),
+        "notes": _("Notes"),
+        "on_call": _("On call"),
+        "open_defects": _("Open defects"),
+        "operations_readiness": _("Operations readiness"),
+        "qa_checklist": _("QA checklist"),
+        "release_gates": _("Release gates"),
+        "rollback_time_target": _("Rollback time target"),
+        "runbook": _("Runbook"),
+        "started": _("Started"),
+        "status": _("Status"),
+        "the_call": _("The call"),
+        "verdict": _("Verdict"),
+        "votes_by_role": _("Votes by role"),
+        "waivers": _("Waivers"),
+        "missing": _("missing"),
+        "mitigation": _("mitigation"),
+        "not_signed_yet": _("not signed yet"),
+        "risk": _("risk"),
+        "stale": _("stale"),
+        "stale_the_evidence_changed_since": _("stale: the evidence changed since"),
+        "waived_until": _("waived until"),
+    }
+
     from .templatetags.board import STATUS
 
     def status(value: str | None) -> str:
@@ -109,76 +144,76 @@ def minutes_markdown(board: ReleaseBoard, meeting: Meeting | None) -> str:
         return f"{symbol} {label}"
 
     r = board.release
-    lines = [f"# {_('Go/No-Go meeting')}: {r.product.slug} {r.version}", ""]
+    lines = [f"# {t['go_no_go_meeting']}: {r.product.slug} {r.version}", ""]
     lines.append(
-        f"- {_('Build')}: {r.build_number} · {_('Commit')}: `{r.commit_sha[:10] or '—'}` · {_('Branch')}: {r.branch or '—'}"
+        f"- {t['build']}: {r.build_number} · {t['commit']}: `{r.commit_sha[:10] or '—'}` · {t['branch']}: {r.branch or '—'}"
     )
     if meeting:
         lines.append(
-            f"- {_('Started')}: {_when(meeting.started_at)} · {_('Ended')}: {_when(meeting.ended_at)}"
+            f"- {t['started']}: {_when(meeting.started_at)} · {t['ended']}: {_when(meeting.ended_at)}"
         )
-        lines.append(f"- {_('Attendees')}: {', '.join(meeting.attendees) or '—'}")
+        lines.append(f"- {t['attendees']}: {', '.join(meeting.attendees) or '—'}")
     verdict = _("READY") if board.verdict.ready else _("BLOCKED") + f" ({board.verdict.count})"
-    lines += ["", f"**{_('Verdict')}: {verdict}**", ""]
+    lines += ["", f"**{t['verdict']}: {verdict}**", ""]
     for b in board.verdict.blockers:
         lines.append(f"- {b.message()}")
 
     lines += [
         "",
-        f"## 1. {_('Release gates')}",
+        f"## 1. {t['release_gates']}",
         "",
-        f"| {_('Gate')} | {_('Status')} | {_('Details')} |",
+        f"| {t['gate']} | {t['status']} | {t['details']} |",
         "| --- | --- | --- |",
     ]
     for row in board.gates:
         details = row.result.summary if row.result else ""
         if row.waiver_in_force:
-            details += f" ({_('waived until')} {_when(row.waiver_in_force.expires_at)})"
+            details += f" ({t['waived_until']} {_when(row.waiver_in_force.expires_at)})"
         lines.append(f"| {_(row.gate.name)} | {status(row.display_status)} | {details.replace('|', '/')} |")
 
     p, c = board.checklist_progress, board.core_progress
-    lines += ["", f"## 2. {_('QA checklist')}", ""]
+    lines += ["", f"## 2. {t['qa_checklist']}", ""]
     lines.append(
         _("%(done)s of %(total)s items checked; core scenarios %(passed)s of %(core)s passed.")
         % {"done": p["done"], "total": p["total"], "passed": c["passed"], "core": c["total"]}
     )
-    lines += ["", f"## 3. {_('Open defects')}", ""]
-    lines += [f"- [{d.get_severity_display()}] {d.title}" for d in board.open_defects] or [f"- {_('None')}"]
-    lines += ["", f"## 4. {_('Waivers')}", ""]
+    lines += ["", f"## 3. {t['open_defects']}", ""]
+    lines += [f"- [{d.get_severity_display()}] {d.title}" for d in board.open_defects] or [f"- {t['none']}"]
+    lines += ["", f"## 4. {t['waivers']}", ""]
     waivers = [(row, w) for row in board.gates for w in row.waivers]
     lines += [
-        f"- {_(row.gate.name)}: {w.get_state_display()} — {w.reason} ({_('risk')}: {w.risk}; {_('mitigation')}: {w.mitigation})"
+        f"- {_(row.gate.name)}: {w.get_state_display()} — {w.reason} ({t['risk']}: {w.risk}; {t['mitigation']}: {w.mitigation})"
         for row, w in waivers
-    ] or [f"- {_('None')}"]
-    lines += ["", f"## 5. {_('Operations readiness')}", ""]
-    lines.append(f"- {_('Runbook')}: {r.product.runbook_url or _('missing')}")
-    lines.append(f"- {_('Rollback time target')}: {r.product.rollback_target_minutes} min")
+    ] or [f"- {t['none']}"]
+    lines += ["", f"## 5. {t['operations_readiness']}", ""]
+    lines.append(f"- {t['runbook']}: {r.product.runbook_url or t['missing']}")
+    lines.append(f"- {t['rollback_time_target']}: {r.product.rollback_target_minutes} min")
     last = board.last_rollback
     lines.append(
-        f"- {_('Last rollback rehearsal')}: "
+        f"- {t['last_rollback_rehearsal']}: "
         + (f"{last.performed_on} ({last.minutes} min)" if last else _("none on record"))
     )
-    lines += [f"- {_('On call')} {o.get_role_display()}: {o.name} · {o.contact}" for o in board.oncall]
-    lines += ["", f"## 6. {_('Votes by role')}", ""]
+    lines += [f"- {t['on_call']} {o.get_role_display()}: {o.name} · {o.contact}" for o in board.oncall]
+    lines += ["", f"## 6. {t['votes_by_role']}", ""]
     for srow in board.signoff_rows():
         s = srow["signoff"]
         if s:
-            stale = "" if srow["fresh"] else f" ⚠ {_('stale')}"
+            stale = "" if srow["fresh"] else f" ⚠ {t['stale']}"
             comment = f" — “{s.comment}”" if s.comment else ""
             lines.append(
                 f"- {srow['role_label']}: {status(s.vote)} ({s.signed_by.get_username()}){stale}{comment}"
             )
         else:
-            lines.append(f"- {srow['role_label']}: {_('not signed yet')}")
-    lines += ["", f"## 7. {_('The call')}", ""]
+            lines.append(f"- {srow['role_label']}: {t['not_signed_yet']}")
+    lines += ["", f"## 7. {t['the_call']}", ""]
     d = board.decision
     if d:
-        stale = f" ⚠ {_('stale: the evidence changed since')}" if board.decision_stale else ""
+        stale = f" ⚠ {t['stale_the_evidence_changed_since']}" if board.decision_stale else ""
         lines.append(f"**{status(d.outcome)}** — {d.decided_by.get_username()}, {_when(d.decided_at)}{stale}")
         if d.rationale:
             lines.append(f"> {d.rationale}")
     else:
         lines.append(_("Not decided yet."))
     if meeting and meeting.notes:
-        lines += ["", f"## {_('Notes')}", "", meeting.notes]
+        lines += ["", f"## {t['notes']}", "", meeting.notes]
     return "\n".join(lines) + "\n"
