@@ -202,6 +202,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 GONOGO_DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo")
 GONOGO_WAIVER_DEFAULT_HOURS = 72
 GONOGO_WAIVER_MAX_DAYS = 7
+GONOGO_BENCH = env_bool("GONOGO_BENCH")  # adds the benchmarks' empty baseline view
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,8 @@
 """URL configuration."""
 
+from django.conf import settings
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 admin.site.site_header = "Go/No-Go settings"
@@ -14,3 +16,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
+
+
+def bench_empty(request: HttpRequest) -> HttpResponse:
+    """The baseline of bench/: an empty view behind the same middleware (GONOGO_BENCH=1 only)."""
+    return HttpResponse(b"")
+
+
+if settings.GONOGO_BENCH:
+    urlpatterns.append(path("bench/empty/", bench_empty))

@@ -16,9 +16,12 @@ from typing import Any
 from accounts.models import Role
 from checklists.models import ChecklistKind
 from gates.models import Evaluation, Gate, Phase
+from gonogo.validation import is_http_url
 from integrations.models import Provider
 from notifications.models import ChannelKind
 from releases.models import Platform, Product
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 @dataclass(frozen=True)
@@ -224,10 +227,24 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
                 if section == "gates":
                     gate_keys.add(ident)
 
+    for section, key in id_field.items():
+        for i, entry in enumerate(getattr(policy, section)):
+            value = entry.get(key) if isinstance(entry, dict) else None
+            if isinstance(value, str) and not SLUG_RE.match(value):
+                c.add(
+                    f"{section}[{i}].{key}", "use lower-case letters, digits and hyphens only, e.g. “ios-app”"
+                )
+
     for i, p in enumerate(policy.products):
         if not isinstance(p, dict):
             continue
         where = f"products[{i}]"
+        for key, minimum in (("rollback_target_minutes", 0), ("rehearsal_window_days", 1)):
+            value = p.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value < minimum:
+                c.add(f"{where}.{key}", f"must be {minimum} or more")
+        if isinstance(p.get("runbook_url"), str) and p["runbook_url"] and not is_http_url(p["runbook_url"]):
+            c.add(f"{where}.runbook_url", "must be an http or https link")
         c.choice(p.get("platform"), Platform.values, f"{where}.platform")
         for j, role in enumerate(p.get("signoff_roles") or []):
             c.role(role, f"{where}.signoff_roles[{j}]")
@@ -248,10 +265,20 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
                 value = health.get(rate)
                 if isinstance(value, int | float) and not 0 <= value <= 1:
                     c.add(f"{where}.health.{rate}", "is a fraction between 0 and 1 (0.01 means 1%)")
+            for key in ("p95_latency_ms", "soak_minutes"):
+                value = health.get(key)
+                if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+                    c.add(f"{where}.health.{key}", "must be 0 or more")
+        oncall_roles: set[str] = set()
         for j, oc in enumerate(c.array(p.get("oncall"), f"{where}.oncall")):
             c.table(oc, ONCALL_KEYS, f"{where}.oncall[{j}]")
             if isinstance(oc, dict):
                 c.role(oc.get("role"), f"{where}.oncall[{j}].role")
+                if oc.get("role") in oncall_roles:
+                    c.add(
+                        f"{where}.oncall[{j}].role", f"“{oc.get('role')}” has two on-call contacts; keep one"
+                    )
+                oncall_roles.add(oc.get("role", ""))
                 for req in ONCALL_KEYS:
                     if req not in oc:
                         c.add(f"{where}.oncall[{j}].{req}", "is required")
@@ -260,6 +287,8 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
         if not isinstance(g, dict):
             continue
         where = f"gates[{i}]"
+        if isinstance(g.get("position"), int) and g["position"] < 0:
+            c.add(f"{where}.position", "must be 0 or more")
         c.choice(g.get("phase"), Phase.values, f"{where}.phase")
         c.choice(g.get("evaluation"), Evaluation.values, f"{where}.evaluation")
         c.role(g.get("owner_role"), f"{where}.owner_role")
@@ -276,6 +305,8 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
         c.choice(integ.get("provider"), Provider.values, f"{where}.provider")
         if integ.get("product") is not None and integ.get("product") not in product_slugs:
             c.add(f"{where}.product", f"unknown product “{integ.get('product')}”")
+        if isinstance(integ.get("api_url"), str) and integ["api_url"] and not is_http_url(integ["api_url"]):
+            c.add(f"{where}.api_url", "must be an http or https link")
         env = integ.get("secret_env")
         if isinstance(env, str) and env and not env.replace("_", "").isalnum():
             c.add(f"{where}.secret_env", "must be an environment variable name, not the secret itself")
@@ -293,6 +324,7 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
         for j, slug in enumerate(cl.get("products") or []):
             if slug not in product_slugs:
                 c.add(f"{where}.products[{j}]", f"unknown product “{slug}”")
+        section_titles: set[str] = set()
         for j, section in enumerate(c.array(cl.get("sections"), f"{where}.sections")):
             swhere = f"{where}.sections[{j}]"
             c.table(section, SECTION_KEYS, swhere)
@@ -300,6 +332,9 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
                 continue
             if "title" not in section:
                 c.add(f"{swhere}.title", "is required")
+            elif section["title"] in section_titles:
+                c.add(f"{swhere}.title", f"“{section['title']}” appears twice in this checklist")
+            section_titles.add(section.get("title", ""))
             titles: set[str] = set()
             for k, item in enumerate(c.array(section.get("items"), f"{swhere}.items")):
                 iwhere = f"{swhere}.items[{k}]"

@@ -52,6 +52,13 @@ class _Applier:
             )
         return obj
 
+    def removed(self, obj: models.Model, label: str) -> None:
+        audit_record(
+            actor=None, actor_label=self.actor_label, action="policy.remove", obj=obj, before={"label": label}
+        )
+        obj.delete()
+        self.changes.append(f"removed {label}")
+
     def set_products(self, obj: Any, slugs: list[str] | None, label: str) -> None:
         if slugs is None:
             return
@@ -187,11 +194,7 @@ def _sync_sections(a: _Applier, template: ChecklistTemplate, sections: list[dict
                 f"{label} item “{item['title']}”",
             )
             keep_items.append(obj.pk)
-        removed = section.items.exclude(pk__in=keep_items)
-        for title in removed.values_list("title", flat=True):
-            a.changes.append(f"removed {label} item “{title}”")
-        removed.delete()
-    gone = template.sections.exclude(pk__in=keep_sections)
-    for title in gone.values_list("title", flat=True):
-        a.changes.append(f"removed checklist {template.key} section “{title}”")
-    gone.delete()
+        for gone_item in section.items.exclude(pk__in=keep_items):
+            a.removed(gone_item, f"{label} item “{gone_item.title}”")
+    for gone_section in template.sections.exclude(pk__in=keep_sections):
+        a.removed(gone_section, f"checklist {template.key} section “{gone_section.title}”")

@@ -9,7 +9,6 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from gonogo.errors import RuleViolation
 from releases.services import release_create
 
 from ..releases.factories import ProductFactory
@@ -37,13 +36,16 @@ def test_audit_record_refuses_to_run_outside_a_transaction() -> None:
 
 
 @pytest.mark.django_db
-def test_a_refused_change_leaves_no_audit_event() -> None:
+def test_the_event_rolls_back_with_its_change() -> None:
+    """A change that fails after its audit event was written leaves neither behind."""
     product = ProductFactory()
-    release_create(product=product, version="1.0.0", build=5)
     before = AuditEvent.objects.count()
-    with pytest.raises(RuleViolation):
-        release_create(product=product, version="1.1.0", build=5)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        release_create(product=product, version="1.0.0", build=5)
+        assert AuditEvent.objects.count() == before + 1
+        raise RuntimeError("the caller's transaction fails later")
     assert AuditEvent.objects.count() == before
+    assert not product.releases.exists()
 
 
 @pytest.mark.django_db

@@ -192,3 +192,76 @@ def test_checklist_template_sync_removes_items_no_longer_in_the_file(tmp_path: P
     out, _ = run(write(tmp_path, base.replace('title = "Log out"', 'title = "Reset password"')))
     assert "removed checklist qa section “Login” item “Log out”" in out
     assert "created checklist qa section “Login” item “Reset password”" in out
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('slug = "ios-app"', 'slug = "iOS App!"'), "products[0].slug: use lower-case letters"),
+        (
+            ("rollback_target_minutes = 15", "rollback_target_minutes = -5"),
+            "rollback_target_minutes: must be 0 or more",
+        ),
+        (("soak_minutes = 30", "soak_minutes = -1"), "health.soak_minutes: must be 0 or more"),
+        (
+            ('secret_env = "GONOGO_GH_IOS_SECRET"', 'secret_env = "hunter2 is my secret"'),
+            "not the secret itself",
+        ),
+    ],
+)
+def test_more_mistakes_are_named(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    Gate.objects.create(key="typecheck", name="Type check", owner_role="mobile_lead")
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "apply_policy", write(tmp_path, CONTRACT_EXAMPLE.replace(*change)), stdout=StringIO(), stderr=err
+        )
+    assert expected in err.getvalue()
+    assert not Product.objects.exists()
+
+
+def test_duplicate_sections_and_on_call_roles_are_refused(tmp_path: Path) -> None:
+    text = textwrap.dedent(
+        """
+        [[products]]
+        slug = "api"
+        name = "API"
+        platform = "backend"
+        runbook_url = "javascript:alert(1)"
+        [[products.oncall]]
+        role = "qa"
+        name = "A"
+        contact = "a"
+        [[products.oncall]]
+        role = "qa"
+        name = "B"
+        contact = "b"
+
+        [[checklists]]
+        key = "qa"
+        name = "QA"
+        kind = "release"
+        [[checklists.sections]]
+        title = "Login"
+        [[checklists.sections]]
+        title = "Login"
+        """
+    )
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("apply_policy", write(tmp_path, text), stdout=StringIO(), stderr=err)
+    assert "products[0].oncall[1].role: “qa” has two on-call contacts" in err.getvalue()
+    assert "checklists[0].sections[1].title: “Login” appears twice" in err.getvalue()
+    assert "products[0].runbook_url: must be an http or https link" in err.getvalue()
+
+
+def test_check_on_an_invalid_file_exits_1(tmp_path: Path) -> None:
+    with pytest.raises(CommandError) as exc:
+        call_command(
+            "apply_policy",
+            write(tmp_path, "[[gates]]\nkey = 1\n"),
+            "--check",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )
+    assert exc.value.returncode == 1

@@ -110,6 +110,10 @@ def test_each_condition_alone_blocks_with_its_own_reason() -> None:
     assert codes(evidence(operations=ops(last_rollback_rehearsal=None))) == ["rollback_rehearsal_missing"]
     old = NOW.date() - timedelta(days=91)
     assert codes(evidence(operations=ops(last_rollback_rehearsal=old))) == ["rollback_rehearsal_old"]
+    future = NOW.date() + timedelta(days=1)
+    assert codes(evidence(operations=ops(last_rollback_rehearsal=future))) == ["rollback_rehearsal_missing"]
+    no_core = gate("core-scenarios", status=None, evaluation="checklist", waivable=False)
+    assert codes(evidence(gates=(no_core,), core_items=())) == ["core_checklist_missing"]
 
 
 def test_non_blocking_post_deploy_and_app_evaluated_gates_do_not_block_as_gates() -> None:
@@ -250,6 +254,9 @@ def independently_ready(e: ReleaseEvidence) -> bool:
         g.status == "passed" or waived(g)
         for g in e.gates
         if g.blocking and g.phase == "pre_release" and g.evaluation == "ci"
+    ) and not any(
+        g.blocking and g.phase == "pre_release" and g.evaluation == "checklist" and g.status is None
+        for g in e.gates
     )
     defects_ok = not any(d.open and d.severity == "critical" for d in e.defects)
     core_ok = all(i.state == "passed" for i in e.core_items)
@@ -262,7 +269,9 @@ def independently_ready(e: ReleaseEvidence) -> bool:
         bool(o.runbook_url)
         and o.required_oncall_roles <= o.oncall_roles
         and o.last_rollback_rehearsal is not None
-        and o.last_rollback_rehearsal >= e.now.date() - timedelta(days=o.rehearsal_window_days)
+        and e.now.date() - timedelta(days=o.rehearsal_window_days)
+        <= o.last_rollback_rehearsal
+        <= e.now.date()
     )
     return gates_ok and defects_ok and core_ok and signoffs_ok and ops_ok
 
@@ -288,7 +297,13 @@ def test_every_blocker_points_at_something_and_reads_in_both_languages(e: Releas
 
 
 @settings(max_examples=300, deadline=None)
-@given(evidence_st, waiver_st)
-def test_a_waiver_never_makes_a_non_waivable_gate_pass(e: ReleaseEvidence, w: WaiverEvidence) -> None:
-    g = gate("typecheck", status="failed", waivable=False, waivers=(w,))
-    assert "gate_failed" in codes(evidence(gates=(g,)))
+@given(evidence_st, st.lists(waiver_st, min_size=1, max_size=3))
+def test_a_waiver_never_makes_a_non_waivable_gate_pass(
+    e: ReleaseEvidence, waivers: list[WaiverEvidence]
+) -> None:
+    g = gate("lint-x", status="failed", waivable=False, waivers=tuple(waivers))
+    result = verdict(ReleaseEvidence(**{**e.__dict__, "gates": (*e.gates, g)}))
+    assert not result.ready
+    assert any(
+        b.target == "gate" and b.target_id == "lint-x" and b.code == "gate_failed" for b in result.blockers
+    )

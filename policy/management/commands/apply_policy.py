@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
+from gonogo.errors import DomainError
 from policy.schema import PolicyError, policy_load
 from policy.services import policy_apply
 
@@ -31,7 +33,11 @@ class Command(BaseCommand):
         if options["check"]:
             self.stdout.write(f"{path}: valid")
             return
-        changes = policy_apply(policy, actor_label=f"policy:{path}"[:150])
+        try:
+            changes = policy_apply(policy, actor_label=f"policy:{path}"[:150])
+        except (DatabaseError, DomainError) as exc:
+            self.stderr.write(f"{path}: {exc}")
+            raise CommandError(f"{path}: refused, nothing was changed", returncode=1) from exc
         for line in changes:
             self.stdout.write(line)
         self.stdout.write(f"{path}: {len(changes)} change(s)" if changes else f"{path}: no changes")

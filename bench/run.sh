@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Benchmarks, one command: `make bench`. Everything runs on this machine in one go, on
+# PostgreSQL and Redis, under the production server (gunicorn + uvicorn workers, DEBUG off),
+# and each result is reported against a baseline measured in the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+out=bench/results
+mkdir -p "$out"
+
+pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+export DEBUG=0 SECRET_KEY=bench-only-secret-key GONOGO_BENCH=1 ALLOWED_HOSTS=127.0.0.1
+export DATABASE_URL=postgres://postgres@127.0.0.1:5432/gonogo_bench REDIS_URL=redis://127.0.0.1:6379/14
+export GONOGO_VAR_DIR="$PWD/var/bench" GONOGO_BIND=127.0.0.1:8765 WEB_CONCURRENCY=${WEB_CONCURRENCY:-2}
+base=http://127.0.0.1:8765
+
+psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS gonogo_bench" -c "CREATE DATABASE gonogo_bench"
+$PY manage.py migrate --no-input -v 0
+$PY manage.py seed_demo >/dev/null
+scripts/serve web > "$out/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf -o /dev/null "$base/bench/empty/" && break; sleep 0.2; done
+
+cookie=$($PY bench/session.py pm)
+board="$base/releases/ios-app/2.4.0/"
+curl -sf -o /dev/null -H "Cookie: sessionid=$cookie" "$board" || { echo "board not reachable" >&2; exit 1; }
+
+rps() {  # rps URL → requests per second (wrk, 10 s, 2 threads, 16 connections)
+  wrk -t2 -c16 -d10s -H "Cookie: sessionid=$cookie" "$1" | awk '/Requests\/sec/ {print $2}'
+}
+wrk -t2 -c16 -d3s "$base/bench/empty/" >/dev/null  # warm up
+empty=$(rps "$base/bench/empty/")
+boardrps=$(rps "$board")
+ratio=$($PY -c "print(f'{$boardrps / $empty:.3f}')")
+
+{
+  echo "# Go/No-Go benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, web workers: $WEB_CONCURRENCY"
+  echo
+  echo "## Board throughput (gunicorn + uvicorn workers, PostgreSQL, DEBUG off)"
+  echo "empty view:  $empty req/s"
+  echo "board page:  $boardrps req/s"
+  echo "ratio board/empty: $ratio (target ≥ 0.100)"
+  echo
+  echo "## Live updates: recorded change → 50 open SSE streams (Redis pub/sub)"
+  $PY bench/sse_latency.py "$base" "$cookie"
+  echo
+  echo "## Live updates: recorded change → repainted panel in Chromium"
+  $PY bench/browser_latency.py "$base"
+} | tee "$out/latest.md"
