@@ -3,12 +3,12 @@
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 admin.site.site_header = "Go/No-Go settings"
 admin.site.site_title = "Go/No-Go"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("releases.urls")),
     path("", include("gates.urls")),
     path("accounts/", include("accounts.urls")),
