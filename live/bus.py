@@ -92,27 +92,39 @@ async def _subscribe_redis(topics: list[str], heartbeat: float) -> AsyncIterator
         await client.aclose()  # type: ignore[attr-defined]
 
 
-async def _subscribe_db(topics: list[str], heartbeat: float) -> AsyncIterator[Event | None]:
+def _poll(topics: list[str], cursor: int) -> tuple[list[tuple[int, str, list[str]]], int]:
+    """New events after `cursor` (and the newest id), then hand the connection back: a
+    stream may stay open for hours and must not hold a database connection meanwhile."""
+    from django.db import connection
+
     from .models import LiveEvent
 
-    latest = await LiveEvent.objects.order_by("-id").values_list("id", flat=True).afirst()
-    cursor = latest or 0
+    try:
+        rows = list(
+            LiveEvent.objects.filter(id__gt=cursor, topic__in=topics)
+            .order_by("id")
+            .values_list("id", "topic", "panels")
+        )
+        newest = LiveEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        return rows, newest
+    finally:
+        connection.close()
+
+
+async def _subscribe_db(topics: list[str], heartbeat: float) -> AsyncIterator[Event | None]:
+    from asgiref.sync import sync_to_async
+
+    poll = sync_to_async(_poll, thread_sensitive=False)
+    _rows, cursor = await poll(topics, 2**62)
     loop = asyncio.get_running_loop()
     last = loop.time()
     while True:
-        rows = [
-            row
-            async for row in LiveEvent.objects.filter(id__gt=cursor, topic__in=topics)
-            .order_by("id")
-            .values_list("id", "topic", "panels")
-        ]
+        rows, newest = await poll(topics, cursor)
         for pk, topic, panels in rows:
             cursor = max(cursor, pk)
             last = loop.time()
             yield Event(topic, tuple(panels))
-        if not rows:
-            newest = await LiveEvent.objects.order_by("-id").values_list("id", flat=True).afirst()
-            cursor = max(cursor, newest or 0)
+        cursor = max(cursor, newest)
         if loop.time() - last >= heartbeat:
             last = loop.time()
             yield None

@@ -10,10 +10,12 @@ bus), holding no worker thread. Each message names the panels to re-fetch:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
@@ -38,24 +40,36 @@ def _response(topics: list[str]) -> StreamingHttpResponse:
     return StreamingHttpResponse(_stream(topics), content_type="text/event-stream", headers=HEADERS)
 
 
-@require_GET
-async def release_events(request: HttpRequest, release_id: int) -> HttpResponseBase:
+def _allowed(user: Any, release_id: int | None) -> bool | None:
+    """None: no such release. Runs in the request's sync thread and hands the database
+    connection back afterwards: the stream that follows may stay open for hours."""
+    try:
+        if release_id is None:
+            return can_view(user)
+        release = Release.objects.select_related("product").filter(pk=release_id).first()
+        return None if release is None else can_view(user, release.product)
+    finally:
+        connection.close()
+
+
+async def _open(request: HttpRequest, topic: str, release_id: int | None) -> HttpResponseBase:
     user = await request.auser()
     if not user.is_authenticated:
+        await sync_to_async(connection.close)()
         return redirect_to_login(request.get_full_path())
-    release = await Release.objects.select_related("product").filter(pk=release_id).afirst()
-    if release is None:
+    allowed = await sync_to_async(_allowed)(user, release_id)
+    if allowed is None:
         raise Http404
-    if not await sync_to_async(can_view)(user, release.product):
+    if not allowed:
         raise PermissionDenied
-    return _response([f"release:{release_id}"])
+    return _response([topic])
+
+
+@require_GET
+async def release_events(request: HttpRequest, release_id: int) -> HttpResponseBase:
+    return await _open(request, f"release:{release_id}", release_id)
 
 
 @require_GET
 async def dashboard_events(request: HttpRequest) -> HttpResponseBase:
-    user = await request.auser()
-    if not user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if not await sync_to_async(can_view)(user):
-        raise PermissionDenied
-    return _response(["dashboard"])
+    return await _open(request, "dashboard", None)

@@ -195,7 +195,7 @@ def minutes_markdown(board: ReleaseBoard, meeting: Meeting | None) -> str:
     )
     lines += [f"- {t['on_call']} {o.get_role_display()}: {o.name} · {o.contact}" for o in board.oncall]
     lines += ["", f"## 6. {t['votes_by_role']}", ""]
-    for srow in board.signoff_rows():
+    for srow in board.signoff_rows:
         s = srow["signoff"]
         if s:
             stale = "" if srow["fresh"] else f" ⚠ {t['stale']}"

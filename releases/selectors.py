@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -91,19 +92,29 @@ class ReleaseBoard:
     verdict: Verdict
     fingerprint: str
 
-    @property
+    @cached_property
+    def blocker_items(self) -> list[dict[str, str]]:
+        """Each blocker with its words (in the active language) and the DOM id it links to."""
+        from .templatetags.board import blocker_anchor_id
+
+        return [
+            {"code": b.code, "message": b.message(), "anchor": blocker_anchor_id(b)}
+            for b in self.verdict.blockers
+        ]
+
+    @cached_property
     def open_defects(self) -> list[Defect]:
         return [d for d in self.defects if d.state == DefectState.OPEN]
 
-    @property
+    @cached_property
     def open_critical_count(self) -> int:
         return sum(1 for d in self.open_defects if d.severity == "critical")
 
-    @property
+    @cached_property
     def has_waivers(self) -> bool:
         return any(row.waivers for row in self.gates)
 
-    @property
+    @cached_property
     def core_items(self) -> list[ChecklistItem]:
         return [i for i in self.checklist_items if i.core]
 
@@ -119,15 +130,15 @@ class ReleaseBoard:
             "percent": round(100 * done / total) if total else 0,
         }
 
-    @property
+    @cached_property
     def checklist_progress(self) -> dict[str, int]:
         return self.progress(self.checklist_items)
 
-    @property
+    @cached_property
     def core_progress(self) -> dict[str, int]:
         return self.progress(self.core_items)
 
-    @property
+    @cached_property
     def decision_stale(self) -> bool:
         return bool(self.decision and self.decision.evidence_fingerprint != self.fingerprint)
 
@@ -173,6 +184,7 @@ class ReleaseBoard:
                 changes.append({"what": row.gate.name, "before": old, "after": new})
         return changes
 
+    @cached_property
     def signoff_rows(self) -> list[dict[str, Any]]:
         rows = []
         for role in self.release.product.signoff_roles:
@@ -198,7 +210,7 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
 
     waivers = list(
         Waiver.objects.filter(release=release)
-        .select_related("requested_by", "decided_by", "gate")
+        .select_related("requested_by", "decided_by")
         .order_by("-requested_at")
     )
     approver_ids = {w.decided_by_id for w in waivers if w.decided_by_id}
@@ -212,9 +224,7 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
         else set()
     )
 
-    defects = list(
-        Defect.objects.filter(release=release).select_related("reported_by").order_by("state", "-reported_at")
-    )
+    defects = list(Defect.objects.filter(release=release).order_by("state", "-reported_at"))
     items = list(
         ChecklistItem.objects.filter(checklist__release=release)
         .select_related("ticked_by")

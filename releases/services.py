@@ -334,7 +334,7 @@ def _evidence_snapshot(board: Any) -> dict[str, Any]:
                 "by": row["signoff"].signed_by.get_username(),
                 "fresh": row["fresh"],
             }
-            for row in board.signoff_rows()
+            for row in board.signoff_rows
             if row["signoff"]
         },
         "last_rollback_rehearsal": board.last_rollback.performed_on if board.last_rollback else None,

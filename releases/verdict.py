@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_noop, override
 
 # Gate evaluations (mirrors gates.models.Evaluation, kept as plain strings here).
 EVAL_CI = "ci"
@@ -278,15 +278,50 @@ def fingerprint_of(evidence: ReleaseEvidence) -> str:
     )
 
 
+ROLE_LABELS = {
+    "pm": gettext_noop("PM/PO"),
+    "qa": gettext_noop("QA"),
+    "mobile_lead": gettext_noop("Mobile Lead"),
+    "backend_lead": gettext_noop("Backend Lead"),
+    "devops": gettext_noop("DevOps"),
+}
+
+
 def _role_label(role: str) -> str:
-    labels = {
-        "pm": _("PM/PO"),
-        "qa": _("QA"),
-        "mobile_lead": _("Mobile Lead"),
-        "backend_lead": _("Backend Lead"),
-        "devops": _("DevOps"),
-    }
-    return labels.get(role, role)
+    return _(ROLE_LABELS[role]) if role in ROLE_LABELS else role
+
+
+# Blocker texts, translated only when shown (one gettext call per message).
+MESSAGES = {
+    "gate_failed": gettext_noop("“%(gate)s” failed. Fix it and run it again, or ask for a waiver."),
+    "gate_error": gettext_noop("“%(gate)s” did not finish (error or cancelled). Run it again."),
+    "gate_skipped": gettext_noop("“%(gate)s” was skipped. A skipped check does not count as passed."),
+    "gate_in_progress": gettext_noop("“%(gate)s” is still running or waiting. Wait for the result."),
+    "gate_no_result": gettext_noop("“%(gate)s” has no result for this build yet."),
+    "gate_waiver_expired": gettext_noop("The waiver for “%(gate)s” has expired and the gate has not passed."),
+    "critical_defect_open": gettext_noop("A critical defect is open: “%(title)s”."),
+    "core_item_open": gettext_noop("Core scenario not checked yet: “%(title)s”."),
+    "core_checklist_missing": gettext_noop(
+        "“%(gate)s” has no core scenarios to check: the release has no checklist with core items."
+    ),
+    "core_item_failed": gettext_noop("Core scenario failed: “%(title)s”."),
+    "core_item_blocked": gettext_noop("Core scenario blocked: “%(title)s”."),
+    "core_item_na": gettext_noop(
+        "Core scenario marked not applicable: “%(title)s”. Core scenarios must pass."
+    ),
+    "signoff_missing": gettext_noop("%(role)s has not signed off yet."),
+    "signoff_no_go": gettext_noop("%(role)s voted No-Go."),
+    "signoff_stale": gettext_noop(
+        "%(role)s signed off on earlier evidence (the build or a gate changed since). Sign off again."
+    ),
+    "runbook_missing": gettext_noop("No runbook link for this product."),
+    "oncall_missing": gettext_noop("No on-call contact for %(role)s."),
+    "rollback_rehearsal_missing": gettext_noop("No passed rollback rehearsal on record."),
+    "rollback_rehearsal_old": gettext_noop(
+        "The last passed rollback rehearsal (%(date)s) is older than %(days)s days."
+    ),
+    "post_deploy_gate_not_passed": gettext_noop("“%(gate)s” after deploy has not passed yet."),
+}
 
 
 def _render(blocker: Blocker) -> str:
@@ -298,35 +333,7 @@ def _render(blocker: Blocker) -> str:
         p["title"] = _(p["title"])
     if "role" in p:
         p["role"] = _role_label(p["role"])
-    messages = {
-        "gate_failed": _("“%(gate)s” failed. Fix it and run it again, or ask for a waiver."),
-        "gate_error": _("“%(gate)s” did not finish (error or cancelled). Run it again."),
-        "gate_skipped": _("“%(gate)s” was skipped. A skipped check does not count as passed."),
-        "gate_in_progress": _("“%(gate)s” is still running or waiting. Wait for the result."),
-        "gate_no_result": _("“%(gate)s” has no result for this build yet."),
-        "gate_waiver_expired": _("The waiver for “%(gate)s” has expired and the gate has not passed."),
-        "critical_defect_open": _("A critical defect is open: “%(title)s”."),
-        "core_item_open": _("Core scenario not checked yet: “%(title)s”."),
-        "core_checklist_missing": _(
-            "“%(gate)s” has no core scenarios to check: the release has no checklist with core items."
-        ),
-        "core_item_failed": _("Core scenario failed: “%(title)s”."),
-        "core_item_blocked": _("Core scenario blocked: “%(title)s”."),
-        "core_item_na": _("Core scenario marked not applicable: “%(title)s”. Core scenarios must pass."),
-        "signoff_missing": _("%(role)s has not signed off yet."),
-        "signoff_no_go": _("%(role)s voted No-Go."),
-        "signoff_stale": _(
-            "%(role)s signed off on earlier evidence (the build or a gate changed since). Sign off again."
-        ),
-        "runbook_missing": _("No runbook link for this product."),
-        "oncall_missing": _("No on-call contact for %(role)s."),
-        "rollback_rehearsal_missing": _("No passed rollback rehearsal on record."),
-        "rollback_rehearsal_old": _(
-            "The last passed rollback rehearsal (%(date)s) is older than %(days)s days."
-        ),
-        "post_deploy_gate_not_passed": _("“%(gate)s” after deploy has not passed yet."),
-    }
-    template = messages.get(blocker.code, blocker.code)
+    template = _(MESSAGES[blocker.code]) if blocker.code in MESSAGES else blocker.code
     try:
         return template % p
     except (KeyError, ValueError):

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from django import template
+from django.db import models
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Role
+from checklists.models import Severity
+from gates.models import ResultSource, WaiverState
+from releases.models import ReleaseState
 from releases.verdict import Blocker
 
 register = template.Library()
@@ -28,14 +34,16 @@ STATUS = {
 }
 
 
-@register.inclusion_tag("releases/_status.html")
-def status_chip(status: str | None) -> dict[str, object]:
+@register.simple_tag
+def status_chip(status: str | None) -> str:
+    """A status as a chip: symbol, word and colour together."""
     symbol, label, tone = STATUS.get(status or "none", STATUS["none"])
-    return {"symbol": symbol, "label": label, "tone": tone}
+    return format_html(
+        '<span class="chip chip-{}"><span aria-hidden="true">{}</span> {}</span>', tone, symbol, label
+    )
 
 
-@register.filter
-def blocker_anchor(blocker: Blocker) -> str:
+def blocker_anchor_id(blocker: Blocker) -> str:
     """The DOM id on the board that a blocker points at."""
     if blocker.target == "gate":
         return f"gate-{blocker.target_id}"
@@ -48,6 +56,24 @@ def blocker_anchor(blocker: Blocker) -> str:
     return "operations"
 
 
+register.filter("blocker_anchor", blocker_anchor_id)
+
+
+def _labels(choices: type[models.TextChoices]) -> dict[str, object]:
+    return {value: label for value, label in choices.choices}
+
+
+# Choice labels by value: cheaper than get_FOO_display(), which rebuilds its lookup each call.
+LABELS = {
+    "role": _labels(Role),
+    "release_state": _labels(ReleaseState),
+    "source": _labels(ResultSource),
+    "severity": _labels(Severity),
+    "waiver_state": _labels(WaiverState),
+}
+
+
 @register.filter
-def message(blocker: Blocker) -> str:
-    return blocker.message()
+def label(value: str, kind: str) -> object:
+    """`{{ gate.owner_role|label:"role" }}` → the translated label of a choice value."""
+    return LABELS[kind].get(value, value)
