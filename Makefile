@@ -44,7 +44,8 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 # Tests run with DEBUG off, as in production; this key exists only for them.
-TEST_ENV := SECRET_KEY="$${SECRET_KEY:-insecure-test-key-used-only-by-make-test}" DJANGO_ALLOW_ASYNC_UNSAFE=true
+# Tests hold one connection per thread (and threads of their own): no pool there.
+TEST_ENV := SECRET_KEY="$${SECRET_KEY:-insecure-test-key-used-only-by-make-test}" DJANGO_ALLOW_ASYNC_UNSAFE=true DB_POOL=0
 
 typecheck: install
 	$(TEST_ENV) $(VENV)/bin/mypy .

@@ -111,11 +111,14 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_POOL", default=True):
     # A connection pool: under ASGI every request runs in a fresh thread, so without one each
     # request would open a new PostgreSQL backend with cold caches.
+    from psycopg_pool import ConnectionPool
+
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
         "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
         "timeout": 10,
+        "check": ConnectionPool.check_connection,  # a restarted PostgreSQL costs one retry, not an error
     }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several processes (web, worker, beat) share the file in `make run`.

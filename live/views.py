@@ -49,13 +49,19 @@ def _allowed(user: Any, release_id: int | None) -> bool | None:
         release = Release.objects.select_related("product").filter(pk=release_id).first()
         return None if release is None else can_view(user, release.product)
     finally:
+        _release_connection()
+
+
+def _release_connection() -> None:
+    # Outside a transaction only: a test (or a caller) holding one keeps its connection.
+    if not connection.in_atomic_block:
         connection.close()
 
 
 async def _open(request: HttpRequest, topic: str, release_id: int | None) -> HttpResponseBase:
     user = await request.auser()
     if not user.is_authenticated:
-        await sync_to_async(connection.close)()
+        await sync_to_async(_release_connection)()
         return redirect_to_login(request.get_full_path())
     allowed = await sync_to_async(_allowed)(user, release_id)
     if allowed is None:
