@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
 
 from .models import RoleMembership
 
@@ -69,12 +71,17 @@ def ensure_role(user: Any, roles: Iterable[str] | str, product: Any = None) -> N
 
 
 def viewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login, then any role anywhere (per-product checks happen in the view)."""
+    """Login, then any role anywhere (per-product checks happen in the view). An htmx
+    request whose session has expired sends the whole page to the login form, instead of
+    the login form landing inside a panel."""
 
-    @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated and request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = f"{resolve_url(settings.LOGIN_URL)}?next={request.get_full_path()}"
+            return response
         ensure_view(request.user)
         return view(request, *args, **kwargs)
 
-    return wrapped
+    return login_required(wrapped)

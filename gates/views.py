@@ -3,6 +3,7 @@ revoke (a PM/PO). Each re-renders the board's waiver and gate panels."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -16,19 +17,25 @@ from accounts.models import Role
 from accounts.permissions import ensure_role, viewer_required
 from gonogo.errors import DomainError, RuleViolation
 from gonogo.http import HtmxHttpRequest
+from releases.selectors import gates_for_product
 from releases.views import after_action, refused, release_get
 
-from .models import Gate, Waiver
+from .models import Waiver
 from .services import WAIVER_ASKER_ROLES, waiver_approve, waiver_reject, waiver_request, waiver_revoke
 
 
 def _expiry(raw: str) -> datetime:
     try:
         hours = float(raw or settings.GONOGO_WAIVER_DEFAULT_HOURS)
-    except ValueError as exc:
+    except ValueError:
+        hours = float("nan")
+    if not math.isfinite(hours) or hours <= 0 or hours > 24 * settings.GONOGO_WAIVER_MAX_DAYS:
         raise RuleViolation(
-            "expiry_invalid", _("Give the expiry as a number of hours."), field="expires_in_hours"
-        ) from exc
+            "expiry_invalid",
+            _("Give the expiry as a number of hours, from 1 to %(max)s.")
+            % {"max": 24 * settings.GONOGO_WAIVER_MAX_DAYS},
+            field="expires_in_hours",
+        )
     return timezone.now() + timedelta(hours=hours)
 
 
@@ -37,7 +44,7 @@ def _expiry(raw: str) -> datetime:
 def waiver_create(request: HtmxHttpRequest, product: str, version: str, gate: str) -> HttpResponse:
     release = release_get(product, version)
     ensure_role(request.user, WAIVER_ASKER_ROLES, release.product)
-    gate_obj = get_object_or_404(Gate, key=gate)
+    gate_obj = get_object_or_404(gates_for_product(release.product), key=gate)
     try:
         waiver_request(
             release=release,

@@ -115,16 +115,15 @@ async def _subscribe_db(topics: list[str], heartbeat: float) -> AsyncIterator[Ev
     from asgiref.sync import sync_to_async
 
     poll = sync_to_async(_poll, thread_sensitive=False)
-    _rows, cursor = await poll(topics, 2**62)
+    _rows, cursor = await poll(topics, 2**62)  # start after the newest event
     loop = asyncio.get_running_loop()
     last = loop.time()
     while True:
-        rows, newest = await poll(topics, cursor)
+        rows, _newest = await poll(topics, cursor)
         for pk, topic, panels in rows:
-            cursor = max(cursor, pk)
+            cursor = max(cursor, pk)  # only past what was read: nothing committed meanwhile is skipped
             last = loop.time()
             yield Event(topic, tuple(panels))
-        cursor = max(cursor, newest)
         if loop.time() - last >= heartbeat:
             last = loop.time()
             yield None

@@ -21,6 +21,7 @@ PANELS_FOR = {
     "defect": ("defects", "gates", *DEPENDENT),
     "release": ("header", "gates", "checklist", "waivers", *DEPENDENT),
     "meeting": ("meeting",),
+    "operations": ("operations", *DEPENDENT),
 }
 
 

@@ -12,9 +12,21 @@ from django.utils.translation import gettext as _
 from accounts.models import Role
 from audit.services import audit_record
 from gonogo.errors import RuleViolation
-from releases.models import Product
+from live.services import live_notify
+from releases.models import ACTIVE_STATES, Product, Release
+from releases.services import release_lock
 
 from .models import OnCallContact, Rehearsal, RehearsalKind, RehearsalOutcome
+
+
+def _announce(product: Product) -> None:
+    """Operations feed the verdict of every active release of the product: lock them (a
+    decision in progress sees this change whole) and refresh their boards."""
+    for release_id in Release.objects.filter(product=product, state__in=ACTIVE_STATES).values_list(
+        "pk", flat=True
+    ):
+        release_lock(release_id)
+        live_notify(release_id=release_id, change="operations")
 
 
 @transaction.atomic
@@ -56,6 +68,7 @@ def rehearsal_record(
         obj=rehearsal,
         after={"kind": kind, "performed_on": performed_on, "minutes": minutes, "outcome": outcome},
     )
+    _announce(product)
     return rehearsal
 
 
@@ -81,4 +94,5 @@ def oncall_set(
             before=before,
             after=after,
         )
+        _announce(product)
     return contact_obj

@@ -20,6 +20,7 @@ from live.services import live_notify
 
 from .models import Meeting, Release
 from .selectors import ReleaseBoard
+from .services import release_lock
 
 
 def _ensure_pm(actor: Any, release: Release) -> None:
@@ -35,7 +36,8 @@ def _clean_attendees(raw: list[str]) -> list[str]:
 def meeting_start(*, release: Release, actor: Any, attendees: list[str] | None = None) -> Meeting:
     """Open a meeting (one open meeting per release at a time)."""
     _ensure_pm(actor, release)
-    open_meeting = Meeting.objects.select_for_update().filter(release=release, ended_at__isnull=True).first()
+    release_lock(release.pk)  # two PMs starting at once: one meeting
+    open_meeting = Meeting.objects.filter(release=release, ended_at__isnull=True).first()
     if open_meeting:
         raise Conflict("meeting_open", _("A meeting on this release is already running."))
     meeting = Meeting.objects.create(
@@ -57,8 +59,12 @@ def meeting_start(*, release: Release, actor: Any, attendees: list[str] | None =
 
 @transaction.atomic
 def meeting_update(*, meeting: Meeting, actor: Any, attendees: list[str], notes: str) -> Meeting:
-    meeting = Meeting.objects.select_for_update().select_related("release__product").get(pk=meeting.pk)
+    meeting = (
+        Meeting.objects.select_for_update(of=("self",)).select_related("release__product").get(pk=meeting.pk)
+    )
     _ensure_pm(actor, meeting.release)
+    if meeting.ended_at:
+        raise Conflict("meeting_ended", _("This meeting has ended; its minutes no longer change."))
     before = {"attendees": meeting.attendees, "notes": meeting.notes}
     meeting.attendees = _clean_attendees(attendees)
     meeting.notes = (notes or "").strip()
@@ -79,7 +85,9 @@ def meeting_update(*, meeting: Meeting, actor: Any, attendees: list[str], notes:
 
 @transaction.atomic
 def meeting_end(*, meeting: Meeting, actor: Any) -> Meeting:
-    meeting = Meeting.objects.select_for_update().select_related("release__product").get(pk=meeting.pk)
+    meeting = (
+        Meeting.objects.select_for_update(of=("self",)).select_related("release__product").get(pk=meeting.pk)
+    )
     _ensure_pm(actor, meeting.release)
     if meeting.ended_at:
         raise Conflict("meeting_ended", _("This meeting has already ended."))

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -57,6 +58,7 @@ def board_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> d
         "release": board.release,
         "my_roles": roles,
         "is_pm": Role.PM in roles,
+        "may_decide": Role.PM in roles and board.release.state in ("candidate", "go"),
         "can_ask_waiver": bool(roles & {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD}),
         "waiver_default_hours": 72,
         "board_url": board_url(release),
@@ -84,10 +86,19 @@ def after_action(request: HtmxHttpRequest, release: Release, panel: str, done: s
     return redirect(board_url(release, panel), permanent=False)
 
 
+REFUSED_HEADER = "X-Gonogo-Refused"
+
+
 def refused(request: HtmxHttpRequest, release: Release, error: DomainError) -> HttpResponse:
+    """The action was refused: for htmx, the panel with the reason (live.js swaps it in
+    despite the 4xx status, recognising the header); otherwise the board with the reason
+    at the top."""
     if not request.htmx:
         messages.error(request, error.message)
-    return render_board(request, release, status=error.status, error=error)
+        return render_board(request, release, status=error.status)
+    response = render_board(request, release, status=error.status, error=error)
+    response[REFUSED_HEADER] = "1"
+    return response
 
 
 def _int_or_none(raw: str | None) -> int | None:
@@ -235,9 +246,8 @@ def _meeting_done(request: HtmxHttpRequest, release: Release, done: str) -> Http
 
 
 def _meeting_refused(request: HtmxHttpRequest, release: Release, error: DomainError) -> HttpResponse:
-    messages.error(request, error.message)
     if request.htmx:
-        return render(
+        response = render(
             request,
             "releases/meeting.html#meeting",
             board_context(
@@ -250,6 +260,9 @@ def _meeting_refused(request: HtmxHttpRequest, release: Release, error: DomainEr
             ),
             status=error.status,
         )
+        response[REFUSED_HEADER] = "1"
+        return response
+    messages.error(request, error.message)
     return redirect(meeting_url(release))
 
 
@@ -280,10 +293,14 @@ def meeting_update_view(request: HtmxHttpRequest, product: str, version: str, pk
     attendees = request.POST.getlist("attendees") + request.POST.get("others", "").split(",")
     try:
         if request.POST.get("end"):
-            meeting_update(
-                meeting=meeting, actor=request.user, attendees=attendees, notes=request.POST.get("notes", "")
-            )
-            meeting_end(meeting=meeting, actor=request.user)
+            with transaction.atomic():
+                meeting_update(
+                    meeting=meeting,
+                    actor=request.user,
+                    attendees=attendees,
+                    notes=request.POST.get("notes", ""),
+                )
+                meeting_end(meeting=meeting, actor=request.user)
             done = _("The meeting has ended. Export the minutes below.")
         else:
             meeting_update(

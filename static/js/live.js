@@ -15,7 +15,14 @@
   function refresh(ids) {
     ids.forEach(function (id) {
       var el = document.getElementById(id.trim());
-      if (el && el.hasAttribute("hx-get")) { htmx.trigger(el, "gonogo:refresh"); }
+      if (!el || !el.hasAttribute("hx-get")) { return; }
+      if (el.classList.contains("htmx-request")) {
+        // htmx would drop a second request on a busy element, and the one in flight may
+        // have read before this change: ask again once it has landed.
+        window.setTimeout(function () { refresh([id]); }, 150);
+        return;
+      }
+      htmx.trigger(el, "gonogo:refresh");
     });
   }
 
@@ -46,6 +53,15 @@
     if (reconnected) { refreshAll(); }
   });
   document.addEventListener("htmx:sseError", startPolling);
+
+  // A refused action (a rule said no: 400, 403, 409) comes back as the panel with its reason.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var xhr = evt.detail.xhr;
+    if (xhr && xhr.getResponseHeader("X-Gonogo-Refused")) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
 
   document.addEventListener("visibilitychange", function () {
     var live = connector();
