@@ -226,40 +226,31 @@ def meeting_view(request: HtmxHttpRequest, product: str, version: str) -> HttpRe
     return render(request, template, context)
 
 
+def _meeting_panel(
+    request: HtmxHttpRequest, release: Release, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The meeting panel alone, from fresh data (for htmx)."""
+    context = board_context(
+        request,
+        release,
+        meeting=release.meetings.first(),
+        meeting_url=meeting_url(release),
+        people=attendee_choices(release),
+        **extra,
+    )
+    return render(request, "releases/meeting.html#meeting", context, status=status)
+
+
 def _meeting_done(request: HtmxHttpRequest, release: Release, done: str) -> HttpResponse:
     if request.htmx:
-        response = render(
-            request,
-            "releases/meeting.html#meeting",
-            board_context(
-                request,
-                release,
-                meeting=release.meetings.first(),
-                meeting_url=meeting_url(release),
-                people=attendee_choices(release),
-                notice=done,
-            ),
-        )
-        return response
+        return _meeting_panel(request, release, notice=done)
     messages.success(request, done)
     return redirect(meeting_url(release))
 
 
 def _meeting_refused(request: HtmxHttpRequest, release: Release, error: DomainError) -> HttpResponse:
     if request.htmx:
-        response = render(
-            request,
-            "releases/meeting.html#meeting",
-            board_context(
-                request,
-                release,
-                meeting=release.meetings.first(),
-                meeting_url=meeting_url(release),
-                people=attendee_choices(release),
-                error=error,
-            ),
-            status=error.status,
-        )
+        response = _meeting_panel(request, release, status=error.status, error=error)
         response[REFUSED_HEADER] = "1"
         return response
     messages.error(request, error.message)

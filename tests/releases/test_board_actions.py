@@ -181,3 +181,22 @@ def test_meeting_minutes_hold_the_agenda(make_user: Any, client: Client) -> None
 
 def _kw(world: Any) -> dict[str, str]:
     return {"product": world.product.slug, "version": world.release.version}
+
+
+def test_ended_meeting_minutes_do_not_change_and_refusals_carry_the_header(
+    make_user: Any, client: Client
+) -> None:
+    from releases.models import Meeting
+
+    world = build_world(make_user, ready=False)
+    client.force_login(world.pm)
+    client.post(reverse("releases:meeting_start", kwargs=_kw(world)))
+    meeting = Meeting.objects.get()
+    update = reverse("releases:meeting_update", kwargs={**_kw(world), "pk": meeting.pk})
+    assert client.post(update, {"notes": "Decided: No-Go", "end": "1"}).status_code == 302
+    response = client.post(update, {"notes": "rewritten"}, headers={**HTMX, "HX-Target": "meeting"})
+    assert response.status_code == 409 and response["X-Gonogo-Refused"] == "1"
+    meeting.refresh_from_db()
+    assert meeting.notes == "Decided: No-Go" and meeting.ended_at is not None
+    refused_go = client.post(url("releases:release_decide", world), {"outcome": "go"}, headers=HTMX)
+    assert refused_go["X-Gonogo-Refused"] == "1"
