@@ -13,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
@@ -21,8 +20,6 @@ from django.shortcuts import resolve_url
 from .models import RoleMembership
 
 _CACHE_ATTR = "_gonogo_role_pairs"
-
-UserLike = AbstractBaseUser | AnonymousUser
 
 
 def _role_pairs(user: Any) -> frozenset[tuple[str, int | None]]:

@@ -29,7 +29,8 @@ from .models import (
 )
 
 
-def _copy_template(template: ChecklistTemplate, *, release: Release | None) -> Checklist:
+def _copy_template(template: ChecklistTemplate, *, release: Release | None) -> tuple[Checklist, int]:
+    """Copy the template's sections and items; returns the checklist and its item count."""
     checklist = Checklist.objects.create(
         template=template,
         kind=template.kind,
@@ -52,7 +53,7 @@ def _copy_template(template: ChecklistTemplate, *, release: Release | None) -> C
         for item in section.items.all()
     ]
     ChecklistItem.objects.bulk_create(items)
-    return checklist
+    return checklist, len(items)
 
 
 @transaction.atomic
@@ -68,12 +69,12 @@ def checklists_create_for_release(*, release: Release, actor: Any = None) -> lis
     for template in templates:
         if Checklist.objects.filter(release=release, template=template).exists():
             continue
-        checklist = _copy_template(template, release=release)
+        checklist, count = _copy_template(template, release=release)
         audit_record(
             actor=actor,
             action="checklist.create",
             obj=checklist,
-            after={"template": template.key, "items": checklist.items.count()},
+            after={"template": template.key, "items": count},
             release_id=release.pk,
         )
         created.append(checklist)
@@ -86,7 +87,7 @@ def programme_checklist_ensure(*, template: ChecklistTemplate, actor: Any = None
     existing = Checklist.objects.filter(template=template, release__isnull=True).first()
     if existing:
         return existing
-    checklist = _copy_template(template, release=None)
+    checklist, _count = _copy_template(template, release=None)
     audit_record(actor=actor, action="checklist.create", obj=checklist, after={"template": template.key})
     return checklist
 

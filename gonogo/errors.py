@@ -37,7 +37,3 @@ class Conflict(DomainError):
     """Someone else changed the object first, or the state moved under the request."""
 
     status = 409
-
-
-class NotFound(DomainError):
-    status = 404

@@ -1,6 +1,7 @@
 """Demo data (CONTRACT §2): users, the default policy, and releases that show something real.
 
-Idempotent: what exists is left alone, so a second run changes nothing.
+Idempotent: the default policy is applied (a second run finds nothing to change), and
+users, rehearsals and releases that exist are left alone.
 """
 
 from __future__ import annotations

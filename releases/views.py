@@ -18,6 +18,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
@@ -156,20 +157,14 @@ def signoff_create(request: HtmxHttpRequest, product: str, version: str) -> Http
         )
     except DomainError as error:
         return refused(request, release, error)
-    return after_action(request, release, "signoffs", _done_signoff(request.POST.get("vote", "")))
-
-
-def _done_signoff(vote: str) -> str:
-    from django.utils.translation import gettext as _
-
-    return _("Your Go sign-off is recorded.") if vote == "go" else _("Your No-Go sign-off is recorded.")
+    vote = request.POST.get("vote", "")
+    done = _("Your Go sign-off is recorded.") if vote == "go" else _("Your No-Go sign-off is recorded.")
+    return after_action(request, release, "signoffs", done)
 
 
 @require_POST
 @viewer_required
 def release_decide_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
-    from django.utils.translation import gettext as _
-
     release = release_get(product, version)
     ensure_role(request.user, Role.PM, release.product)
     outcome = request.POST.get("outcome", "")
@@ -260,8 +255,6 @@ def _meeting_refused(request: HtmxHttpRequest, release: Release, error: DomainEr
 @require_POST
 @viewer_required
 def meeting_start_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
-    from django.utils.translation import gettext as _
-
     release = release_get(product, version)
     ensure_role(request.user, Role.PM, release.product)
     try:
@@ -276,8 +269,6 @@ def meeting_start_view(request: HtmxHttpRequest, product: str, version: str) -> 
 @require_POST
 @viewer_required
 def meeting_update_view(request: HtmxHttpRequest, product: str, version: str, pk: int) -> HttpResponse:
-    from django.utils.translation import gettext as _
-
     release = release_get(product, version)
     ensure_role(request.user, Role.PM, release.product)
     meeting = get_object_or_404(Meeting, pk=pk, release=release)
