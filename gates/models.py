@@ -105,6 +105,12 @@ class GateResult(models.Model):
     source = models.CharField(_("source"), max_length=10, choices=ResultSource.choices)
     url = models.URLField(_("link"), max_length=1000, blank=True)
     summary = models.CharField(_("summary"), max_length=500, blank=True)
+    check_name = models.CharField(
+        _("CI check or job"),
+        max_length=200,
+        blank=True,
+        help_text=_("Several CI jobs may feed one gate; each keeps its own newest result."),
+    )
     run_id = models.CharField(_("run id"), max_length=200, blank=True)
     run_attempt = models.PositiveIntegerField(_("run attempt"), default=1)
     observed_at = models.DateTimeField(_("observed at"), help_text=_("When CI says it happened."))

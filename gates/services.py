@@ -15,7 +15,7 @@ from accounts.models import Role
 from accounts.permissions import has_role
 from audit.services import audit_record
 from gonogo.errors import Conflict, NotAllowed, RuleViolation
-from gonogo.validation import http_url
+from gonogo.validation import ci_link
 from live.services import live_notify
 from releases.models import Release
 from releases.services import release_lock
@@ -43,12 +43,14 @@ def gate_result_record(
     run_id: str = "",
     run_attempt: int = 1,
     observed_at: datetime | None = None,
+    check_name: str = "",
     actor: Any = None,
     actor_label: str = "",
 ) -> Recorded:
     """Record one observation of a gate. Never edits an older result: the gate's status
-    is the newest observation for the release's current commit. The same run id, attempt
-    and status again is a duplicate and changes nothing."""
+    is the newest observation for the release's current commit (per CI job `check_name`
+    when several feed one gate). The same run id, attempt and status again is a duplicate
+    and changes nothing."""
     if status not in ResultStatus.values:
         raise RuleViolation(
             "status_invalid",
@@ -80,8 +82,9 @@ def gate_result_record(
                 commit_sha=(commit or current_commit).strip().lower(),
                 status=status,
                 source=source,
-                url=http_url((url or "")[:1000], field="url"),
+                url=ci_link((url or "")[:1000], field="url"),
                 summary=(summary or "")[:500],
+                check_name=(check_name or "")[:200],
                 run_id=run_id,
                 run_attempt=max(1, int(run_attempt or 1)),
                 # A clock ahead of ours must not pin a status: never later than receipt.

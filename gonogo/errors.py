@@ -37,3 +37,9 @@ class Conflict(DomainError):
     """Someone else changed the object first, or the state moved under the request."""
 
     status = 409
+
+
+class NotFound(DomainError):
+    """What the request names does not exist (product, gate, release)."""
+
+    status = 404

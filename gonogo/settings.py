@@ -62,9 +62,11 @@ INSTALLED_APPS = [
     "notifications",
     "policy",
     "live",
+    "api",
 ]
 
 MIDDLEWARE = [
+    "gonogo.middleware.body_limit",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -214,7 +216,12 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 GONOGO_DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo")
 GONOGO_WAIVER_DEFAULT_HOURS = 72
 GONOGO_WAIVER_MAX_DAYS = 7
-GONOGO_BENCH = env_bool("GONOGO_BENCH")  # adds the benchmarks' empty baseline view
+GONOGO_BENCH = env_bool("GONOGO_BENCH")  # adds the benchmarks' baseline views
+GONOGO_DELIVERY_KEEP_DAYS = int(os.environ.get("GONOGO_DELIVERY_KEEP_DAYS", "30"))  # at least 7
+GONOGO_POLL_INTERVAL_SECONDS = float(os.environ.get("GONOGO_POLL_INTERVAL_SECONDS", "30"))
+
+# CONTRACT §3: request bodies over 1 MiB are refused (413, gonogo.middleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 LOGGING = {
     "version": 1,
@@ -230,4 +237,6 @@ GONOGO_SECRET_DEFAULTS = {"GONOGO_DEMO_GITHUB_SECRET": "demo-secret"}
 CELERY_BEAT_SCHEDULE = {
     "waivers-expire-announce": {"task": "gates.waivers_expire_announce", "schedule": 60.0},
     "live-prune": {"task": "live.prune", "schedule": 600.0},
+    "deliveries-sweep": {"task": "integrations.deliveries_sweep", "schedule": 300.0},
+    "poll-ci": {"task": "integrations.poll_due", "schedule": GONOGO_POLL_INTERVAL_SECONDS},
 }

@@ -5,10 +5,18 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path
 
+from gonogo.health import healthz, readyz
+
 admin.site.site_header = "Go/No-Go settings"
 admin.site.site_title = "Go/No-Go"
 
+handler404 = "api.problems.not_found"
+handler500 = "api.problems.server_error"
+
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("api/v1/", include("api.urls")),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("", include("releases.urls")),
     path("", include("gates.urls")),
     path("accounts/", include("accounts.urls")),

@@ -39,6 +39,12 @@ class Integration(models.Model):
         help_text=_('Shell-style patterns, for example {"lint*": "typecheck"}.'),
     )
     api_url = models.URLField(_("API base URL"), blank=True, help_text=_("For polling."))
+    api_token_env = models.CharField(
+        _("API token environment variable"),
+        max_length=100,
+        blank=True,
+        help_text=_("Name of the environment variable that holds the token used for polling."),
+    )
     repository = models.CharField(
         _("repository"), max_length=255, blank=True, help_text=_("owner/name, or a GitLab project id.")
     )
@@ -63,9 +69,151 @@ class Integration(models.Model):
             return ""
         return os.environ.get(self.secret_env) or settings.GONOGO_SECRET_DEFAULTS.get(self.secret_env, "")
 
+    def api_token(self) -> str:
+        """The polling credential from the environment ('' when unset)."""
+        return os.environ.get(self.api_token_env, "") if self.api_token_env else ""
+
     def gate_for(self, ci_name: str) -> str | None:
         """The gate key a CI check or job name maps to; the first matching pattern wins."""
         for pattern, gate_key in self.gate_patterns.items():
             if fnmatch.fnmatchcase(ci_name.lower(), pattern.lower()):
                 return str(gate_key)
         return None
+
+
+class TokenScope(models.TextChoices):
+    RESULTS = "results", _("Report results and releases")
+    VERDICT = "verdict", _("Read releases and verdicts")
+    METRICS = "metrics", _("Post rollout health")
+
+
+class ApiToken(models.Model):
+    """A bearer token for one product's pipelines. Only a SHA-256 of the token is kept:
+    the token itself is shown once, by `issue_token`."""
+
+    name = models.CharField(_("name"), max_length=100)
+    product = models.ForeignKey(
+        "releases.Product", on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("product")
+    )
+    scopes = models.JSONField(_("scopes"), default=list)
+    prefix = models.CharField(_("starts with"), max_length=16, help_text=_("To recognise the token."))
+    token_hash = models.CharField(_("hash"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(
+        _("revoked at"), null=True, blank=True, help_text=_("Set to refuse the token from now on.")
+    )
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["product__slug", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class DeliverySource(models.TextChoices):
+    GITHUB = "github", "GitHub"
+    GITLAB = "gitlab", "GitLab"
+    API = "api", _("Results API")
+
+
+class DeliveryState(models.TextChoices):
+    RECEIVED = "received", _("Received, not processed yet")
+    APPLIED = "applied", _("Applied")
+    IGNORED = "ignored", _("Recorded, nothing to change")
+    WAITING = "waiting", _("Waiting for its release")
+    FAILED = "failed", _("Failed")
+
+
+class Delivery(models.Model):
+    """The inbox: every accepted webhook (and every result for a release that does not
+    exist yet), stored raw before it is processed, with the outcome of processing."""
+
+    source = models.CharField(_("source"), max_length=10, choices=DeliverySource.choices)
+    integration = models.ForeignKey(
+        Integration,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("integration"),
+    )
+    product = models.ForeignKey(
+        "releases.Product", on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("product")
+    )
+    event = models.CharField(_("event"), max_length=50, blank=True)
+    key = models.CharField(
+        _("delivery id"),
+        max_length=200,
+        blank=True,
+        help_text=_("Redelivery of the same id changes nothing."),
+    )
+    headers = models.JSONField(_("headers"), default=dict)
+    body = models.BinaryField(_("raw body"))
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=DeliveryState.choices, default=DeliveryState.RECEIVED
+    )
+    outcome = models.TextField(_("outcome"), blank=True)
+    attempts = models.PositiveIntegerField(_("processing attempts"), default=0)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    # What a waiting delivery needs to find its release once it exists.
+    head_sha = models.CharField(_("head commit"), max_length=64, blank=True)
+    head_branch = models.CharField(_("head branch"), max_length=255, blank=True)
+    version = models.CharField(_("version"), max_length=64, blank=True)
+    release = models.ForeignKey(
+        "releases.Release",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("release"),
+    )
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(source__in=DeliverySource.values), name="delivery_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=DeliveryState.values), name="delivery_state_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["source", "product", "key"], condition=~models.Q(key=""), name="delivery_unique_key"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["product", "state"], name="delivery_waiting_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.event} {self.key or self.pk}"
+
+
+class PollCursor(models.Model):
+    """What polling one provider URL last saw: its ETag, and when it may be asked again
+    (rate limits and Retry-After are honoured here)."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="poll_cursors", verbose_name=_("integration")
+    )
+    url = models.CharField(_("URL"), max_length=1000)
+    etag = models.CharField(_("ETag"), max_length=255, blank=True)
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+    not_before = models.DateTimeField(_("not before"), null=True, blank=True)
+    last_status = models.PositiveIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+
+    class Meta:
+        verbose_name = _("poll cursor")
+        verbose_name_plural = _("poll cursors")
+        constraints = [models.UniqueConstraint(fields=["integration", "url"], name="pollcursor_unique_url")]
+
+    def __str__(self) -> str:
+        return self.url

@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
 
 from gonogo.errors import DomainError
 
-from .models import OnCallContact, Rehearsal
+from .models import HealthSample, OnCallContact, Rehearsal
 from .services import rehearsal_record
 
 
@@ -47,3 +48,18 @@ class RehearsalAdmin(admin.ModelAdmin):
         except DomainError as error:
             raise ValidationError(error.message) from error
         obj.pk = saved.pk
+
+
+@admin.register(HealthSample)
+class HealthSampleAdmin(admin.ModelAdmin):
+    """Rollout health as monitoring posted it (read-only evidence)."""
+
+    list_display = ["release", "sampled_at", "error_rate", "p95_latency_ms", "rate_429", "halted"]
+    list_filter = ["halted", "release__product"]
+    readonly_fields = [f.name for f in HealthSample._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -80,3 +80,33 @@ class Rehearsal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product.slug} {self.kind} {self.performed_on}"
+
+
+class HealthSample(models.Model):
+    """One rollout health sample posted by monitoring, with the bounds it broke (if any)."""
+
+    release = models.ForeignKey(
+        "releases.Release", on_delete=models.CASCADE, related_name="health_samples", verbose_name=_("release")
+    )
+    error_rate = models.FloatField(_("error rate"), null=True, blank=True)
+    p95_latency_ms = models.FloatField(_("p95 latency (ms)"), null=True, blank=True)
+    rate_429 = models.FloatField(_("HTTP 429 rate"), null=True, blank=True)
+    sampled_at = models.DateTimeField(_("sampled at"))
+    received_at = models.DateTimeField(_("received at"))
+    breaches = models.JSONField(_("bounds broken"), default=list, blank=True)
+    halted = models.BooleanField(_("halted the rollout"), default=False)
+
+    class Meta:
+        verbose_name = _("health sample")
+        verbose_name_plural = _("health samples")
+        ordering = ["-sampled_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(error_rate__isnull=True) | models.Q(error_rate__gte=0, error_rate__lte=1))
+                & (models.Q(rate_429__isnull=True) | models.Q(rate_429__gte=0, rate_429__lte=1)),
+                name="healthsample_rates_are_fractions",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.release} health @ {self.sampled_at:%Y-%m-%d %H:%M}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -13,10 +13,10 @@ from accounts.models import Role
 from audit.services import audit_record
 from gonogo.errors import RuleViolation
 from live.services import live_notify
-from releases.models import ACTIVE_STATES, Product, Release
-from releases.services import release_lock
+from releases.models import ACTIVE_STATES, Product, Release, ReleaseState
+from releases.services import release_halt, release_lock
 
-from .models import OnCallContact, Rehearsal, RehearsalKind, RehearsalOutcome
+from .models import HealthSample, OnCallContact, Rehearsal, RehearsalKind, RehearsalOutcome
 
 
 def _announce(product: Product) -> None:
@@ -96,3 +96,71 @@ def oncall_set(
         )
         _announce(product)
     return contact_obj
+
+
+HEALTH_FIELDS = ("error_rate", "p95_latency_ms", "rate_429")
+
+
+@transaction.atomic
+def health_sample_record(
+    *,
+    release: Release,
+    error_rate: float | None,
+    p95_latency_ms: float | None,
+    rate_429: float | None,
+    sampled_at: datetime | None = None,
+    actor_label: str = "",
+) -> HealthSample:
+    """Keep one rollout health sample. A value over the product's bound while the release
+    is rolling out halts the rollout, with the broken bounds as the reason."""
+    values = {"error_rate": error_rate, "p95_latency_ms": p95_latency_ms, "rate_429": rate_429}
+    if all(v is None for v in values.values()):
+        raise RuleViolation(
+            "sample_empty",
+            _("Send at least one of error_rate, p95_latency_ms, rate_429."),
+            field="error_rate",
+        )
+    for name in ("error_rate", "rate_429"):
+        value = values[name]
+        if value is not None and not 0 <= value <= 1:
+            raise RuleViolation("rate_out_of_range", _("A rate is a fraction between 0 and 1."), field=name)
+    if p95_latency_ms is not None and p95_latency_ms < 0:
+        raise RuleViolation("latency_negative", _("Latency cannot be negative."), field="p95_latency_ms")
+    release_lock(release.pk)
+    release.refresh_from_db(fields=["state"])
+    product = release.product
+    bounds = {
+        "error_rate": product.health_error_rate,
+        "p95_latency_ms": float(product.health_p95_latency_ms),
+        "rate_429": product.health_rate_429,
+    }
+    breaches = [
+        {"metric": name, "value": value, "bound": bounds[name]}
+        for name, value in values.items()
+        if value is not None and value > bounds[name]
+    ]
+    now = timezone.now()
+    halt = bool(breaches) and release.state == ReleaseState.ROLLING_OUT
+    sample = HealthSample.objects.create(
+        release=release,
+        error_rate=error_rate,
+        p95_latency_ms=p95_latency_ms,
+        rate_429=rate_429,
+        sampled_at=min(sampled_at, now) if sampled_at else now,
+        received_at=now,
+        breaches=breaches,
+        halted=halt,
+    )
+    audit_record(
+        actor=None,
+        actor_label=actor_label,
+        action="health_sample.record",
+        obj=sample,
+        after={**values, "breaches": breaches},
+        release_id=release.pk,
+    )
+    if halt:
+        reason = ", ".join(f"{b['metric']} {b['value']} > {b['bound']}" for b in breaches)
+        release_halt(release=release, actor_label=actor_label, reason=f"health out of bounds: {reason}")
+    live_notify(release_id=release.pk, change="operations")
+    return sample

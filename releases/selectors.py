@@ -345,20 +345,56 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
     )
 
 
-def _current_results(release: Release) -> tuple[dict[int, GateResult], dict[int, int]]:
-    """Per gate: the newest result for the release's current commit (an older run never
-    overrides a newer one), and the id of the first result of its current status run."""
+# When several CI jobs feed one gate, the gate shows the most worrying of their newest
+# results: a skipped job never lets the gate pass.
+STATUS_WEIGHT = {"failed": 0, "error": 1, "running": 2, "pending": 3, "skipped": 4, "passed": 5}
+TERMINAL = frozenset({"passed", "failed", "error", "skipped"})
+
+
+def _supersedes(new: GateResult, old: GateResult) -> bool:
+    """Whether `new` (later in time order) replaces `old` from the same CI job: an older
+    attempt of a run, or a start arriving after the same attempt finished, never does."""
+    if new.run_id and new.run_id == old.run_id:
+        if new.run_attempt < old.run_attempt:
+            return False
+        if new.run_attempt == old.run_attempt and old.status in TERMINAL and new.status not in TERMINAL:
+            return False
+    return True
+
+
+def _current_results(
+    release: Release, gate_id: int | None = None
+) -> tuple[dict[int, GateResult], dict[int, int]]:
+    """Per gate: its current result for the release's current commit (per CI job the
+    newest observation, an older run or attempt never overriding a newer one; across jobs
+    the most worrying), and the id of the result from which the gate's status has held."""
+    per_job: dict[int, dict[str, GateResult]] = {}
     current: dict[int, GateResult] = {}
     since: dict[int, int] = {}
-    results = GateResult.objects.filter(release=release, commit_sha=release.commit_sha).order_by(
-        "observed_at", "run_attempt", "id"
-    )
-    for result in results:
+    results = GateResult.objects.filter(release=release, commit_sha=release.commit_sha)
+    if gate_id is not None:
+        results = results.filter(gate_id=gate_id)
+    for result in results.order_by("observed_at", "run_attempt", "id"):
+        jobs = per_job.setdefault(result.gate_id, {})
+        previous_job = jobs.get(result.check_name)
+        if previous_job is not None and not _supersedes(result, previous_job):
+            continue
+        jobs[result.check_name] = result
+        shown = min(jobs.values(), key=lambda r: (STATUS_WEIGHT.get(r.status, 0), -r.pk))
         previous = current.get(result.gate_id)
-        if previous is None or previous.status != result.status:
+        if previous is None or previous.status != shown.status:
             since[result.gate_id] = result.pk
-        current[result.gate_id] = result
+        current[result.gate_id] = shown
     return current, since
+
+
+def gate_current_status(*, release: Release, gate: Gate) -> str | None:
+    """The gate's CI status for the release's current commit, as the board shows it
+    (None when nothing was reported). Reads the release's commit afresh."""
+    release.refresh_from_db(fields=["commit_sha"])
+    current, _since = _current_results(release, gate.pk)
+    result = current.get(gate.pk)
+    return result.status if result else None
 
 
 def _core_status(core_items: list[ChecklistItem]) -> str | None:

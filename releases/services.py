@@ -100,7 +100,13 @@ def _snapshot(release: Release) -> dict[str, Any]:
 
 
 def _transition(
-    release: Release, target: str, *, actor: Any, action: str, note: dict[str, Any] | None = None
+    release: Release,
+    target: str,
+    *,
+    actor: Any,
+    action: str,
+    note: dict[str, Any] | None = None,
+    actor_label: str = "",
 ) -> Release:
     """Move a locked release to `target`, refusing transitions the lifecycle forbids.
     `note` is added to the audit event (a reason, say)."""
@@ -120,6 +126,7 @@ def _transition(
     release.save(update_fields=["state", "state_changed_at"])
     audit_record(
         actor=actor,
+        actor_label=actor_label,
         action=action,
         obj=release,
         before=before,
@@ -138,6 +145,14 @@ def release_lock(release_id: int) -> None:
     """Take the release's row lock for the rest of the transaction. Every change to a
     release's evidence takes it, so a decision never reads evidence half-changed."""
     Release.objects.select_for_update().filter(pk=release_id).values_list("pk").get()
+
+
+def _replay_waiting_deliveries(release: Release) -> None:
+    """CI results that arrived before this release (or its new commit) existed are applied
+    after commit."""
+    from integrations.services import deliveries_replay_schedule
+
+    deliveries_replay_schedule(release=release)
 
 
 @transaction.atomic
@@ -196,7 +211,37 @@ def release_create(
     live_notify(release_id=release.pk, change="release")
     if state == ReleaseState.CANDIDATE:
         release_promote(release=release, actor=actor)
+    _replay_waiting_deliveries(release)
     return release
+
+
+@transaction.atomic
+def release_report(
+    *, product: Product, version: str, build: Any, commit: str = "", branch: str = "", actor_label: str = ""
+) -> tuple[Release, str]:
+    """A candidate announced by CI. A new version is created as a candidate; the same
+    version with a higher build is a new build; the same build and commit again changes
+    nothing. Returns the release and which of `created`, `new_build`, `unchanged` it was."""
+    version = version_validate((version or "").strip())
+    existing = Release.objects.filter(product=product, version=version).select_related("product").first()
+    if existing is None:
+        release = release_create(
+            product=product,
+            version=version,
+            build=build,
+            commit=commit,
+            branch=branch,
+            actor_label=actor_label,
+            state=ReleaseState.CANDIDATE,
+        )
+        return release, "created"
+    number = build_number_parse(build)
+    commit = _commit_check(commit)
+    if number == existing.build_number and existing.commit_sha.startswith(commit):
+        return existing, "unchanged"
+    return release_new_build(
+        release=existing, build=number, commit=commit, actor_label=actor_label
+    ), "new_build"
 
 
 @transaction.atomic
@@ -246,6 +291,23 @@ def release_new_build(
     live_notify(release_id=release.pk, change="release")
     if release.state in (ReleaseState.NO_GO, ReleaseState.GO):
         _transition(release, ReleaseState.CANDIDATE, actor=actor, action="release.reopen")
+    _replay_waiting_deliveries(release)
+    return release
+
+
+@transaction.atomic
+def release_halt(*, release: Release, actor: Any = None, actor_label: str = "", reason: str) -> Release:
+    """Rolling out → halted, with the reason on record (monitoring's out-of-bounds health,
+    or a person)."""
+    release = _lock(release)
+    _transition(
+        release,
+        ReleaseState.HALTED,
+        actor=actor,
+        actor_label=actor_label,
+        action="release.halt",
+        note={"reason": reason},
+    )
     return release
 
 

@@ -83,3 +83,70 @@ def demo(db: Any) -> None:
     from releases.demo import seed_demo
 
     seed_demo()
+
+
+DEMO_COMMIT = "3484a3fb816e0859fd6e1cea078d76385ff50625"  # head_sha of the workflow fixtures
+
+
+@pytest.fixture
+def ci_world(db: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """ios-app with four CI gates, release 2.4.0 (build 1240) at the fixtures' commit, a
+    GitHub and a GitLab integration with secrets in the environment, and an API token
+    factory: `ci_world.token("results", "verdict")` → raw bearer token."""
+    from types import SimpleNamespace
+
+    from gates.models import Gate
+    from integrations.models import Integration
+    from integrations.services import token_issue
+    from releases.models import Product
+    from releases.services import release_create
+
+    monkeypatch.setenv("TEST_GITHUB_SECRET", "It's a Secret to Everybody")
+    monkeypatch.setenv("TEST_GITLAB_SECRET", "gitlab-token-123")
+    product = Product.objects.create(slug="ios-app", name="iOS app", platform="ios")
+    other = Product.objects.create(slug="api", name="API", platform="backend")
+    gates = {}
+    for i, key in enumerate(["typecheck", "contract", "e2e-regression", "smoke"]):
+        gates[key] = Gate.objects.create(key=key, name=key.title(), owner_role=Role.BACKEND_LEAD, position=i)
+    gates["allowed"] = Gate.objects.create(
+        key="perf", name="Perf", owner_role=Role.BACKEND_LEAD, position=9, allow_failure_passes=True
+    )
+    release = release_create(
+        product=product,
+        version="2.4.0",
+        build=1240,
+        commit=DEMO_COMMIT,
+        branch="release/2.4.0",
+        state="candidate",
+    )
+    patterns = {
+        "lint*": "typecheck",
+        "pact*": "contract",
+        "e2e*": "e2e-regression",
+        "smoke*": "smoke",
+        "perf*": "perf",
+    }
+    github = Integration.objects.create(
+        slug="gh", provider="github", product=product, secret_env="TEST_GITHUB_SECRET", gate_patterns=patterns
+    )
+    gitlab = Integration.objects.create(
+        slug="gl", provider="gitlab", product=product, secret_env="TEST_GITLAB_SECRET", gate_patterns=patterns
+    )
+
+    def token(*scopes: str, product_: Any = None) -> str:
+        return token_issue(name="ci", product=product_ or product, scopes=scopes or ("results", "verdict"))[1]
+
+    return SimpleNamespace(
+        product=product, other=other, gates=gates, release=release, github=github, gitlab=gitlab, token=token
+    )
+
+
+@pytest.fixture
+def celery_eager() -> Any:
+    """Run tasks in-process when queued (with django_capture_on_commit_callbacks)."""
+    from gonogo.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous

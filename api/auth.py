@@ -1,0 +1,103 @@
+"""Bearer tokens for the API, and the decorators every API view wears."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from gonogo.errors import DomainError
+from integrations.models import ApiToken
+from integrations.services import token_authenticate
+
+from .problems import problem, problem_from
+
+View = Callable[..., HttpResponse]
+
+
+class ApiRequest(HttpRequest):
+    api_token: ApiToken
+
+
+def api_view(methods: tuple[str, ...], scope: str | None = None) -> Callable[[View], View]:
+    """CSRF-exempt (no cookies: tokens or provider signatures), methods enforced with a
+    problem reply, a bearer token with `scope` when given, and any refusal a service
+    raises turned into problem+json."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                return problem(
+                    405,
+                    "method_not_allowed",
+                    f"Use {' or '.join(methods)} here.",
+                    headers={"Allow": ", ".join(methods)},
+                )
+            if scope is not None:
+                header = request.headers.get("Authorization", "")
+                kind, _space, raw = header.partition(" ")
+                if kind.lower() != "bearer" or not raw.strip():
+                    return problem(
+                        401,
+                        "token_missing",
+                        "Send the token as `Authorization: Bearer <token>` (see issue_token).",
+                        headers={"WWW-Authenticate": 'Bearer realm="gonogo"'},
+                    )
+                token = token_authenticate(raw.strip())
+                if token is None:
+                    return problem(
+                        401,
+                        "token_invalid",
+                        "This token is unknown or revoked. Ask an admin for a new one.",
+                        headers={"WWW-Authenticate": 'Bearer realm="gonogo", error="invalid_token"'},
+                    )
+                if scope not in token.scopes:
+                    return problem(
+                        403,
+                        "scope_missing",
+                        f"This token may not do this; it needs the “{scope}” scope.",
+                        headers={
+                            "WWW-Authenticate": f'Bearer realm="gonogo", error="insufficient_scope", scope="{scope}"'
+                        },
+                    )
+                request.api_token = token  # type: ignore[attr-defined]
+            try:
+                return view(request, *args, **kwargs)
+            except DomainError as error:
+                return problem_from(error)
+            except BodyError as error:
+                return error.response
+
+        return csrf_exempt(wrapper)
+
+    return decorator
+
+
+class BodyError(Exception):
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
+def raw_body(request: HttpRequest) -> bytes:
+    """The body, refused with 413 past the limit even when no length was announced."""
+    body = request.body
+    if len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        raise BodyError(problem(413, "body_too_large", "The request body is over 1 MiB; send less."))
+    return body
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or a 400 problem saying what is wrong with it."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BodyError(problem(400, "invalid_json", f"The body is not valid JSON: {exc}.")) from exc
+    if not isinstance(data, dict):
+        raise BodyError(problem(400, "invalid_json", "The body must be a JSON object."))
+    return data

@@ -1,0 +1,20 @@
+"""/api/v1/ (CONTRACT §3). Paths carry no trailing slash, as the contract writes them."""
+
+from django.urls import path
+
+from integrations.views import webhook_receive
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("results", views.results_create, name="results_create"),
+    path("releases", views.releases_create, name="releases_create"),
+    path("releases/<slug:product>/<str:version>/verdict", views.release_verdict, name="release_verdict"),
+    path("releases/<slug:product>/<str:version>/health", views.release_health, name="release_health"),
+    path("releases/<slug:product>/<str:version>", views.release_detail, name="release_detail"),
+    path("webhooks/github/<slug:slug>", webhook_receive, {"provider": "github"}, name="webhook_github"),
+    path("webhooks/gitlab/<slug:slug>", webhook_receive, {"provider": "gitlab"}, name="webhook_gitlab"),
+    path("openapi.json", views.openapi_json, name="openapi"),
+]

@@ -1,0 +1,255 @@
+"""The JSON API (CONTRACT §3): results, releases, verdicts, rollout health, the schema.
+
+Views parse, call a service or selector, and answer; refusals come back as problem+json
+through `api_view`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+
+from gonogo.errors import NotAllowed, NotFound, RuleViolation
+from integrations.models import TokenScope
+from integrations.providers.base import timestamp
+from integrations.services import result_report
+from operations.services import HEALTH_FIELDS, health_sample_record
+from releases.models import Product, Release
+from releases.selectors import ReleaseBoard, release_board
+from releases.services import release_report
+
+from .auth import ApiRequest, api_view, json_object, raw_body
+from .openapi import BUILD_PATTERN, COMMIT_PATTERN, schema
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _product_for(request: ApiRequest, slug: Any) -> Product:
+    """The product a request names; the token must be for it."""
+    if not isinstance(slug, str) or not slug.strip():
+        raise RuleViolation("invalid_fields", "Some fields need fixing.", field="product")
+    product = Product.objects.filter(slug=slug.strip()).first()
+    if product is None:
+        raise NotFound("unknown_product", f"No product “{slug}”.", field="product")
+    if product.pk != request.api_token.product_id:
+        raise NotAllowed(
+            "token_product_mismatch",
+            f"This token is for {request.api_token.product.slug}, not {product.slug}.",
+            field="product",
+        )
+    return product
+
+
+def _release_for(request: ApiRequest, product: str, version: str) -> Release:
+    owner = _product_for(request, product)
+    release = Release.objects.filter(product=owner, version=version).select_related("product").first()
+    if release is None:
+        raise NotFound("unknown_release", f"{owner.slug} has no release {version}.", field="version")
+    return release
+
+
+@api_view(("POST",), scope=TokenScope.RESULTS)
+def results_create(request: ApiRequest) -> HttpResponse:
+    body = raw_body(request)
+    reported = result_report(token=request.api_token, data=json_object(body), raw_body=body)
+    return JsonResponse(
+        {"id": reported.result_id, "duplicate": reported.duplicate, "gate_status": reported.gate_status},
+        status=200 if reported.duplicate else 202,
+    )
+
+
+@api_view(("POST",), scope=TokenScope.RESULTS)
+def releases_create(request: ApiRequest) -> HttpResponse:
+    data = json_object(raw_body(request))
+    errors = [
+        {"field": name, "message": "Required."}
+        for name in ("product", "version", "build")
+        if data.get(name) in (None, "")
+    ]
+    errors += [
+        {"field": name, "message": "Must be a string."}
+        for name in ("product", "version", "commit", "branch")
+        if data.get(name) is not None and not isinstance(data.get(name), str)
+    ]
+    build = data.get("build")
+    if build is not None and not (
+        (
+            isinstance(build, int | float)
+            and not isinstance(build, bool)
+            and math.isfinite(build)
+            and build >= 1
+            and build == int(build)
+        )
+        or (isinstance(build, str) and re.fullmatch(BUILD_PATTERN, build))
+    ):
+        errors.append({"field": "build", "message": "A positive whole number, for example 1240."})
+    commit = data.get("commit")
+    if isinstance(commit, str) and not re.fullmatch(COMMIT_PATTERN, commit):
+        errors.append({"field": "commit", "message": "A git commit hash: 7 to 64 hexadecimal characters."})
+    if errors:
+        raise RuleViolation("invalid_fields", "Some fields need fixing.", errors=errors)
+    product = _product_for(request, data["product"])
+    release, what = release_report(
+        product=product,
+        version=data["version"],
+        build=int(build) if isinstance(build, float) else build,
+        commit=data.get("commit") or "",
+        branch=(data.get("branch") or "")[:255],
+        actor_label=f"token:{request.api_token.name}",
+    )
+    board = release_board(release)
+    return JsonResponse(
+        {**_release_json(request, board), "outcome": what}, status=201 if what == "created" else 200
+    )
+
+
+def _board_url(request: HttpRequest, release: Release, anchor: str = "") -> str:
+    url = request.build_absolute_uri(
+        reverse(
+            "releases:release_board", kwargs={"product": release.product.slug, "version": release.version}
+        )
+    )
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _decision(board: ReleaseBoard) -> dict[str, Any]:
+    """`go` only while a Go stands (not stale, still ready); `no_go` while a No-Go stands."""
+    decision = board.decision
+    if board.go_stands:
+        outcome = "go"
+    elif decision is not None and decision.outcome == "no_go" and board.release.state == "no_go":
+        outcome = "no_go"
+    else:
+        outcome = "pending"
+    standing = decision if outcome != "pending" else None
+    return {
+        "decision": outcome,
+        "decided_by": standing.decided_by.get_username() if standing else None,
+        "decided_at": _iso(standing.decided_at) if standing else None,
+        "reason": standing.rationale if standing else None,
+    }
+
+
+def _verdict_json(request: HttpRequest, board: ReleaseBoard) -> dict[str, Any]:
+    return {
+        "ready": board.verdict.ready,
+        "blockers": [
+            {
+                "code": b["code"],
+                "message": b["message"],
+                "url": _board_url(request, board.release, b["anchor"]),
+            }
+            for b in board.blocker_items
+        ],
+    }
+
+
+def _release_json(request: HttpRequest, board: ReleaseBoard) -> dict[str, Any]:
+    release = board.release
+    last_health = release.health_samples.first()
+    return {
+        "product": release.product.slug,
+        "version": release.version,
+        "build": str(release.build_number),
+        "commit": release.commit_sha,
+        "branch": release.branch,
+        "state": release.state,
+        "url": _board_url(request, release),
+        "verdict": _verdict_json(request, board),
+        "gates": [
+            {
+                "key": row.gate.key,
+                "name": row.gate.name,
+                "blocking": row.gate.blocking,
+                "status": row.display_status,
+                "summary": row.result.summary if row.result else "",
+                "url": row.result.url if row.result and row.result.url else None,
+                "observed_at": _iso(row.result.observed_at) if row.result else None,
+            }
+            for row in board.gates
+        ],
+        "decision": _decision(board),
+        "rollout": {
+            "stages": release.product.rollout_stages,
+            "halted": release.state == "halted",
+            "last_health": None
+            if last_health is None
+            else {
+                **{name: getattr(last_health, name) for name in HEALTH_FIELDS},
+                "sampled_at": _iso(last_health.sampled_at),
+                "breaches": last_health.breaches,
+            },
+        },
+    }
+
+
+@api_view(("GET",), scope=TokenScope.VERDICT)
+def release_detail(request: ApiRequest, product: str, version: str) -> HttpResponse:
+    board = release_board(_release_for(request, product, version))
+    return JsonResponse(_release_json(request, board))
+
+
+@api_view(("GET",), scope=TokenScope.VERDICT)
+def release_verdict(request: ApiRequest, product: str, version: str) -> HttpResponse:
+    board = release_board(_release_for(request, product, version))
+    decision = _decision(board)
+    return JsonResponse(
+        {
+            "decision": decision["decision"],
+            **_verdict_json(request, board),
+            "decided_by": decision["decided_by"],
+            "decided_at": decision["decided_at"],
+        }
+    )
+
+
+def _number(data: dict[str, Any], name: str, errors: list[dict[str, str]]) -> float | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        errors.append({"field": name, "message": "Must be a number."})
+        return None
+    return float(value)
+
+
+@api_view(("POST",), scope=TokenScope.METRICS)
+def release_health(request: ApiRequest, product: str, version: str) -> HttpResponse:
+    release = _release_for(request, product, version)
+    data = json_object(raw_body(request))
+    errors: list[dict[str, str]] = []
+    values = {name: _number(data, name, errors) for name in HEALTH_FIELDS}
+    sampled_at = None
+    if data.get("sampled_at") is not None:
+        sampled_at = timestamp(data["sampled_at"]) if isinstance(data["sampled_at"], str) else None
+        if sampled_at is None:
+            errors.append(
+                {"field": "sampled_at", "message": "Must be a date and time such as 2026-11-27T08:00:00Z."}
+            )
+    if errors:
+        raise RuleViolation("invalid_fields", "Some fields need fixing.", errors=errors)
+    sample = health_sample_record(
+        release=release, sampled_at=sampled_at, actor_label=f"token:{request.api_token.name}", **values
+    )
+    release.refresh_from_db(fields=["state"])
+    return JsonResponse(
+        {
+            "id": sample.pk,
+            "within_bounds": not sample.breaches,
+            "breaches": sample.breaches,
+            "halted": sample.halted,
+            "state": release.state,
+        },
+        status=201,
+    )
+
+
+@api_view(("GET",))
+def openapi_json(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(schema(), json_dumps_params={"ensure_ascii": False})

@@ -1,0 +1,94 @@
+"""What every CI provider module offers, and the plain data it hands back.
+
+A provider module (github.py, gitlab.py, jenkins.py) turns the provider's own words into
+`Observation`s: one CI check or job, its status in our vocabulary, and what identifies
+the run. Adding a provider is one new module and one line in `providers/__init__.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from integrations.models import Integration
+    from integrations.polling import PollSession
+    from releases.models import Release
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One CI check or job as the provider reports it."""
+
+    name: str  # the check or job name; the integration's patterns map it to a gate
+    status: str  # pending | running | passed | failed | error | skipped
+    sha: str = ""
+    branch: str = ""
+    run_id: str = ""
+    attempt: int = 1
+    url: str = ""
+    summary: str = ""
+    observed_at: datetime | None = None
+    allow_failure: bool = False  # GitLab: the job may fail without failing the pipeline
+
+
+class BadDelivery(Exception):
+    """The body is not what the provider sends (not JSON, wrong shape)."""
+
+
+class WebhookProvider(Protocol):
+    EVENTS: frozenset[str]  # the events it reads; others are stored and ignored
+
+    def authenticate(self, integration: Integration, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether the delivery carries the integration's secret (constant time)."""
+        ...
+
+    def event_of(self, headers: Mapping[str, str], payload: Mapping[str, Any]) -> str: ...
+
+    def delivery_key(self, headers: Mapping[str, str], payload: Mapping[str, Any]) -> str:
+        """The id that makes a redelivery harmless ('' when the provider sends none)."""
+        ...
+
+    def observations(self, event: str, payload: Mapping[str, Any]) -> list[Observation]:
+        """Every check or job the delivery reports ([] for pings and other events)."""
+        ...
+
+
+class PollingProvider(Protocol):
+    def poll(self, session: PollSession, integration: Integration, release: Release) -> list[Observation]:
+        """Ask the provider about the release's commit; [] when nothing is new."""
+        ...
+
+
+def timestamp(value: Any) -> datetime | None:
+    """ISO 8601 (`2021-08-05T10:34:58Z`), GitLab's `2016-08-12 15:23:28 UTC`, or epoch
+    milliseconds (Jenkins); None when absent or unreadable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.endswith(" UTC"):
+        text = text[:-4] + "+00:00"
+    text = text.replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def text(value: Any, limit: int = 500) -> str:
+    """A string field, or '' for null and non-strings."""
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def number(value: Any, default: int = 1) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default

@@ -1,0 +1,198 @@
+"""GitHub: webhooks signed with X-Hub-Signature-256; check runs, check suites, workflow
+runs and jobs, and commit statuses. Polling reads check runs and the combined status."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .base import Observation, number, text, timestamp
+
+if TYPE_CHECKING:
+    from integrations.models import Integration
+    from integrations.polling import PollSession
+    from releases.models import Release
+
+EVENTS = frozenset({"ping", "check_run", "check_suite", "workflow_run", "workflow_job", "status"})
+
+# CONTRACT §3, status vocabulary.
+STATUS = {
+    "queued": "pending",
+    "requested": "pending",
+    "waiting": "pending",
+    "pending": "pending",
+    "in_progress": "running",
+    "success": "passed",
+    "failure": "failed",
+    "action_required": "failed",
+    "timed_out": "error",
+    "cancelled": "error",
+    "stale": "error",
+    "error": "error",
+    "skipped": "skipped",
+    "neutral": "skipped",
+}
+
+
+def status_of(status: Any, conclusion: Any = None) -> str:
+    """Our status for a GitHub status (and conclusion, once completed). Anything unknown
+    counts as an error: it must never read as passed."""
+    if status == "completed":
+        return STATUS.get(conclusion, "error") if isinstance(conclusion, str) else "error"
+    return STATUS.get(status, "pending") if isinstance(status, str) else "pending"
+
+
+def authenticate(integration: Integration, headers: Mapping[str, str], body: bytes) -> bool:
+    secret = integration.secret()
+    given = headers.get("X-Hub-Signature-256", "")
+    if not secret or not given.startswith("sha256="):
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), given.strip().encode())
+
+
+def event_of(headers: Mapping[str, str], payload: Mapping[str, Any]) -> str:
+    return headers.get("X-GitHub-Event", "")[:50]
+
+
+def delivery_key(headers: Mapping[str, str], payload: Mapping[str, Any]) -> str:
+    return headers.get("X-GitHub-Delivery", "")[:200]
+
+
+def _dict(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def observations(event: str, payload: Mapping[str, Any]) -> list[Observation]:
+    if event == "check_run":
+        run = _dict(payload.get("check_run"))
+        status = status_of(run.get("status"), run.get("conclusion"))
+        return [
+            Observation(
+                name=text(run.get("name"), 200),
+                status=status,
+                sha=text(run.get("head_sha"), 64),
+                branch=text(_dict(run.get("check_suite")).get("head_branch"), 255),
+                run_id=f"check_run/{run.get('id')}",
+                url=text(run.get("html_url"), 1000) or text(run.get("details_url"), 1000),
+                summary=text(_dict(run.get("output")).get("title")),
+                observed_at=timestamp(run.get("completed_at") if run.get("status") == "completed" else None)
+                or timestamp(run.get("started_at")),
+            )
+        ]
+    if event == "check_suite":
+        suite = _dict(payload.get("check_suite"))
+        app = _dict(suite.get("app"))
+        return [
+            Observation(
+                name=text(app.get("name"), 200) or text(app.get("slug"), 200),
+                status=status_of(suite.get("status"), suite.get("conclusion")),
+                sha=text(suite.get("head_sha"), 64),
+                branch=text(suite.get("head_branch"), 255),
+                run_id=f"check_suite/{suite.get('id')}",
+                observed_at=timestamp(suite.get("updated_at")),
+            )
+        ]
+    if event == "workflow_run":
+        run = _dict(payload.get("workflow_run"))
+        name = text(run.get("name"), 200) or text(_dict(payload.get("workflow")).get("name"), 200)
+        return [
+            Observation(
+                name=name,
+                status=status_of(run.get("status"), run.get("conclusion")),
+                sha=text(run.get("head_sha"), 64),
+                branch=text(run.get("head_branch"), 255),
+                run_id=f"workflow_run/{run.get('id')}",
+                attempt=number(run.get("run_attempt")),
+                url=text(run.get("html_url"), 1000),
+                summary=text(run.get("display_title")),
+                observed_at=timestamp(run.get("updated_at")) or timestamp(run.get("run_started_at")),
+            )
+        ]
+    if event == "workflow_job":
+        job = _dict(payload.get("workflow_job"))
+        workflow = text(job.get("workflow_name"), 200)
+        name = text(job.get("name"), 200)
+        return [
+            Observation(
+                name=name,
+                status=status_of(job.get("status"), job.get("conclusion")),
+                sha=text(job.get("head_sha"), 64),
+                branch=text(job.get("head_branch"), 255),
+                run_id=f"workflow_job/{job.get('id')}",
+                attempt=number(job.get("run_attempt")),
+                url=text(job.get("html_url"), 1000),
+                summary=f"{workflow} / {name}" if workflow else name,
+                observed_at=timestamp(job.get("completed_at") if job.get("status") == "completed" else None)
+                or timestamp(job.get("started_at"))
+                or timestamp(job.get("created_at")),
+            )
+        ]
+    if event == "status":
+        branches = [text(_dict(b).get("name"), 255) for b in payload.get("branches") or []]
+        state = payload.get("state")
+        return [
+            Observation(
+                name=text(payload.get("context"), 200),
+                status=STATUS.get(state, "error") if isinstance(state, str) else "error",
+                sha=text(payload.get("sha"), 64),
+                branch=branches[0] if len(branches) == 1 else "",
+                run_id=f"status/{payload.get('id')}",
+                url=text(payload.get("target_url"), 1000),
+                summary=text(payload.get("description")),
+                observed_at=timestamp(payload.get("updated_at")) or timestamp(payload.get("created_at")),
+            )
+        ]
+    return []
+
+
+# Polling -----------------------------------------------------------------------------
+
+
+def _api_headers(integration: Integration) -> dict[str, str]:
+    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+    token = integration.api_token()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def poll(session: PollSession, integration: Integration, release: Release) -> list[Observation]:
+    """The release commit's check runs (the newest of each name, up to 100) and its
+    combined status, with the same run ids as the webhooks (`check_run/<id>`,
+    `status/<id>`). [] when neither changed since the last poll."""
+    base = f"{integration.api_url.rstrip('/')}/repos/{integration.repository.strip('/')}/commits/{release.commit_sha}"
+    headers = _api_headers(integration)
+    found: list[Observation] = []
+    checks = session.get_json(integration, f"{base}/check-runs?per_page=100", headers=headers)
+    for run in map(_dict, _dict(checks).get("check_runs") or []):
+        found.append(
+            Observation(
+                name=text(run.get("name"), 200),
+                status=status_of(run.get("status"), run.get("conclusion")),
+                sha=text(run.get("head_sha"), 64) or release.commit_sha,
+                run_id=f"check_run/{run.get('id')}",
+                url=text(run.get("html_url"), 1000) or text(run.get("details_url"), 1000),
+                summary=text(_dict(run.get("output")).get("title")),
+                observed_at=timestamp(run.get("completed_at") if run.get("status") == "completed" else None)
+                or timestamp(run.get("started_at")),
+            )
+        )
+    combined = _dict(session.get_json(integration, f"{base}/status", headers=headers))
+    sha = text(combined.get("sha"), 64) or release.commit_sha
+    for entry in map(_dict, combined.get("statuses") or []):
+        state = entry.get("state")
+        found.append(
+            Observation(
+                name=text(entry.get("context"), 200),
+                status=STATUS.get(state, "error") if isinstance(state, str) else "error",
+                sha=sha,
+                run_id=f"status/{entry.get('id')}",
+                url=text(entry.get("target_url"), 1000),
+                summary=text(entry.get("description")),
+                observed_at=timestamp(entry.get("updated_at")) or timestamp(entry.get("created_at")),
+            )
+        )
+    return [o for o in found if o.name]

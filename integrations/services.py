@@ -1,0 +1,499 @@
+"""API tokens, the webhook inbox and applying CI observations to gates.
+
+A delivery is stored raw before anything reads it (`delivery_receive`), processed after
+commit by a Celery task (`delivery_process`, safe to run twice), and kept waiting when
+its release does not exist yet, to be replayed when it does (`deliveries_replay`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Value
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from gates.models import Evaluation, Gate, ResultSource, ResultStatus
+from gates.services import gate_result_record
+from gonogo.errors import Conflict, NotAllowed, NotFound, RuleViolation
+from gonogo.validation import is_ci_link
+from releases.models import ACTIVE_STATES, Product, Release
+from releases.selectors import gate_current_status
+
+from .models import ApiToken, Delivery, DeliverySource, DeliveryState, Integration, TokenScope
+from .providers import WEBHOOKS
+from .providers.base import BadDelivery, Observation, timestamp
+
+TOKEN_PREFIX = "gng_"
+
+
+def _token_hash(raw: str) -> str:
+    # Tokens carry 256 random bits: a plain SHA-256 is enough to make a stolen table useless.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def token_issue(
+    *, name: str, product: Product, scopes: Iterable[str], actor: Any = None
+) -> tuple[ApiToken, str]:
+    """Create a token for one product's pipelines. Returns the token row and the raw
+    token, which is never stored and cannot be shown again."""
+    name = (name or "").strip()
+    if not name:
+        raise RuleViolation("name_required", _("Give the token a name."), field="name")
+    scopes = list(dict.fromkeys(s.strip() for s in scopes if s.strip()))
+    unknown = [s for s in scopes if s not in TokenScope.values]
+    if unknown or not scopes:
+        raise RuleViolation(
+            "scope_invalid",
+            _("Scopes must be some of: %(choices)s.") % {"choices": ", ".join(TokenScope.values)},
+            field="scope",
+        )
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        name=name[:100],
+        product=product,
+        scopes=scopes,
+        prefix=raw[:12],
+        token_hash=_token_hash(raw),
+        created_at=timezone.now(),
+    )
+    audit_record(
+        actor=actor, action="api_token.issue", obj=token, after={"scopes": scopes, "product": product.slug}
+    )
+    return token, raw
+
+
+def token_authenticate(raw: str) -> ApiToken | None:
+    """The live token `raw` stands for, or None. Notes its last use (at most once a minute)."""
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("product")
+        .filter(token_hash=_token_hash(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+@dataclass(frozen=True)
+class Received:
+    delivery: Delivery
+    duplicate: bool
+
+
+def delivery_receive(
+    *,
+    source: str,
+    product: Product,
+    body: bytes,
+    event: str = "",
+    key: str = "",
+    headers: Mapping[str, str] | None = None,
+    integration: Integration | None = None,
+    state: str = DeliveryState.RECEIVED,
+    outcome: str = "",
+    version: str = "",
+) -> Received:
+    """Store a delivery exactly as it came. The same key again from the same source and
+    product is a duplicate: the first one is returned and nothing is stored. Processing
+    is queued after commit for new deliveries in state `received`."""
+    from .tasks import delivery_process_task
+
+    try:
+        with transaction.atomic():
+            delivery = Delivery.objects.create(
+                source=source,
+                integration=integration,
+                product=product,
+                event=event[:50],
+                key=key[:200],
+                headers=dict(headers or {}),
+                body=body,
+                received_at=timezone.now(),
+                state=state,
+                outcome=outcome,
+                version=version[:64],
+            )
+    except IntegrityError:
+        existing = Delivery.objects.filter(source=source, product=product, key=key[:200]).first()
+        if existing is None or not key:
+            raise
+        return Received(existing, True)
+    if state == DeliveryState.RECEIVED:
+        transaction.on_commit(lambda: delivery_process_task.delay(delivery.pk))
+    return Received(delivery, False)
+
+
+@dataclass
+class Applied:
+    """What one delivery (or one poll) changed, in words for the admin."""
+
+    recorded: int = 0
+    duplicates: int = 0
+    notes: list[str] = field(default_factory=list)
+    waiting: bool = False
+    waiting_sha: str = ""
+    waiting_branch: str = ""
+
+
+def _release_for(product: Product, observation: Observation) -> tuple[Release | None, str]:
+    """The release a CI observation is about, and the commit to record it against: by
+    head SHA (a release may hold an abbreviated SHA), else by head branch (the newest
+    active release on that branch)."""
+    releases = Release.objects.filter(product=product).select_related("product").order_by("-build_number")
+    sha = observation.sha.lower()
+    if sha:
+        by_sha = (
+            releases.exclude(commit_sha="")
+            .alias(observed=Value(sha))
+            .filter(observed__startswith=F("commit_sha"))
+            .first()
+        )
+        if by_sha is not None:
+            return by_sha, by_sha.commit_sha
+    if observation.branch:
+        by_branch = releases.filter(branch=observation.branch, state__in=ACTIVE_STATES).first()
+        if by_branch is not None:
+            # Another commit on the branch is kept as evidence for that commit; it counts
+            # only if the release moves to it. A release without a commit takes it as is.
+            return by_branch, sha if by_branch.commit_sha else ""
+    return None, ""
+
+
+def _gates_of(product: Product) -> dict[str, Gate]:
+    return {g.key: g for g in Gate.objects.filter(Q(products=product) | Q(products__isnull=True)).distinct()}
+
+
+def observations_apply(
+    *,
+    integration: Integration,
+    observations: Iterable[Observation],
+    source: str = ResultSource.WEBHOOK,
+) -> Applied:
+    """Record each observation whose name maps to a CI gate of the integration's product,
+    on the release its commit or branch belongs to. Unmapped names change nothing; an
+    observation with no release yet leaves the outcome `waiting`."""
+    applied = Applied()
+    product = integration.product
+    gates: dict[str, Gate] | None = None
+    for observation in observations:
+        gate_key = integration.gate_for(observation.name)
+        if gate_key is None:
+            applied.notes.append(f"“{observation.name}”: no gate pattern matches; ignored")
+            continue
+        gates = gates if gates is not None else _gates_of(product)
+        gate = gates.get(gate_key)
+        if gate is None or gate.evaluation != Evaluation.CI:
+            applied.notes.append(
+                f"“{observation.name}” → {gate_key}: not a CI gate of {product.slug}; ignored"
+            )
+            continue
+        release, commit = _release_for(product, observation)
+        if release is None:
+            applied.waiting = True
+            applied.waiting_sha = applied.waiting_sha or observation.sha
+            applied.waiting_branch = applied.waiting_branch or observation.branch
+            applied.notes.append(
+                f"“{observation.name}” → {gate_key}: no release with commit {observation.sha[:12] or '—'}"
+                f" or branch {observation.branch or '—'} yet; waiting"
+            )
+            continue
+        status = observation.status
+        if status == ResultStatus.FAILED and observation.allow_failure and gate.allow_failure_passes:
+            status = ResultStatus.PASSED
+        recorded = gate_result_record(
+            release=release,
+            gate=gate,
+            status=status,
+            source=source,
+            commit=commit,
+            url=observation.url if is_ci_link(observation.url) else "",
+            summary=observation.summary + (" (allowed to fail)" if status != observation.status else ""),
+            run_id=observation.run_id,
+            run_attempt=observation.attempt,
+            observed_at=observation.observed_at,
+            check_name=observation.name,
+            actor_label=f"{integration.provider}:{integration.slug}",
+        )
+        if recorded.duplicate:
+            applied.duplicates += 1
+            applied.notes.append(f"“{observation.name}” → {gate_key} {status}: already recorded")
+        else:
+            applied.recorded += 1
+            applied.notes.append(f"“{observation.name}” → {gate_key} {status} on {release}")
+    return applied
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadDelivery(f"the body is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise BadDelivery("the body is JSON but not an object")
+    return payload
+
+
+def delivery_process(*, delivery_id: int) -> Delivery:
+    """Apply one stored delivery. Safe to run twice: an applied or ignored delivery is left
+    alone; a waiting one is tried again (its release may exist now)."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("integration__product", "product")
+            .get(pk=delivery_id)
+        )
+        if delivery.state in (DeliveryState.APPLIED, DeliveryState.IGNORED):
+            return delivery
+        delivery.attempts += 1
+        try:
+            payload = _payload(bytes(delivery.body))
+            if delivery.source == DeliverySource.API:
+                applied = _api_result_replay(delivery, payload)
+            else:
+                assert delivery.integration is not None
+                provider = WEBHOOKS[delivery.source]
+                observations = provider.observations(delivery.event, payload)
+                applied = observations_apply(integration=delivery.integration, observations=observations)
+        except (BadDelivery, RuleViolation, Conflict, NotAllowed) as exc:
+            delivery.state = DeliveryState.FAILED
+            delivery.outcome = str(exc)
+        else:
+            if applied.waiting:
+                delivery.state = DeliveryState.WAITING
+                delivery.head_sha = applied.waiting_sha.lower()[:64]
+                delivery.head_branch = applied.waiting_branch[:255]
+            elif applied.recorded:
+                delivery.state = DeliveryState.APPLIED
+            else:
+                delivery.state = DeliveryState.IGNORED
+            delivery.outcome = "\n".join(applied.notes) or "nothing in this event concerns a gate"
+        delivery.processed_at = timezone.now()
+        delivery.save(
+            update_fields=["state", "outcome", "attempts", "processed_at", "head_sha", "head_branch"]
+        )
+    return delivery
+
+
+def deliveries_waiting_for(release: Release) -> list[int]:
+    """Ids of deliveries kept for `release` before it existed (or before its new commit)."""
+    match = Q(version=release.version, source=DeliverySource.API)
+    if release.commit_sha:
+        match |= Q(head_sha__startswith=release.commit_sha)
+    if release.branch:
+        match |= Q(head_branch=release.branch)
+    return list(
+        Delivery.objects.filter(match, product_id=release.product_id, state=DeliveryState.WAITING)
+        .order_by("received_at", "id")
+        .values_list("pk", flat=True)
+    )
+
+
+def deliveries_replay(*, release: Release) -> int:
+    """Apply, oldest first, what waited for this release. Returns how many were tried."""
+    ids = deliveries_waiting_for(release)
+    for delivery_id in ids:
+        delivery_process(delivery_id=delivery_id)
+    return len(ids)
+
+
+def deliveries_replay_schedule(*, release: Release) -> None:
+    """After commit, replay what waited for `release` (called when it is created or takes
+    a new build)."""
+    from .tasks import deliveries_replay_task
+
+    transaction.on_commit(lambda: deliveries_replay_task.delay(release.pk))
+
+
+def deliveries_prune() -> int:
+    """Forget deliveries older than the retention (at least 7 days, so redelivery of a
+    GitHub delivery id stays harmless for at least that long)."""
+    keep = max(7, settings.GONOGO_DELIVERY_KEEP_DAYS)
+    deleted, _rows = Delivery.objects.filter(received_at__lt=timezone.now() - timedelta(days=keep)).delete()
+    return deleted
+
+
+# The generic results API ------------------------------------------------------------------
+
+RESULT_FIELDS = ("product", "version", "gate", "status")
+
+
+@dataclass(frozen=True)
+class Reported:
+    result_id: int
+    duplicate: bool
+    gate_status: str | None
+
+
+def _result_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the body of POST /api/v1/results; every bad field is reported at once."""
+    errors: list[dict[str, str]] = []
+    clean: dict[str, Any] = {}
+    for name in RESULT_FIELDS:
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip():
+            errors.append({"field": name, "message": _("Required: a non-empty string.")})
+        else:
+            clean[name] = value.strip()
+    status = clean.get("status")
+    if status is not None and status not in ResultStatus.values:
+        errors.append(
+            {
+                "field": "status",
+                "message": _("Must be one of: %(choices)s.") % {"choices": ", ".join(ResultStatus.values)},
+            }
+        )
+    for name, limit in (("build", 20), ("commit", 64), ("run_id", 200), ("url", 1000), ("summary", 500)):
+        value = data.get(name)
+        if value is None:
+            clean[name] = ""
+        elif name == "build" and isinstance(value, int | float) and not isinstance(value, bool):
+            clean[name] = str(int(value)) if math.isfinite(value) and value == int(value) else str(value)
+        elif not isinstance(value, str):
+            errors.append({"field": name, "message": _("Must be a string.")})
+        elif len(value) > limit:
+            errors.append({"field": name, "message": _("At most %(n)s characters.") % {"n": limit}})
+        else:
+            clean[name] = value.strip()
+    url = clean.get("url")
+    if url and not is_ci_link(url):
+        errors.append({"field": "url", "message": _("Must be an http(s) link.")})
+    finished = data.get("finished_at")
+    clean["finished_at"] = None
+    if finished not in (None, ""):
+        parsed = timestamp(finished) if isinstance(finished, str) else None
+        if parsed is None:
+            errors.append(
+                {
+                    "field": "finished_at",
+                    "message": _("Must be a date and time such as 2026-11-27T08:00:00Z."),
+                }
+            )
+        clean["finished_at"] = parsed
+    if errors:
+        raise RuleViolation("invalid_fields", _("Some fields need fixing."), errors=errors)
+    return clean
+
+
+def _apply_result(*, release: Release, gate: Gate, clean: Mapping[str, Any], label: str) -> Reported:
+    build = clean["build"]
+    if build and build != str(release.build_number):
+        raise Conflict(
+            "build_mismatch",
+            _(
+                "%(release)s is at build %(current)s, not %(build)s. Post the new build to /api/v1/releases first."
+            )
+            % {"release": release, "current": release.build_number, "build": build},
+            field="build",
+        )
+    commit = clean["commit"].lower()
+    if commit and not release.commit_sha.startswith(commit):
+        raise Conflict(
+            "commit_mismatch",
+            _(
+                "%(release)s is at commit %(current)s, not %(commit)s. Post the new build to /api/v1/releases first."
+            )
+            % {"release": release, "current": release.commit_sha[:12] or "—", "commit": commit[:12]},
+            field="commit",
+        )
+    recorded = gate_result_record(
+        release=release,
+        gate=gate,
+        status=clean["status"],
+        source=ResultSource.API,
+        commit=release.commit_sha,
+        url=clean["url"],
+        summary=clean["summary"],
+        run_id=clean["run_id"],
+        observed_at=clean["finished_at"],
+        actor_label=label,
+    )
+    return Reported(recorded.result.pk, recorded.duplicate, gate_current_status(release=release, gate=gate))
+
+
+def result_report(*, token: ApiToken, data: Mapping[str, Any], raw_body: bytes) -> Reported:
+    """POST /api/v1/results. Unknown product or gate → NotFound; a token for another
+    product → NotAllowed; an unknown release → NotFound `unknown_release`, with the body
+    kept and applied once the release is created."""
+    clean = _result_fields(data)
+    product = Product.objects.filter(slug=clean["product"]).first()
+    if product is None:
+        raise NotFound("unknown_product", _("No product “%(p)s”.") % {"p": clean["product"]}, field="product")
+    if product.pk != token.product_id:
+        raise NotAllowed(
+            "token_product_mismatch",
+            _("This token is for %(token)s, not %(p)s.") % {"token": token.product.slug, "p": product.slug},
+            field="product",
+        )
+    gate = _gates_of(product).get(clean["gate"])
+    if gate is None:
+        raise NotFound(
+            "unknown_gate",
+            _("%(p)s has no gate “%(g)s”.") % {"p": product.slug, "g": clean["gate"]},
+            field="gate",
+        )
+    label = f"token:{token.name}"
+    release = (
+        Release.objects.filter(product=product, version=clean["version"]).select_related("product").first()
+    )
+    if release is None:
+        delivery_receive(
+            source=DeliverySource.API,
+            product=product,
+            body=raw_body,
+            event="result",
+            headers={"token": label},
+            state=DeliveryState.WAITING,
+            version=clean["version"],
+        )
+        raise NotFound(
+            "unknown_release",
+            _("%(p)s has no release %(v)s yet. The result is kept and applied when the release is created.")
+            % {"p": product.slug, "v": clean["version"]},
+            field="version",
+        )
+    return _apply_result(release=release, gate=gate, clean=clean, label=label)
+
+
+def _api_result_replay(delivery: Delivery, payload: Mapping[str, Any]) -> Applied:
+    applied = Applied()
+    clean = _result_fields(payload)
+    release = (
+        Release.objects.filter(product=delivery.product, version=clean["version"])
+        .select_related("product")
+        .first()
+    )
+    gate = _gates_of(delivery.product).get(clean["gate"])
+    if release is None:
+        applied.waiting = True  # matched by version when the release is created
+        applied.notes.append(f"no release {clean['version']} yet; waiting")
+        return applied
+    if gate is None:
+        applied.notes.append(f"no gate {clean['gate']}; ignored")
+        return applied
+    reported = _apply_result(
+        release=release, gate=gate, clean=clean, label=str(delivery.headers.get("token", "api"))
+    )
+    if reported.duplicate:
+        applied.duplicates += 1
+    else:
+        applied.recorded += 1
+    applied.notes.append(f"{clean['gate']} {clean['status']} on {release}")
+    return applied

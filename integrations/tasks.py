@@ -1,0 +1,61 @@
+"""Thin Celery tasks: take ids, call a service. Each is safe to run twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import DatabaseError
+from django.utils import timezone
+
+from releases.models import Release
+
+from . import services
+from .models import Delivery, DeliveryState
+
+
+@shared_task(
+    name="integrations.delivery_process",
+    autoretry_for=(DatabaseError,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=10,
+)
+def delivery_process_task(delivery_id: int) -> str:
+    return services.delivery_process(delivery_id=delivery_id).state
+
+
+@shared_task(
+    name="integrations.deliveries_replay",
+    autoretry_for=(DatabaseError,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=10,
+)
+def deliveries_replay_task(release_id: int) -> int:
+    release = Release.objects.select_related("product").filter(pk=release_id).first()
+    return services.deliveries_replay(release=release) if release else 0
+
+
+@shared_task(name="integrations.deliveries_sweep")
+def deliveries_sweep_task() -> int:
+    """Queue again deliveries still unprocessed after five minutes (a lost message, a
+    worker that died), and forget deliveries past their retention."""
+    stuck = list(
+        Delivery.objects.filter(
+            state=DeliveryState.RECEIVED, received_at__lt=timezone.now() - timedelta(minutes=5)
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for delivery_id in stuck:
+        delivery_process_task.delay(delivery_id)
+    services.deliveries_prune()
+    return len(stuck)
+
+
+@shared_task(name="integrations.poll_due")
+def poll_due_task() -> int:
+    """Ask CI about releases still waiting for a CI gate (`polling.releases_poll`); the
+    beat schedule `poll-ci` runs it every GONOGO_POLL_INTERVAL_SECONDS."""
+    from .polling import releases_poll
+
+    return releases_poll()

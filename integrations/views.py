@@ -1,0 +1,74 @@
+"""Webhook receivers (CONTRACT §3). Each checks the provider's own authentication over
+the raw body, stores the delivery, and answers; processing happens after commit."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from api.auth import api_view, json_object, raw_body
+from api.problems import problem
+
+from .models import Integration
+from .providers import WEBHOOKS
+from .services import delivery_receive
+
+# Headers kept with a delivery, for the admin and for reprocessing.
+KEPT_HEADERS = (
+    "Content-Type",
+    "User-Agent",
+    "X-GitHub-Event",
+    "X-GitHub-Delivery",
+    "X-GitHub-Hook-ID",
+    "X-Gitlab-Event",
+    "X-Gitlab-Event-UUID",
+    "X-Gitlab-Instance",
+    "Idempotency-Key",
+)
+
+
+@api_view(("POST",))
+def webhook_receive(request: HttpRequest, provider: str, slug: str) -> HttpResponse:
+    """POST /api/v1/webhooks/<provider>/<integration-slug>: 401 unless signed with the
+    integration's secret; `ping` → 200; a redelivery → 200 with `duplicate`; anything else
+    accepted → 202 and processed in the background."""
+    module = WEBHOOKS[provider]
+    integration = (
+        Integration.objects.select_related("product")
+        .filter(slug=slug, provider=provider, active=True)
+        .first()
+    )
+    if integration is None:
+        return problem(404, "unknown_integration", f"No active {provider} integration “{slug}”.")
+    body = raw_body(request)
+    if not module.authenticate(integration, request.headers, body):
+        return problem(
+            401,
+            "signature_invalid",
+            "The delivery is not signed with this integration's secret. Check the webhook's secret "
+            f"against the environment variable {integration.secret_env or '(none set)'}.",
+        )
+    payload = json_object(body)
+    event = module.event_of(request.headers, payload)
+    if not event:
+        return problem(
+            400, "event_missing", "The delivery does not say which event it is (event header missing)."
+        )
+    used = event in module.EVENTS and event != "ping"
+    headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
+    with transaction.atomic():
+        received = delivery_receive(
+            source=provider,
+            integration=integration,
+            product=integration.product,
+            body=body,
+            event=event,
+            key=module.delivery_key(request.headers, payload),
+            headers=headers,
+            state="received" if used else "ignored",
+            outcome="" if used else f"event “{event}” does not report a gate",
+        )
+    reply = {"id": received.delivery.pk, "duplicate": received.duplicate, "event": event}
+    if event == "ping" or received.duplicate:
+        return JsonResponse(reply, status=200)
+    return JsonResponse(reply, status=202)
