@@ -210,7 +210,7 @@ def release_create(
     )
     live_notify(release_id=release.pk, change="release")
     if state == ReleaseState.CANDIDATE:
-        release_promote(release=release, actor=actor)
+        release = release_promote(release=release, actor=actor)
     _replay_waiting_deliveries(release)
     return release
 
