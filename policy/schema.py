@@ -92,6 +92,7 @@ INTEGRATION_KEYS = {
     "provider": str,
     "product": str,
     "secret_env": str,
+    "api_token_env": str,
     "gates": dict,
     "api_url": str,
     "repository": str,
@@ -307,9 +308,10 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
             c.add(f"{where}.product", f"unknown product “{integ.get('product')}”")
         if isinstance(integ.get("api_url"), str) and integ["api_url"] and not is_http_url(integ["api_url"]):
             c.add(f"{where}.api_url", "must be an http or https link")
-        env = integ.get("secret_env")
-        if isinstance(env, str) and env and not env.replace("_", "").isalnum():
-            c.add(f"{where}.secret_env", "must be an environment variable name, not the secret itself")
+        for env_key in ("secret_env", "api_token_env"):
+            env = integ.get(env_key)
+            if isinstance(env, str) and env and not env.replace("_", "").isalnum():
+                c.add(f"{where}.{env_key}", "must be an environment variable name, not the secret itself")
         mapping = integ.get("gates")
         if isinstance(mapping, dict):
             for pattern, key in mapping.items():

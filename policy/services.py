@@ -139,6 +139,7 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
             "provider": integ["provider"],
             "product": Product.objects.get(slug=integ["product"]),
             "secret_env": integ.get("secret_env", ""),
+            "api_token_env": integ.get("api_token_env", ""),
             "gate_patterns": integ.get("gates", {}),
             "api_url": integ.get("api_url", ""),
             "repository": integ.get("repository", ""),
