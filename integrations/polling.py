@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from gates.models import Evaluation, Gate, ResultSource
 from releases.models import ACTIVE_STATES, Release
-from releases.selectors import _current_results, gates_for_product
+from releases.selectors import current_results, gates_for_product
 
 from .models import Integration, PollCursor
 from .providers import POLLERS
@@ -199,7 +199,7 @@ def _reported_gates(integration: Integration) -> list[Gate]:
 def release_waits(release: Release, gates: list[Gate]) -> bool:
     """Whether one of `gates` has no result yet, or only a pending or running one, for
     the release's current commit."""
-    current, _since = _current_results(release)
+    current, _since = current_results(release)
     return any(current.get(g.pk) is None or current[g.pk].status in WAITING for g in gates)
 
 

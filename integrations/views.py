@@ -3,7 +3,6 @@ the raw body, stores the delivery, and answers; processing happens after commit.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from api.auth import api_view, json_object, raw_body
@@ -56,18 +55,17 @@ def webhook_receive(request: HttpRequest, provider: str, slug: str) -> HttpRespo
         )
     used = event in module.EVENTS and event != "ping"
     headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
-    with transaction.atomic():
-        received = delivery_receive(
-            source=provider,
-            integration=integration,
-            product=integration.product,
-            body=body,
-            event=event,
-            key=module.delivery_key(request.headers, payload),
-            headers=headers,
-            state="received" if used else "ignored",
-            outcome="" if used else f"event “{event}” does not report a gate",
-        )
+    received = delivery_receive(
+        source=provider,
+        integration=integration,
+        product=integration.product,
+        body=body,
+        event=event,
+        key=module.delivery_key(request.headers, payload),
+        headers=headers,
+        state="received" if used else "ignored",
+        outcome="" if used else f"event “{event}” does not report a gate",
+    )
     reply = {"id": received.delivery.pk, "duplicate": received.duplicate, "event": event}
     if event == "ping" or received.duplicate:
         return JsonResponse(reply, status=200)

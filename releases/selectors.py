@@ -206,7 +206,7 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
     product = release.product
 
     gates = list(gates_for_product(product))
-    current, since = _current_results(release)
+    current, since = current_results(release)
 
     waivers = list(
         Waiver.objects.filter(release=release)
@@ -362,7 +362,7 @@ def _supersedes(new: GateResult, old: GateResult) -> bool:
     return True
 
 
-def _current_results(
+def current_results(
     release: Release, gate_id: int | None = None
 ) -> tuple[dict[int, GateResult], dict[int, int]]:
     """Per gate: its current result for the release's current commit (per CI job the
@@ -392,7 +392,7 @@ def gate_current_status(*, release: Release, gate: Gate) -> str | None:
     """The gate's CI status for the release's current commit, as the board shows it
     (None when nothing was reported). Reads the release's commit afresh."""
     release.refresh_from_db(fields=["commit_sha"])
-    current, _since = _current_results(release, gate.pk)
+    current, _since = current_results(release, gate.pk)
     result = current.get(gate.pk)
     return result.status if result else None
 
