@@ -96,7 +96,10 @@ def json_object(body: bytes) -> dict[str, Any]:
     """The body as a JSON object, or a 400 problem saying what is wrong with it."""
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (
+        ValueError,
+        RecursionError,
+    ) as exc:  # JSONDecodeError, UnicodeDecodeError, 4300+ digit ints, deep nesting
         raise BodyError(problem(400, "invalid_json", f"The body is not valid JSON: {exc}.")) from exc
     if not isinstance(data, dict):
         raise BodyError(problem(400, "invalid_json", "The body must be a JSON object."))

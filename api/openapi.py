@@ -10,7 +10,7 @@ from gonogo.validation import CI_LINK_PATTERN
 
 STATUSES = ["pending", "running", "passed", "failed", "error", "skipped"]
 NOT_BLANK = "\\S"
-BUILD_PATTERN = "^0*[1-9][0-9]*$"
+BUILD_PATTERN = "^0*[1-9][0-9]{0,17}$"  # fits the database's 64-bit build numbers
 COMMIT_PATTERN = "^([0-9a-fA-F]{7,64})?$"
 SEMVER = (
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -112,10 +112,14 @@ SCHEMAS: dict[str, Any] = {
             "version": {
                 "type": "string",
                 "pattern": SEMVER,
+                "maxLength": 64,
                 "description": "Semantic: MAJOR.MINOR.PATCH[-pre][+build]; new for the product.",
             },
             "build": {
-                "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": BUILD_PATTERN}],
+                "oneOf": [
+                    {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                    {"type": "string", "pattern": BUILD_PATTERN},
+                ],
                 "description": "Above the product's last build number (else 400 with the last accepted).",
             },
             "commit": {"type": ["string", "null"], "pattern": COMMIT_PATTERN},

@@ -137,9 +137,9 @@ class GateResult(models.Model):
                 condition=models.Q(source__in=ResultSource.values), name="gateresult_source_valid"
             ),
             models.UniqueConstraint(
-                fields=["release", "gate", "run_id", "run_attempt", "status"],
+                fields=["release", "gate", "commit_sha", "run_id", "run_attempt", "status"],
                 condition=~models.Q(run_id=""),
-                name="gateresult_unique_run_status",
+                name="gateresult_unique_commit_run_status",
             ),
         ]
         indexes = [

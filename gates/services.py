@@ -65,28 +65,27 @@ def gate_result_record(
             field="gate",
         )
     run_id = (run_id or "").strip()[:200]
-    if run_id:
-        existing = GateResult.objects.filter(
-            release=release, gate=gate, run_id=run_id, run_attempt=run_attempt, status=status
-        ).first()
-        if existing is not None:
-            return Recorded(existing, True)
+    run_attempt = max(1, min(int(run_attempt or 1), 2**31 - 1))
+    link = ci_link((url or "")[:1000], field="url")
     try:
         with transaction.atomic():
             release_lock(release.pk)  # serialise with decisions and other results
             current_commit = Release.objects.filter(pk=release.pk).values_list("commit_sha", flat=True).get()
+            commit_sha = (commit or current_commit).strip().lower()
+            same = {"release": release, "gate": gate, "commit_sha": commit_sha, "run_id": run_id}
+            if run_id:
+                existing = GateResult.objects.filter(**same, run_attempt=run_attempt, status=status).first()
+                if existing is not None:
+                    return Recorded(existing, True)
             now = timezone.now()
             result = GateResult.objects.create(
-                release=release,
-                gate=gate,
-                commit_sha=(commit or current_commit).strip().lower(),
+                **same,
                 status=status,
                 source=source,
-                url=ci_link((url or "")[:1000], field="url"),
+                url=link,
                 summary=(summary or "")[:500],
                 check_name=(check_name or "")[:200],
-                run_id=run_id,
-                run_attempt=max(1, int(run_attempt or 1)),
+                run_attempt=run_attempt,
                 # A clock ahead of ours must not pin a status: never later than receipt.
                 observed_at=min(observed_at, now) if observed_at else now,
                 received_at=now,
@@ -103,10 +102,8 @@ def gate_result_record(
             )
             live_notify(release_id=release.pk, change="gate_result")
     except IntegrityError:
-        # A concurrent delivery of the same run and status won the race.
-        existing = GateResult.objects.get(
-            release=release, gate=gate, run_id=run_id, run_attempt=run_attempt, status=status
-        )
+        # A concurrent delivery of the same run and status on the same commit won the race.
+        existing = GateResult.objects.get(**same, run_attempt=run_attempt, status=status)
         return Recorded(existing, True)
     return Recorded(result, False)
 

@@ -42,6 +42,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -437,12 +438,13 @@ def junit_tally(path: Path) -> JunitTally:
 def default_run_id(environ: Mapping[str, str]) -> str:
     """A run id from the CI's own variables, so a retried step is a harmless duplicate:
     GitHub Actions `github-<GITHUB_RUN_ID>-<GITHUB_RUN_ATTEMPT>`, GitLab CI
-    `gitlab-<CI_JOB_ID>`, Jenkins `<BUILD_TAG>`; '' elsewhere."""
+    `gitlab-<CI_JOB_ID>`, Jenkins `<BUILD_TAG>`; elsewhere one id for this invocation, so
+    the command's own retries never record a result twice."""
     if run := environ.get("GITHUB_RUN_ID", "").strip():
         return f"github-{run}-{environ.get('GITHUB_RUN_ATTEMPT', '').strip() or '1'}"
     if job := environ.get("CI_JOB_ID", "").strip():
         return f"gitlab-{job}"
-    return environ.get("BUILD_TAG", "").strip()
+    return environ.get("BUILD_TAG", "").strip() or f"cli-{uuid.uuid4().hex}"
 
 
 def _option(args: argparse.Namespace, name: str) -> str | None:
@@ -495,7 +497,14 @@ def report(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if reply.status >= 400:
         _print_problem(reply)
         return EXIT_REFUSED
-    body = reply.body or {}
+    body = reply.body
+    if body is None or not isinstance(body.get("duplicate"), bool):
+        # A 2xx that is not our answer (a proxy's or login page): nothing is known to be recorded.
+        print(
+            f"gonogo: the server answered {reply.status} without a result; is GONOGO_URL the Go/No-Go server?",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if body.get("duplicate") is True:
         print(f"duplicate: nothing changed ({gate} → {status} was already recorded for this run)")
     else:

@@ -208,9 +208,10 @@ def releases_poll(*, session: PollSession | None = None) -> int:
     an active, pollable integration of its product reports, and apply the answers as
     results from polling. Returns how many releases were polled.
 
-    Each release is polled in its own transaction: if applying fails, the cursors roll
-    back too, so the same answer is read again next time instead of being hidden by a
-    304. A failure is logged and the next release and integration are still polled."""
+    Each release's answers are applied in their own transaction; if applying fails, the
+    integration's ETags are forgotten so the same answer is read again next time instead
+    of being hidden by a 304. A failure is logged and the next release and integration are
+    still polled."""
     session = session or PollSession()
     polled = 0
     integrations = (
@@ -233,13 +234,18 @@ def releases_poll(*, session: PollSession | None = None) -> int:
             if not release_waits(release, gates):
                 continue
             try:
+                # The provider is asked outside any transaction: no lock or connection is
+                # held while it answers.
+                observations = POLLERS[integration.provider].poll(session, integration, release)
                 with transaction.atomic():
-                    observations = POLLERS[integration.provider].poll(session, integration, release)
                     observations_apply(
                         integration=integration, observations=observations, source=ResultSource.POLL
                     )
             except Exception:
                 logger.exception("polling %s for %s failed", integration, release)
+                # What was fetched was not applied: forget the ETags, so the next poll reads
+                # the answer again instead of being told "304, nothing new".
+                PollCursor.objects.filter(integration=integration).update(etag="")
                 continue
             polled += 1
     return polled

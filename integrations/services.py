@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import secrets
 from collections.abc import Iterable, Mapping
@@ -17,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,14 +26,17 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 from gates.models import Evaluation, Gate, ResultSource, ResultStatus
 from gates.services import gate_result_record
-from gonogo.errors import Conflict, NotAllowed, NotFound, RuleViolation
+from gonogo.errors import Conflict, DomainError, NotAllowed, NotFound, RuleViolation
 from gonogo.validation import is_ci_link
 from releases.models import ACTIVE_STATES, Product, Release
 from releases.selectors import gate_current_status
+from releases.services import same_commit, version_validate
 
 from .models import ApiToken, Delivery, DeliverySource, DeliveryState, Integration, TokenScope
 from .providers import WEBHOOKS
 from .providers.base import BadDelivery, Observation, timestamp
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "gng_"
 
@@ -137,7 +141,8 @@ def delivery_receive(
             raise
         return Received(existing, True)
     if state == DeliveryState.RECEIVED:
-        transaction.on_commit(lambda: delivery_process_task.delay(delivery.pk))
+        # robust: with the broker down the delivery is still stored; the sweep queues it later.
+        transaction.on_commit(lambda: delivery_process_task.delay(delivery.pk), robust=True)
     return Received(delivery, False)
 
 
@@ -207,6 +212,11 @@ def observations_apply(
             continue
         release, commit = _release_for(product, observation)
         if release is None:
+            # Serialise with release_create (it locks the product): either the release is
+            # visible now, or its replay will see this delivery waiting.
+            Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").get()
+            release, commit = _release_for(product, observation)
+        if release is None:
             applied.waiting = True
             applied.waiting_sha = applied.waiting_sha or observation.sha
             applied.waiting_branch = applied.waiting_branch or observation.branch
@@ -244,11 +254,20 @@ def observations_apply(
 def _payload(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise BadDelivery(f"the body is not JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise BadDelivery("the body is JSON but not an object")
     return payload
+
+
+def _apply(delivery: Delivery) -> Applied:
+    payload = _payload(bytes(delivery.body))
+    if delivery.source == DeliverySource.API:
+        return _api_result_replay(delivery, payload)
+    assert delivery.integration is not None
+    observations = WEBHOOKS[delivery.source].observations(delivery.event, payload)
+    return observations_apply(integration=delivery.integration, observations=observations)
 
 
 def delivery_process(*, delivery_id: int) -> Delivery:
@@ -264,17 +283,17 @@ def delivery_process(*, delivery_id: int) -> Delivery:
             return delivery
         delivery.attempts += 1
         try:
-            payload = _payload(bytes(delivery.body))
-            if delivery.source == DeliverySource.API:
-                applied = _api_result_replay(delivery, payload)
-            else:
-                assert delivery.integration is not None
-                provider = WEBHOOKS[delivery.source]
-                observations = provider.observations(delivery.event, payload)
-                applied = observations_apply(integration=delivery.integration, observations=observations)
-        except (BadDelivery, RuleViolation, Conflict, NotAllowed) as exc:
+            with transaction.atomic():  # a failure rolls back to here, and is recorded
+                applied = _apply(delivery)
+        except (OperationalError, InterfaceError):
+            raise  # the database went away: the task retries with backoff
+        except (BadDelivery, DomainError) as exc:
             delivery.state = DeliveryState.FAILED
             delivery.outcome = str(exc)
+        except Exception as exc:  # a payload no provider sends; kept, marked, never retried forever
+            logger.exception("delivery %s could not be processed", delivery.pk)
+            delivery.state = DeliveryState.FAILED
+            delivery.outcome = f"could not be processed: {exc.__class__.__name__}: {exc}"[:2000]
         else:
             if applied.waiting:
                 delivery.state = DeliveryState.WAITING
@@ -310,7 +329,12 @@ def deliveries_replay(*, release: Release) -> int:
     """Apply, oldest first, what waited for this release. Returns how many were tried."""
     ids = deliveries_waiting_for(release)
     for delivery_id in ids:
-        delivery_process(delivery_id=delivery_id)
+        try:
+            delivery_process(delivery_id=delivery_id)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:  # one bad delivery must not keep the others waiting
+            logger.exception("replaying delivery %s failed", delivery_id)
     return len(ids)
 
 
@@ -319,7 +343,7 @@ def deliveries_replay_schedule(*, release: Release) -> None:
     a new build)."""
     from .tasks import deliveries_replay_task
 
-    transaction.on_commit(lambda: deliveries_replay_task.delay(release.pk))
+    transaction.on_commit(lambda: deliveries_replay_task.delay(release.pk), robust=True)
 
 
 def deliveries_prune() -> int:
@@ -404,7 +428,7 @@ def _apply_result(*, release: Release, gate: Gate, clean: Mapping[str, Any], lab
             field="build",
         )
     commit = clean["commit"].lower()
-    if commit and not release.commit_sha.startswith(commit):
+    if commit and release.commit_sha and not same_commit(commit, release.commit_sha):
         raise Conflict(
             "commit_mismatch",
             _(
@@ -426,6 +450,10 @@ def _apply_result(*, release: Release, gate: Gate, clean: Mapping[str, Any], lab
         actor_label=label,
     )
     return Reported(recorded.result.pk, recorded.duplicate, gate_current_status(release=release, gate=gate))
+
+
+def _release_by_version(product: Product, version: str) -> Release | None:
+    return Release.objects.filter(product=product, version=version).select_related("product").first()
 
 
 def result_report(*, token: ApiToken, data: Mapping[str, Any], raw_body: bytes) -> Reported:
@@ -450,30 +478,41 @@ def result_report(*, token: ApiToken, data: Mapping[str, Any], raw_body: bytes) 
             field="gate",
         )
     label = f"token:{token.name}"
-    release = (
-        Release.objects.filter(product=product, version=clean["version"]).select_related("product").first()
-    )
+    release = _release_by_version(product, clean["version"])
     if release is None:
-        delivery_receive(
-            source=DeliverySource.API,
-            product=product,
-            body=raw_body,
-            event="result",
-            headers={"token": label},
-            state=DeliveryState.WAITING,
-            version=clean["version"],
-        )
-        raise NotFound(
-            "unknown_release",
-            _("%(p)s has no release %(v)s yet. The result is kept and applied when the release is created.")
-            % {"p": product.slug, "v": clean["version"]},
-            field="version",
-        )
+        version_validate(clean["version"])  # a version that can never exist is refused, not kept
+        with transaction.atomic():
+            # Serialise with release_create (it locks the product): either the release is
+            # visible now, or its replay will see this result waiting.
+            Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").get()
+            release = _release_by_version(product, clean["version"])
+            if release is None:
+                delivery_receive(
+                    source=DeliverySource.API,
+                    product=product,
+                    body=raw_body,
+                    event="result",
+                    headers={"token": label, "token_id": str(token.pk)},
+                    state=DeliveryState.WAITING,
+                    version=clean["version"],
+                )
+        if release is None:
+            raise NotFound(
+                "unknown_release",
+                _(
+                    "%(p)s has no release %(v)s yet. The result is kept and applied when the release is created."
+                )
+                % {"p": product.slug, "v": clean["version"]},
+                field="version",
+            )
     return _apply_result(release=release, gate=gate, clean=clean, label=label)
 
 
 def _api_result_replay(delivery: Delivery, payload: Mapping[str, Any]) -> Applied:
     applied = Applied()
+    token_id = str(delivery.headers.get("token_id", ""))
+    if token_id and not ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).exists():
+        raise NotAllowed("token_revoked", "the token that sent this result was revoked before it could apply")
     clean = _result_fields(payload)
     release = (
         Release.objects.filter(product=delivery.product, version=clean["version"])

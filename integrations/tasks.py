@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import DatabaseError
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from releases.models import Release
@@ -16,7 +16,7 @@ from .models import Delivery, DeliveryState
 
 @shared_task(
     name="integrations.delivery_process",
-    autoretry_for=(DatabaseError,),
+    autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=2,
     retry_backoff_max=300,
     max_retries=10,
@@ -27,7 +27,7 @@ def delivery_process_task(delivery_id: int) -> str:
 
 @shared_task(
     name="integrations.deliveries_replay",
-    autoretry_for=(DatabaseError,),
+    autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=2,
     retry_backoff_max=300,
     max_retries=10,

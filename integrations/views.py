@@ -44,8 +44,8 @@ def webhook_receive(request: HttpRequest, provider: str, slug: str) -> HttpRespo
         return problem(
             401,
             "signature_invalid",
-            "The delivery is not signed with this integration's secret. Check the webhook's secret "
-            f"against the environment variable {integration.secret_env or '(none set)'}.",
+            "The delivery is not signed with this integration's secret. Check the secret set on the "
+            "webhook against the one configured for this integration on the server.",
         )
     payload = json_object(body)
     event = module.event_of(request.headers, payload)

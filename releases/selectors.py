@@ -149,7 +149,8 @@ class ReleaseBoard:
         return bool(
             self.decision
             and self.decision.outcome == "go"
-            and self.release.state in ("go", "rolling_out", "released", "halted")
+            # A halted rollout is not a Go: monitoring stopped it.
+            and self.release.state in ("go", "rolling_out", "released")
             and not self.decision_stale
             and self.verdict.ready
         )

@@ -35,7 +35,7 @@ SHA_RE = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 def version_validate(version: str) -> str:
     """A semantic version (MAJOR.MINOR.PATCH, optional -pre and +build)."""
-    if not SEMVER_RE.match(version or ""):
+    if not SEMVER_RE.match(version or "") or len(version) > 64:
         raise RuleViolation(
             "version_not_semantic",
             _(
@@ -53,7 +53,7 @@ def build_number_parse(build: Any) -> int:
         number = int(str(build).strip())
     except (TypeError, ValueError):
         number = -1
-    if number < 1 or str(build).strip().startswith("+"):
+    if not 1 <= number <= 2**63 - 1 or str(build).strip().startswith("+"):
         raise RuleViolation(
             "build_number_invalid",
             _("Build number “%(build)s” must be a positive whole number, for example 1240.")
@@ -75,6 +75,12 @@ def _build_number_check(product: Product, number: int) -> None:
             field="build",
             last_accepted=product.last_build_number,
         )
+
+
+def same_commit(a: str, b: str) -> bool:
+    """Whether two commit hashes name the same commit (either may be abbreviated)."""
+    a, b = a.lower(), b.lower()
+    return bool(a and b) and (a.startswith(b) or b.startswith(a))
 
 
 def _commit_check(commit: str) -> str:
@@ -223,6 +229,8 @@ def release_report(
     version with a higher build is a new build; the same build and commit again changes
     nothing. Returns the release and which of `created`, `new_build`, `unchanged` it was."""
     version = version_validate((version or "").strip())
+    # Two pipelines announcing the same version at once: the second sees the first's.
+    Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").get()
     existing = Release.objects.filter(product=product, version=version).select_related("product").first()
     if existing is None:
         release = release_create(
@@ -237,7 +245,7 @@ def release_report(
         return release, "created"
     number = build_number_parse(build)
     commit = _commit_check(commit)
-    if number == existing.build_number and existing.commit_sha.startswith(commit):
+    if number == existing.build_number and (not commit or same_commit(commit, existing.commit_sha)):
         return existing, "unchanged"
     return release_new_build(
         release=existing, build=number, commit=commit, actor_label=actor_label

@@ -67,22 +67,23 @@ def timestamp(value: Any) -> datetime | None:
     milliseconds (Jenkins); None when absent or unreadable."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value / 1000, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text.endswith(" UTC"):
-        text = text[:-4] + "+00:00"
-    text = text.replace("Z", "+00:00")
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            parsed = datetime.fromtimestamp(value / 1000, tz=UTC)
+        elif isinstance(value, str):
+            text = value.strip()
+            if text.endswith(" UTC"):
+                text = text[:-4] + "+00:00"
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        else:
+            return None
+    except (OverflowError, OSError, ValueError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+MAX_INT = 2**31 - 1
 
 
 def text(value: Any, limit: int = 500) -> str:
@@ -91,4 +92,12 @@ def text(value: Any, limit: int = 500) -> str:
 
 
 def number(value: Any, default: int = 1) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+    """A positive integer that fits the database, else `default`."""
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INT else default
+    )
+
+
+def items(value: Any) -> list[Any]:
+    """A JSON array field, or [] for null and anything else."""
+    return value if isinstance(value, list) else []

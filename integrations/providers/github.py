@@ -8,7 +8,7 @@ import hmac
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .base import Observation, number, text, timestamp
+from .base import Observation, items, number, text, timestamp
 
 if TYPE_CHECKING:
     from integrations.models import Integration
@@ -131,7 +131,7 @@ def observations(event: str, payload: Mapping[str, Any]) -> list[Observation]:
             )
         ]
     if event == "status":
-        branches = [text(_dict(b).get("name"), 255) for b in payload.get("branches") or []]
+        branches = [text(_dict(b).get("name"), 255) for b in items(payload.get("branches"))]
         state = payload.get("state")
         return [
             Observation(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from .base import Observation, text, timestamp
+from .base import Observation, items, text, timestamp
 
 if TYPE_CHECKING:
     from integrations.models import Integration
@@ -25,6 +25,7 @@ STATUS = {
     "pending": "pending",
     "scheduled": "pending",
     "manual": "pending",
+    "waiting_for_callback": "pending",
     "running": "running",
     "success": "passed",
     "failed": "failed",
@@ -106,7 +107,7 @@ def observations(event: str, payload: Mapping[str, Any]) -> list[Observation]:
             project = payload.get("project")
             web = text(project.get("web_url"), 800) if isinstance(project, Mapping) else ""
             url = f"{web}/-/pipelines/{attributes.get('id')}" if web else ""
-        builds = payload.get("builds") or []
+        builds = items(payload.get("builds"))
         return [_job(b, sha=sha, branch=branch, pipeline_url=url) for b in builds if isinstance(b, Mapping)]
     return []
 

@@ -154,3 +154,18 @@ def test_health_bad_samples_are_400(client: Client, world: Any, body: dict[str, 
     response = post(client, f"{world.base}/health", world.token, body)
     assert response.status_code == 400
     assert response.json()["errors"]
+
+
+def test_halted_rollout_is_not_a_go(client: Client, world: Any) -> None:
+    release_decide(release=world.release, outcome="go", actor=world.pm)
+    Release.objects.filter(pk=world.release.pk).update(state="rolling_out")
+    assert client.get(f"{world.base}/verdict", **auth(world.token)).json()["decision"] == "go"
+    post(client, f"{world.base}/health", world.token, {"error_rate": 0.5})
+    assert client.get(f"{world.base}/verdict", **auth(world.token)).json()["decision"] == "pending"
+
+
+def test_concurrent_style_reannounce_with_full_sha_is_unchanged(client: Client, world: Any) -> None:
+    body = {"product": world.product.slug, "version": "1.1.0", "build": "20", "commit": "abcdef1"}
+    assert post(client, "/api/v1/releases", world.token, body).status_code == 201
+    again = post(client, "/api/v1/releases", world.token, {**body, "commit": "abcdef1" + "0" * 33})
+    assert (again.status_code, again.json()["outcome"]) == (200, "unchanged")

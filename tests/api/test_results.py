@@ -139,3 +139,47 @@ def test_tokens_are_hashed_and_revocable(client: Client, ci_world: Any) -> None:
     assert token.last_used_at is not None
     ApiToken.objects.update(revoked_at=timezone.now())
     assert post(client, raw, BODY).status_code == 401
+
+
+def test_same_run_reported_after_a_new_build_counts_for_it(client: Client, ci_world: Any) -> None:
+    from releases.services import release_new_build
+
+    token = ci_world.token("results")
+    body = {**BODY, "commit": "", "build": "", "status": "passed"}
+    assert post(client, token, body).status_code == 202
+    release_new_build(release=ci_world.release, build=1241, commit="c" * 40)
+    again = post(client, token, body)
+    assert (again.status_code, again.json()["duplicate"], again.json()["gate_status"]) == (
+        202,
+        False,
+        "passed",
+    )
+
+
+def test_full_sha_matches_a_release_holding_a_short_one(client: Client, ci_world: Any) -> None:
+    from releases.models import Release
+
+    Release.objects.filter(pk=ci_world.release.pk).update(commit_sha="3484a3f")
+    full = "3484a3fb816e0859fd6e1cea078d76385ff50625"
+    assert post(client, ci_world.token("results"), {**BODY, "commit": full}).status_code == 202
+
+
+def test_not_semantic_unknown_version_is_refused_not_kept(client: Client, ci_world: Any) -> None:
+    response = post(client, ci_world.token("results"), {**BODY, "version": "next"})
+    assert (response.status_code, response.json()["code"]) == (400, "version_not_semantic")
+    assert not Delivery.objects.exists()
+
+
+def test_waiting_result_of_a_revoked_token_is_not_applied(
+    client: Client, ci_world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.utils import timezone
+
+    from integrations.models import ApiToken
+
+    post(client, ci_world.token("results"), {**BODY, "version": "2.5.0", "build": "", "commit": ""})
+    ApiToken.objects.update(revoked_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        release_create(product=ci_world.product, version="2.5.0", build=1300, state="candidate")
+    delivery = Delivery.objects.get()
+    assert (delivery.state, "revoked" in delivery.outcome) == ("failed", True)

@@ -435,3 +435,60 @@ def test_gitlab_allow_failure_passes_only_where_the_gate_says_so(
         post_gitlab(client, "Job Hook", payload)
     key = "allowed" if gate == "perf" else gate
     assert status_of(ci_world, key) == expected
+
+
+@pytest.mark.parametrize(
+    ("event", "change"),
+    [
+        ("status", {"branches": 5}),
+        (
+            "workflow_job",
+            {
+                "workflow_job": {
+                    "name": "lint",
+                    "status": "completed",
+                    "conclusion": "success",
+                    "run_attempt": 10**20,
+                    "head_sha": "3484a3fb816e0859fd6e1cea078d76385ff50625",
+                    "started_at": "0001-01-01T00:00:00+01:00",
+                }
+            },
+        ),
+        ("workflow_job", {"workflow_job": ["not", "an", "object"]}),
+    ],
+)
+def test_odd_payloads_never_break_processing(
+    client: Client, ci_world: Any, django_capture_on_commit_callbacks: Any, event: str, change: dict[str, Any]
+) -> None:
+    """Signed but odd bodies are stored, processed without an exception, and say what happened."""
+    payload = {
+        **fixture("github/status.json" if event == "status" else "github/workflow_job.in_progress.json"),
+        **change,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_github(client, event, payload).status_code == 202
+    delivery = Delivery.objects.get()
+    assert delivery.state in ("applied", "ignored", "failed")
+    assert delivery.outcome
+
+
+def test_huge_numbers_and_deep_nesting_are_400_not_500(client: Client, ci_world: Any) -> None:
+    assert post_github(client, "workflow_job", b'{"n": ' + b"9" * 5000 + b"}").status_code == 400
+    assert post_github(client, "workflow_job", b"[" * 100000 + b"]" * 100000).status_code == 400
+
+
+def test_same_run_on_a_new_build_is_recorded_again(
+    client: Client, ci_world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from releases.services import release_new_build
+
+    payload = job("lint", "completed", "success", at="2026-11-27T08:00:00Z")
+    with django_capture_on_commit_callbacks(execute=True):
+        post_github(client, "workflow_job", payload)
+    release_new_build(release=ci_world.release, build=1241, commit="c" * 40)
+    payload["workflow_job"]["head_sha"] = "c" * 40
+    with django_capture_on_commit_callbacks(execute=True):
+        post_github(client, "workflow_job", payload)
+    ci_world.release.refresh_from_db()
+    assert status_of(ci_world, "typecheck") == "passed"
+    assert GateResult.objects.count() == 2
