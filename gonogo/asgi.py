@@ -26,7 +26,7 @@ class BodyTooLarge(Exception):
     pass
 
 
-def body_limit(app: Callable[[Scope, Receive, Send], Awaitable[None]], limit: int) -> Any:
+def body_limit(app: Any, limit: int) -> Any:
     """Wrap an ASGI app: request bodies over `limit` bytes get 413 problem+json."""
 
     async def refuse(send: Send) -> None:
