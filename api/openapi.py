@@ -262,6 +262,35 @@ SCHEMAS: dict[str, Any] = {
             "state": {"type": "string"},
         },
     },
+    "DefectIn": {
+        "type": "object",
+        "required": ["title", "severity"],
+        "properties": {
+            "title": {"type": "string", "pattern": NOT_BLANK, "maxLength": 255},
+            "severity": {"type": "string", "enum": ["critical", "major", "minor"]},
+            "tracker_url": {
+                "anyOf": [
+                    {"type": "string", "pattern": CI_LINK_PATTERN, "maxLength": 1000},
+                    {"const": ""},
+                    {"type": "null"},
+                ],
+                "description": "Identifies the defect: the same link again updates it instead of adding one.",
+            },
+            "state": {"anyOf": [{"type": "string", "enum": ["open", "resolved"]}, {"type": "null"}]},
+        },
+    },
+    "DefectOut": {
+        "type": "object",
+        "required": ["id", "title", "severity", "state", "tracker_url", "outcome"],
+        "properties": {
+            "id": {"type": "integer"},
+            "title": {"type": "string"},
+            "severity": {"type": "string", "enum": ["critical", "major", "minor"]},
+            "state": {"type": "string", "enum": ["open", "resolved"]},
+            "tracker_url": {"type": ["string", "null"]},
+            "outcome": {"type": "string", "enum": ["created", "unchanged", "resolved", "reopened"]},
+        },
+    },
     "DeliveryOut": {
         "type": "object",
         "required": ["id", "duplicate", "event"],
@@ -389,6 +418,25 @@ def schema() -> dict[str, Any]:
                     },
                     "responses": {
                         "201": _json(_ref("HealthOut"), "Recorded."),
+                        **_problems(400, 401, 403, 404, 405, 413),
+                    },
+                }
+            },
+            "/api/v1/releases/{product}/{version}/defects": {
+                "post": {
+                    "operationId": "release_defects",
+                    "summary": "A defect from CI or a tracker; an open critical defect blocks the verdict",
+                    "security": bearer,
+                    "parameters": _path_params(),
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("DefectIn")}},
+                    },
+                    "responses": {
+                        "201": _json(_ref("DefectOut"), "Recorded."),
+                        "200": _json(
+                            _ref("DefectOut"), "Known by its tracker link: unchanged, resolved or reopened."
+                        ),
                         **_problems(400, 401, 403, 404, 405, 413),
                     },
                 }

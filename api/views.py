@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
+from checklists.services import defect_sync
 from gonogo.errors import NotAllowed, NotFound, RuleViolation
 from integrations.models import TokenScope
 from integrations.providers.base import timestamp
@@ -247,6 +248,47 @@ def release_health(request: ApiRequest, product: str, version: str) -> HttpRespo
             "state": release.state,
         },
         status=201,
+    )
+
+
+@api_view(("POST",), scope=TokenScope.RESULTS)
+def release_defects(request: ApiRequest, product: str, version: str) -> HttpResponse:
+    """A defect from CI or a tracker; an open critical one blocks the verdict."""
+    release = _release_for(request, product, version)
+    data = json_object(raw_body(request))
+    errors = [
+        {"field": name, "message": "Required: a non-empty string."}
+        for name in ("title", "severity")
+        if not isinstance(data.get(name), str) or not data[name].strip()
+    ]
+    errors += [
+        {"field": name, "message": "Must be a string."}
+        for name in ("tracker_url", "state")
+        if data.get(name) is not None and not isinstance(data[name], str)
+    ]
+    for name, limit in (("title", 255), ("tracker_url", 1000)):
+        if isinstance(data.get(name), str) and len(data[name]) > limit:
+            errors.append({"field": name, "message": f"At most {limit} characters."})
+    if errors:
+        raise RuleViolation("invalid_fields", "Some fields need fixing.", errors=errors)
+    defect, outcome = defect_sync(
+        release=release,
+        title=data["title"],
+        severity=data["severity"],
+        tracker_url=data.get("tracker_url") or "",
+        state=data.get("state") or "open",
+        actor_label=f"token:{request.api_token.name}",
+    )
+    return JsonResponse(
+        {
+            "id": defect.pk,
+            "title": defect.title,
+            "severity": defect.severity,
+            "state": defect.state,
+            "tracker_url": defect.tracker_url or None,
+            "outcome": outcome,
+        },
+        status=201 if outcome == "created" else 200,
     )
 
 

@@ -148,6 +148,15 @@ class ChecklistItem(models.Model):
     checklist = models.ForeignKey(
         Checklist, on_delete=models.CASCADE, related_name="items", verbose_name=_("checklist")
     )
+    template_item = models.ForeignKey(
+        TemplateItem,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("copied from"),
+        help_text=_("The template item this was copied from, to compare with later template edits."),
+    )
     section = models.CharField(_("section"), max_length=150)
     section_position = models.PositiveIntegerField(_("section position"), default=0)
     title = models.CharField(_("title"), max_length=255)

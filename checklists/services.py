@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import has_role
 from audit.services import audit_record
 from gonogo.errors import Conflict, NotAllowed, RuleViolation
-from gonogo.validation import http_url
+from gonogo.validation import ci_link, http_url
 from live.services import live_notify
 from releases.models import Release
 from releases.services import release_lock
@@ -41,6 +42,7 @@ def _copy_template(template: ChecklistTemplate, *, release: Release | None) -> t
     items = [
         ChecklistItem(
             checklist=checklist,
+            template_item=item,
             section=section.title,
             section_position=section.position,
             title=item.title,
@@ -98,7 +100,18 @@ def _item_snapshot(item: ChecklistItem) -> dict[str, Any]:
         "note": item.note,
         "evidence_url": item.evidence_url,
         "revision": item.revision,
+        "ticked_by": item.ticked_by_id,
+        "ticked_at": item.ticked_at.isoformat() if item.ticked_at else None,
     }
+
+
+def _may_tick(actor: Any, item: ChecklistItem) -> bool:
+    """QA or the item's owner role on release checklists; on the programme checklist only
+    the role that approves the check."""
+    release = item.checklist.release
+    if release is None:
+        return has_role(actor, item.owner_role, None)
+    return has_role(actor, ("qa", item.owner_role), release.product)
 
 
 @transaction.atomic
@@ -122,8 +135,7 @@ def checklist_item_tick(
     )
     if locked.checklist.release_id:
         release_lock(locked.checklist.release_id)
-    product = locked.checklist.release.product if locked.checklist.release else None
-    if not has_role(actor, ("qa", locked.owner_role), product):
+    if not _may_tick(actor, locked):
         raise NotAllowed("role_not_held", _("Only QA or the item's owner can tick it."))
     if expected_revision is not None and locked.revision != expected_revision:
         who = locked.ticked_by.get_username() if locked.ticked_by else "—"
@@ -153,6 +165,65 @@ def checklist_item_tick(
     )
     live_notify(release_id=locked.checklist.release_id, change="checklist")
     return locked
+
+
+@transaction.atomic
+def checklist_tick_undo(*, release: Release, actor: Any) -> ChecklistItem:
+    """Take back the actor's last tick on this release's checklists: the item returns to
+    what it was before, unless someone changed it since (Conflict, nothing overwritten)."""
+    from audit.models import AuditEvent
+
+    release_lock(release.pk)
+    last = (
+        AuditEvent.objects.filter(
+            release_id=release.pk,
+            actor=actor,
+            action__in=("checklist_item.tick", "checklist_item.undo"),
+        )
+        .order_by("-at", "-id")
+        .first()
+    )
+    if last is None or last.action == "checklist_item.undo" or not last.before:
+        raise Conflict("nothing_to_undo", _("You have no tick to undo on this release."))
+    item = (
+        ChecklistItem.objects.select_for_update(of=("self",))
+        .select_related("checklist__release__product", "ticked_by")
+        .get(pk=int(last.object_id))
+    )
+    if not _may_tick(actor, item):
+        raise NotAllowed("role_not_held", _("Only QA or the item's owner can tick it."))
+    if item.revision != (last.after or {}).get("revision"):
+        who = item.ticked_by.get_username() if item.ticked_by else "—"
+        raise Conflict(
+            "stale_tick",
+            _("%(who)s changed this item to “%(state)s” after your tick, so it is not undone.")
+            % {"who": who, "state": ItemState(item.state).label},
+            current_state=item.state,
+            current_by=who,
+            current_revision=item.revision,
+        )
+    previous = last.before
+    before = _item_snapshot(item)
+    item.state = previous["state"]
+    item.note = previous.get("note", "")
+    item.evidence_url = previous.get("evidence_url", "")
+    item.ticked_by_id = previous.get("ticked_by") if item.state != ItemState.OPEN else None
+    at = previous.get("ticked_at")
+    item.ticked_at = datetime.fromisoformat(at) if at and item.state != ItemState.OPEN else None
+    if item.state != ItemState.OPEN and (item.ticked_by_id is None or item.ticked_at is None):
+        item.ticked_by, item.ticked_at = actor, timezone.now()  # older records lack who and when
+    item.revision += 1
+    item.save(update_fields=["state", "note", "evidence_url", "ticked_by", "ticked_at", "revision"])
+    audit_record(
+        actor=actor,
+        action="checklist_item.undo",
+        obj=item,
+        before=before,
+        after=_item_snapshot(item),
+        release_id=release.pk,
+    )
+    live_notify(release_id=release.pk, change="checklist")
+    return item
 
 
 DEFECT_ROLES = ("qa", "mobile_lead", "backend_lead")
@@ -234,7 +305,7 @@ def defect_resolve(*, defect: Defect, actor: Any, actor_label: str = "") -> Defe
 
 
 @transaction.atomic
-def defect_reopen(*, defect: Defect, actor: Any) -> Defect:
+def defect_reopen(*, defect: Defect, actor: Any, actor_label: str = "") -> Defect:
     release_lock(defect.release_id)
     defect = (
         Defect.objects.select_for_update(of=("self",)).select_related("release__product").get(pk=defect.pk)
@@ -248,6 +319,7 @@ def defect_reopen(*, defect: Defect, actor: Any) -> Defect:
     defect.save(update_fields=["state", "resolved_by", "resolved_at"])
     audit_record(
         actor=actor,
+        actor_label=actor_label,
         action="defect.reopen",
         obj=defect,
         before={"state": DefectState.RESOLVED},
@@ -256,3 +328,83 @@ def defect_reopen(*, defect: Defect, actor: Any) -> Defect:
     )
     live_notify(release_id=defect.release_id, change="defect")
     return defect
+
+
+@transaction.atomic
+def checklist_update_from_template(*, checklist: Checklist, actor: Any) -> list[Any]:
+    """Bring a release's checklist in line with its template, as
+    `checklist_template_changes` showed: add new items, update wording and flags, delete
+    removed items that were never ticked. Outcomes and evidence are never touched. QA or
+    the PM/PO."""
+    from .selectors import checklist_template_changes
+
+    release = checklist.release
+    if release is None or not has_role(actor, ("qa", "pm"), release.product):
+        raise NotAllowed("role_not_held", _("Only QA or the PM/PO can update a checklist from its template."))
+    release_lock(release.pk)
+    changes = checklist_template_changes(checklist)
+    for change in changes:
+        if change.kind == "added" and change.values is not None:
+            ChecklistItem.objects.create(
+                checklist=checklist, template_item=change.template_item, **change.values
+            )
+        elif change.kind == "changed" and change.item is not None and change.values is not None:
+            for name, value in change.values.items():
+                setattr(change.item, name, value)
+            change.item.template_item = change.template_item
+            change.item.save()
+        elif change.kind == "removed" and change.item is not None:
+            change.item.delete()
+    audit_record(
+        actor=actor,
+        action="checklist.update_from_template",
+        obj=checklist,
+        after={
+            kind: [c.title for c in changes if c.kind == kind]
+            for kind in ("added", "changed", "removed", "kept")
+        },
+        release_id=release.pk,
+    )
+    live_notify(release_id=release.pk, change="checklist")
+    return changes
+
+
+@transaction.atomic
+def defect_sync(
+    *,
+    release: Release,
+    title: str,
+    severity: str,
+    tracker_url: str = "",
+    state: str = "open",
+    actor_label: str,
+) -> tuple[Defect, str]:
+    """A defect reported by CI or a tracker (no person). The tracker link identifies it:
+    the same link again changes nothing while the state is the same, `resolved` resolves
+    it, `open` reopens it. Returns the defect and `created`, `unchanged`, `resolved` or
+    `reopened`."""
+    if state not in DefectState.values:
+        raise RuleViolation("state_invalid", _("State must be open or resolved."), field="state")
+    link = ci_link(tracker_url, field="tracker_url")  # the same check as the API schema
+    release_lock(release.pk)
+    existing = (
+        Defect.objects.select_for_update().filter(release=release, tracker_url=link).order_by("-id").first()
+        if link
+        else None
+    )
+    if existing is None:
+        if state == DefectState.RESOLVED:
+            raise RuleViolation(
+                "defect_unknown",
+                _("No defect with this tracker link on this release to resolve."),
+                field="tracker_url",
+            )
+        created = defect_report(release=release, title=title, severity=severity, actor_label=actor_label)
+        Defect.objects.filter(pk=created.pk).update(tracker_url=link)
+        created.tracker_url = link
+        return created, "created"
+    if existing.state == state:
+        return existing, "unchanged"
+    if state == DefectState.RESOLVED:
+        return defect_resolve(defect=existing, actor=None, actor_label=actor_label), "resolved"
+    return defect_reopen(defect=existing, actor=None, actor_label=actor_label), "reopened"

@@ -1,9 +1,15 @@
 """URL configuration."""
 
+import hashlib
+import hmac
+import os
+
 from django.conf import settings
 from django.contrib import admin
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.decorators.csrf import csrf_exempt
 
 from gonogo.health import healthz, readyz
 
@@ -19,6 +25,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("readyz", readyz, name="readyz"),
     path("", include("releases.urls")),
     path("", include("gates.urls")),
+    path("", include("checklists.urls")),
     path("accounts/", include("accounts.urls")),
     path("live/", include("live.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -31,5 +38,23 @@ def bench_empty(request: HttpRequest) -> HttpResponse:
     return HttpResponse(b"")
 
 
+@csrf_exempt
+def bench_webhook_floor(request: HttpRequest) -> HttpResponse:
+    """The floor of bench/webhooks.py (GONOGO_BENCH=1 only): the least a webhook receiver
+    can do behind the same middleware: check the X-Hub-Signature-256 HMAC over the body
+    with the bench integration's secret and insert one row (table `bench_floor`, created by
+    the bench), then answer 202."""
+    body = request.body
+    secret = os.environ.get("GONOGO_BENCH_WEBHOOK_SECRET", "").encode()
+    expected = b"sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
+    given = request.headers.get("X-Hub-Signature-256", "").strip().encode()
+    if not secret or not hmac.compare_digest(expected, given):
+        return HttpResponse(status=401)
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO bench_floor (body) VALUES (%s)", [body])
+    return HttpResponse(status=202)
+
+
 if settings.GONOGO_BENCH:
     urlpatterns.append(path("bench/empty/", bench_empty))
+    urlpatterns.append(path("bench/webhook-floor/", bench_webhook_floor))

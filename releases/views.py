@@ -125,6 +125,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "failed_results": failed[:50],
         "week_start": week_start,
         "programme": programme_checklist(),
+        "my_roles": roles_for(request.user, None),
     }
     template = "releases/dashboard.html"
     panel = request.htmx.target if request.htmx else None

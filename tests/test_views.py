@@ -13,11 +13,13 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.models import Role
 from audit.models import AuditEvent
 from checklists.models import ChecklistItem
+from checklists.services import defect_report
 from gates.models import Gate
 from gates.services import gate_result_record, waiver_request
 from releases.meetings import meeting_start
@@ -29,6 +31,10 @@ from .releases.factories import ProductFactory
 PUBLIC = {"accounts:login", "accounts:logout", "set_language"}
 VIEWERS = set(Role.values)
 LEADS_AND_QA = {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD}
+DEFECT_ROLES = LEADS_AND_QA
+# The programme setup checklist belongs to no product: any holder of the role approves.
+NOT_PER_PRODUCT = {"checklists:programme_approve"}
+TICKERS = {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD, Role.DEVOPS}
 
 
 def release_kwargs(w: Any) -> dict[str, str]:
@@ -64,9 +70,46 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
         LEADS_AND_QA,
     ),
     "gates:waiver_approve": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
+    "checklists:checklist": ("get", release_kwargs, None, VIEWERS),
+    "checklists:report": ("get", lambda w: {**release_kwargs(w), "fmt": "csv"}, None, VIEWERS),
+    "checklists:template_update": (
+        "get",
+        lambda w: {**release_kwargs(w), "pk": w.item.checklist_id},
+        None,
+        VIEWERS,
+    ),
+    "checklists:item_tick": (
+        "post",
+        lambda w: {**release_kwargs(w), "pk": w.item.pk},
+        lambda w: {"state": "passed"},
+        {Role.QA},
+    ),
+    "checklists:tick_undo": ("post", release_kwargs, lambda w: {}, TICKERS),
+    "checklists:defect_create": (
+        "post",
+        release_kwargs,
+        lambda w: {"title": "t", "severity": "minor"},
+        DEFECT_ROLES,
+    ),
+    "checklists:defect_resolve": ("post", lambda w: {"pk": w.defect.pk}, lambda w: {}, DEFECT_ROLES),
+    "checklists:defect_reopen": ("post", lambda w: {"pk": w.defect.pk}, lambda w: {}, DEFECT_ROLES),
+    "checklists:programme_approve": ("post", lambda w: {"pk": w.programme_item.pk}, lambda w: {}, {Role.PM}),
     "gates:waiver_reject": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
     "gates:waiver_revoke": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
 }
+
+
+def programme_item() -> ChecklistItem:
+    """One programme setup check, approved by the PM/PO."""
+    from checklists.models import Checklist, ChecklistTemplate
+
+    template = ChecklistTemplate.objects.create(key="programme", name="Programme", kind="programme")
+    checklist = Checklist.objects.create(
+        template=template, kind="programme", name="Programme", created_at=timezone.now()
+    )
+    return ChecklistItem.objects.create(
+        checklist=checklist, section="Week 1", title="Criteria approved", owner_role=Role.PM
+    )
 
 
 def all_url_names() -> set[str]:
@@ -111,6 +154,9 @@ def test_permissions_per_role(name: str, make_user: Any, client: Client) -> None
         release=world.release, gate=world.gates[0], actor=world.lead, reason="r", risk="r", mitigation="m"
     )
     world.meeting = meeting_start(release=world.release, actor=world.pm)
+    world.item = ChecklistItem.objects.filter(checklist__release=world.release).first()
+    world.defect = defect_report(release=world.release, title="d", severity="minor", actor=world.qa)
+    world.programme_item = programme_item()
     method, kwargs_for, data_for, allowed = PERMISSIONS[name]
     url = reverse(name, kwargs=kwargs_for(world))
     data = data_for(world) if data_for else None
@@ -130,7 +176,7 @@ def test_permissions_per_role(name: str, make_user: Any, client: Client) -> None
             assert status == 403, (role, url, status)
 
     # Roles on another product only do not open this product's pages.
-    if kwargs_for(world):
+    if kwargs_for(world) and name not in NOT_PER_PRODUCT:
         outsider = make_user(*Role.values, product=ProductFactory(slug="elsewhere"))
         client.force_login(outsider)
         assert call(client, method, url, data).status_code == 403

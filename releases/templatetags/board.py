@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from checklists.models import Severity
+from checklists.models import DefectState, ItemState, Severity
 from gates.models import ResultSource, WaiverState
 from releases.models import ReleaseState
 from releases.verdict import Blocker
@@ -70,6 +70,8 @@ LABELS = {
     "source": _labels(ResultSource),
     "severity": _labels(Severity),
     "waiver_state": _labels(WaiverState),
+    "item_state": _labels(ItemState),
+    "defect_state": _labels(DefectState),
 }
 
 

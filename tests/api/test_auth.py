@@ -29,6 +29,7 @@ API_ENDPOINTS: dict[str, tuple[str, dict[str, str], dict[str, Any] | None, str]]
     "api:release_detail": ("get", RELEASE, None, "verdict"),
     "api:release_verdict": ("get", RELEASE, None, "verdict"),
     "api:release_health": ("post", RELEASE, {"error_rate": 0.001}, "metrics"),
+    "api:release_defects": ("post", RELEASE, {"title": "Crash", "severity": "minor"}, "results"),
 }
 OPEN_ENDPOINTS = {"api:openapi", "api:webhook_github", "api:webhook_gitlab", "healthz", "readyz"}
 

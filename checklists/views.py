@@ -1,0 +1,372 @@
+"""The QA checklist page: ticking items (one click or one key), defects, the regression
+report, updating from the template, and approving programme checks.
+
+Small function views: permission, parse, service, render. An htmx tick returns the item
+it changed (and tells the progress panel to refresh); a refused tick returns the item
+with the reason and the current value; a plain form POST redirects back to the item.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Role
+from accounts.permissions import ensure_role, ensure_view, roles_for, viewer_required
+from audit.models import AuditEvent
+from gonogo.errors import DomainError
+from gonogo.http import HtmxHttpRequest
+from releases.models import Release
+from releases.templatetags.board import STATUS
+from releases.views import REFUSED_HEADER, release_get
+
+from .models import Checklist, ChecklistItem, Defect, ItemState, Severity
+from .selectors import ReleaseChecklist, checklist_template_changes, release_checklist
+from .services import (
+    DEFECT_ROLES,
+    checklist_item_tick,
+    checklist_tick_undo,
+    checklist_update_from_template,
+    defect_reopen,
+    defect_report,
+    defect_resolve,
+)
+
+PAGE_PANELS = frozenset({"checklist", "defects"})
+# Roles that may own and tick checklist items (QA ticks any item of a release).
+TICK_ROLES = (Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD, Role.DEVOPS)
+# The outcome buttons: state, keyboard key, and the symbol the board uses for it.
+OUTCOMES = [
+    (state, key, STATUS[state][0])
+    for state, key in (("passed", "p"), ("failed", "f"), ("blocked", "b"), ("n/a", "n"))
+]
+
+
+def checklist_url(release: Release, anchor: str = "") -> str:
+    url = reverse(
+        "checklists:checklist", kwargs={"product": release.product.slug, "version": release.version}
+    )
+    return f"{url}#{anchor}" if anchor else url
+
+
+def page_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> dict[str, Any]:
+    page = release_checklist(release)
+    roles = roles_for(request.user, release.product)
+    for item in page.items:
+        item.found_defects = page.defects_for(item)  # type: ignore[attr-defined]
+        item.may_tick = Role.QA in roles or item.owner_role in roles  # type: ignore[attr-defined]
+    last_tick = (
+        AuditEvent.objects.filter(
+            release_id=release.pk,
+            actor_id=request.user.pk,
+            action__in=("checklist_item.tick", "checklist_item.undo"),
+        )
+        .order_by("-at", "-id")
+        .first()
+    )
+    return {
+        "release": release,
+        "page": page,
+        "checklist_url": checklist_url(release),
+        "board_url": reverse(
+            "releases:release_board", kwargs={"product": release.product.slug, "version": release.version}
+        ),
+        "outcomes": OUTCOMES,
+        "severities": Severity.choices,
+        "may_report_defects": bool(roles & set(DEFECT_ROLES)),
+        "may_tick_any": bool(roles & set(TICK_ROLES)),
+        "may_update": bool(roles & {Role.QA, Role.PM}),
+        "undoable": last_tick if last_tick and last_tick.action == "checklist_item.tick" else None,
+        **extra,
+    }
+
+
+def render_page(
+    request: HtmxHttpRequest, release: Release, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    template = "checklists/checklist.html"
+    panel = request.htmx.target if request.htmx else None
+    if panel in PAGE_PANELS:
+        template = f"checklists/checklist.html#{panel}"
+    return render(request, template, page_context(request, release, **extra), status=status)
+
+
+def render_item(
+    request: HtmxHttpRequest, release: Release, item_id: int, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """One item, re-read from the database, as its row on the page."""
+    context = page_context(request, release, **extra)
+    page: ReleaseChecklist = context["page"]
+    item = next(i for i in page.items if i.pk == item_id)
+    response = render(request, "checklists/checklist.html#item", {**context, "item": item}, status=status)
+    response["HX-Trigger"] = "checklist-changed"
+    if status >= 400:
+        response[REFUSED_HEADER] = "1"
+    return response
+
+
+@require_GET
+@viewer_required
+def checklist_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    release = release_get(product, version)
+    ensure_view(request.user, release.product)
+    target = request.htmx.target if request.htmx else None
+    if target and target.startswith("item-") and target[5:].isdigit():
+        item = _item_of(release, int(target[5:]))
+        response = render_item(request, release, item.pk)
+        del response["HX-Trigger"]
+        return response
+    return render_page(request, release)
+
+
+def _item_of(release: Release, pk: int) -> ChecklistItem:
+    return get_object_or_404(
+        ChecklistItem.objects.select_related("checklist__release__product"), pk=pk, checklist__release=release
+    )
+
+
+def _revision(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@require_POST
+@viewer_required
+def checklist_item_tick_view(request: HtmxHttpRequest, product: str, version: str, pk: int) -> HttpResponse:
+    release = release_get(product, version)
+    item = _item_of(release, pk)
+    ensure_role(request.user, (Role.QA, item.owner_role), release.product)
+    state = request.POST.get("state", "")
+    try:
+        checklist_item_tick(
+            item=item,
+            state=state,
+            actor=request.user,
+            note=request.POST.get("note", ""),
+            evidence_url=request.POST.get("evidence_url", ""),
+            expected_revision=_revision(request.POST.get("revision")),
+        )
+    except DomainError as error:
+        if request.htmx:
+            return render_item(request, release, item.pk, status=error.status, error=error)
+        messages.error(request, error.message)
+        return redirect(checklist_url(release, f"item-{item.pk}"))
+    if request.htmx:
+        return render_item(request, release, item.pk)
+    messages.success(
+        request, _("“%(item)s” is marked %(state)s.") % {"item": item.title, "state": ItemState(state).label}
+    )
+    return redirect(checklist_url(release, f"item-{item.pk}"))
+
+
+@require_POST
+@viewer_required
+def checklist_undo_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    release = release_get(product, version)
+    ensure_role(request.user, TICK_ROLES, release.product)
+    try:
+        item = checklist_tick_undo(release=release, actor=request.user)
+    except DomainError as error:
+        if request.htmx:
+            response = render_page(request, release, status=error.status, error=error)
+            response[REFUSED_HEADER] = "1"
+            return response
+        messages.error(request, error.message)
+        return redirect(checklist_url(release))
+    done = _("Your last tick is undone: “%(item)s” is %(state)s again.") % {
+        "item": item.title,
+        "state": ItemState(item.state).label,
+    }
+    if request.htmx:
+        response = render_page(request, release, notice=done)
+        response["HX-Trigger"] = f'{{"checklist-undone": {{"item": "item-{item.pk}"}}}}'
+        return response
+    messages.success(request, done)
+    return redirect(checklist_url(release, f"item-{item.pk}"))
+
+
+@require_POST
+@viewer_required
+def defect_create_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    release = release_get(product, version)
+    ensure_role(request.user, DEFECT_ROLES, release.product)
+    item_id = _revision(request.POST.get("item"))
+    item = _item_of(release, item_id) if item_id else None
+    try:
+        defect = defect_report(
+            release=release,
+            title=request.POST.get("title", ""),
+            severity=request.POST.get("severity", ""),
+            tracker_url=request.POST.get("tracker_url", ""),
+            checklist_item=item,
+            actor=request.user,
+        )
+    except DomainError as error:
+        if request.htmx and item is not None:
+            return render_item(request, release, item.pk, status=error.status, error=error)
+        messages.error(request, error.message)
+        return redirect(checklist_url(release, f"item-{item.pk}" if item else "defects"))
+    done = _("Defect recorded: %(title)s (%(severity)s).") % {
+        "title": defect.title,
+        "severity": Severity(defect.severity).label,
+    }
+    if request.htmx and item is not None:
+        return render_item(request, release, item.pk, notice=done)
+    messages.success(request, done)
+    return redirect(checklist_url(release, f"item-{item.pk}" if item else "defects"))
+
+
+def _defect_action(request: HtmxHttpRequest, pk: int, action: Any, done: str) -> HttpResponse:
+    defect = get_object_or_404(Defect.objects.select_related("release__product"), pk=pk)
+    release = defect.release
+    ensure_role(request.user, DEFECT_ROLES, release.product)
+    try:
+        action(defect=defect, actor=request.user)
+    except DomainError as error:
+        if request.htmx:
+            response = render_page(request, release, status=error.status, error=error)
+            response[REFUSED_HEADER] = "1"
+            return response
+        messages.error(request, error.message)
+        return redirect(checklist_url(release, "defects"))
+    if request.htmx:
+        response = render_page(request, release, notice=done % {"title": defect.title})
+        response["HX-Trigger"] = "checklist-changed"
+        return response
+    messages.success(request, done % {"title": defect.title})
+    return redirect(request.POST.get("next") or checklist_url(release, "defects"))
+
+
+@require_POST
+@viewer_required
+def defect_resolve_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _defect_action(request, pk, defect_resolve, _("Resolved: %(title)s."))
+
+
+@require_POST
+@viewer_required
+def defect_reopen_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _defect_action(request, pk, defect_reopen, _("Reopened: %(title)s."))
+
+
+def report_rows(page: ReleaseChecklist) -> list[dict[str, str]]:
+    rows = []
+    for section in page.sections:
+        for item in section.items:
+            defects = page.defects_for(item)
+            rows.append(
+                {
+                    "section": section.title,
+                    "item": item.title,
+                    "core": "yes" if item.core else "no",
+                    "outcome": item.state,
+                    "by": item.ticked_by.get_username() if item.ticked_by else "",
+                    "at": timezone.localtime(item.ticked_at).strftime("%Y-%m-%d %H:%M")
+                    if item.ticked_at
+                    else "",
+                    "note": item.note,
+                    "evidence": item.evidence_url,
+                    "defects": "; ".join(f"{d.severity}: {d.title} ({d.state})" for d in defects),
+                }
+            )
+    return rows
+
+
+@require_GET
+@viewer_required
+def checklist_report(request: HtmxHttpRequest, product: str, version: str, fmt: str) -> HttpResponse:
+    """The regression report: each item's outcome, who and when, by section, and the
+    defects, as Markdown or CSV."""
+    release = release_get(product, version)
+    ensure_view(request.user, release.product)
+    page = release_checklist(release)
+    for item in page.items:  # one table cell: no pipes, no line breaks
+        item.md_note = " ".join(item.note.replace("|", "/").split())  # type: ignore[attr-defined]
+    rows = report_rows(page)
+    filename = f"regression-{release.product.slug}-{release.version}.{fmt}"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["section", "item"])
+        writer.writeheader()
+        writer.writerows(rows)
+        response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    else:
+        text = render(
+            request,
+            "checklists/report.md",
+            {"release": release, "page": page, "rows": rows, "now": timezone.localtime()},
+        ).content
+        response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@viewer_required
+def checklist_template_update_view(
+    request: HtmxHttpRequest, product: str, version: str, pk: int
+) -> HttpResponse:
+    """What the template changed since the copy was made; applying it needs QA or PM/PO."""
+    release = release_get(product, version)
+    ensure_view(request.user, release.product)
+    checklist = get_object_or_404(Checklist.objects.select_related("template"), pk=pk, release=release)
+    if request.method == "POST":
+        ensure_role(request.user, (Role.QA, Role.PM), release.product)
+        try:
+            checklist_update_from_template(checklist=checklist, actor=request.user)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The checklist now follows its template; outcomes are unchanged."))
+        return redirect(checklist_url(release))
+    changes = checklist_template_changes(checklist)
+    return render(
+        request,
+        "checklists/template_update.html",
+        {
+            "release": release,
+            "checklist": checklist,
+            "changes": changes,
+            "checklist_url": checklist_url(release),
+            "may_update": bool(roles_for(request.user, release.product) & {Role.QA, Role.PM}),
+        },
+    )
+
+
+@require_POST
+@viewer_required
+def programme_item_approve_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Approve (or take back) one programme setup check: only its approving role."""
+    item = get_object_or_404(
+        ChecklistItem.objects.select_related("checklist"), pk=pk, checklist__release__isnull=True
+    )
+    ensure_role(request.user, item.owner_role, None)
+    state = ItemState.PASSED if request.POST.get("state", "passed") == "passed" else ItemState.OPEN
+    try:
+        checklist_item_tick(
+            item=item,
+            state=state,
+            actor=request.user,
+            expected_revision=_revision(request.POST.get("revision")),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("“%(item)s” is approved.") % {"item": item.title}
+            if state == ItemState.PASSED
+            else _("Approval taken back."),
+        )
+    return redirect(reverse("releases:dashboard") + "#programme")

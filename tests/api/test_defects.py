@@ -1,0 +1,68 @@
+"""POST /api/v1/releases/<product>/<version>/defects: defects from CI or a tracker."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from audit.models import AuditEvent
+from checklists.models import Defect
+from releases.selectors import release_board
+
+URL = "/api/v1/releases/ios-app/2.4.0/defects"
+
+
+def post(client: Client, token: str, body: dict[str, Any]) -> Any:
+    return client.post(
+        URL, json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+
+
+def blockers(ci_world: Any) -> set[str]:
+    return {b.code for b in release_board(ci_world.release).verdict.blockers}
+
+
+def test_tracker_opens_then_resolves_a_critical_defect(client: Client, ci_world: Any) -> None:
+    token = ci_world.token("results")
+    link = "https://tracker.example/browse/IOS-812"
+    created = post(client, token, {"title": "Crash on login", "severity": "critical", "tracker_url": link})
+    assert created.status_code == 201, created.content
+    assert created.json()["outcome"] == "created"
+    assert "critical_defect_open" in blockers(ci_world)
+    again = post(client, token, {"title": "Crash on login", "severity": "critical", "tracker_url": link})
+    assert (again.status_code, again.json()["outcome"]) == (200, "unchanged")
+    assert Defect.objects.count() == 1
+    resolved = post(
+        client, token, {"title": "x", "severity": "critical", "tracker_url": link, "state": "resolved"}
+    )
+    assert (resolved.status_code, resolved.json()["state"]) == (200, "resolved")
+    assert "critical_defect_open" not in blockers(ci_world)
+    assert AuditEvent.objects.filter(action="defect.resolve", actor_label="token:ci").exists()
+    reopened = post(
+        client, token, {"title": "x", "severity": "critical", "tracker_url": link, "state": "open"}
+    )
+    assert reopened.json()["outcome"] == "reopened"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"severity": "critical"}, "title"),
+        ({"title": "x", "severity": "blocker"}, "severity"),
+        ({"title": "x", "severity": "minor", "tracker_url": "ftp://x"}, "tracker_url"),
+        (
+            {"title": "x", "severity": "minor", "tracker_url": "https://t.example/1", "state": "resolved"},
+            "tracker_url",
+        ),
+    ],
+)
+def test_bad_defects_are_400_naming_the_field(
+    client: Client, ci_world: Any, body: dict[str, Any], field: str
+) -> None:
+    response = post(client, ci_world.token("results"), body)
+    assert response.status_code == 400
+    assert field in {e["field"] for e in response.json()["errors"]}
+    assert not Defect.objects.exists()
