@@ -63,7 +63,7 @@ lock: | $(UV)
 # Re-extract and compile the translation catalogues.
 messages: install
 	$(PY) scripts/extract_policy_strings.py
-	$(PY) manage.py makemessages -l ko --no-obsolete --ignore '.venv/*' --ignore '.tools/*' --ignore 'tests/*' --ignore 'bench/*'
+	$(PY) manage.py makemessages -l ko -e html,txt,py,md --no-obsolete --ignore '.venv/*' --ignore '.tools/*' --ignore 'tests/*' --ignore 'bench/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*' --ignore '.tools/*'
 
 bench: install
