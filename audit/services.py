@@ -39,3 +39,33 @@ def audit_record(
         before=before,
         after=after,
     )
+
+
+def audit_record_many(entries: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Append several events at once (a batch of CI results): each entry takes the
+    arguments of `audit_record`. Same rule: inside the caller's transaction."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit_record_many must be called inside transaction.atomic()")
+    now = timezone.now()
+    events = []
+    for entry in entries:
+        actor = entry.get("actor")
+        user = actor if getattr(actor, "is_authenticated", False) else None
+        obj = entry["obj"]
+        label = entry.get("actor_label") or (user.get_username() if user is not None else "system")
+        events.append(
+            AuditEvent(
+                at=now,
+                actor=user,
+                actor_label=label[:150],
+                action=entry["action"],
+                object_type=obj._meta.label_lower,
+                object_id=str(obj.pk),
+                object_repr=str(obj)[:255],
+                release_id=entry.get("release_id"),
+                before=entry.get("before"),
+                after=entry.get("after"),
+            )
+        )
+    return AuditEvent.objects.bulk_create(events)

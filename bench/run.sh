@@ -2,6 +2,8 @@
 # Benchmarks, one command: `make bench`. Everything runs on this machine in one go, on
 # PostgreSQL and Redis, under the production server (gunicorn + uvicorn workers, DEBUG off),
 # and each result is reported against a baseline measured in the same run.
+# `bench/run.sh webhooks` runs only the webhook bench (bench/webhooks.py), appending its
+# section to bench/results/latest.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -10,12 +12,16 @@ mkdir -p "$out"
 
 pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
 redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 export DEBUG=0 SECRET_KEY=bench-only-secret-key GONOGO_BENCH=1 ALLOWED_HOSTS=127.0.0.1
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/gonogo_bench REDIS_URL=redis://127.0.0.1:6379/14
 export GONOGO_VAR_DIR="$PWD/var/bench" GONOGO_BIND=127.0.0.1:8765 WEB_CONCURRENCY=${WEB_CONCURRENCY:-2}
 base=http://127.0.0.1:8765
+
+if [ "${1:-}" = webhooks ]; then  # creates and migrates gonogo_bench when missing; starts its own server
+  exec $PY bench/webhooks.py
+fi
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS gonogo_bench" -c "CREATE DATABASE gonogo_bench"
 $PY manage.py migrate --no-input -v 0
@@ -50,4 +56,6 @@ ratio=$($PY -c "print(f'{$boardrps / $empty:.3f}')")
   echo
   echo "## Live updates: recorded change → repainted panel in Chromium"
   $PY bench/browser_latency.py "$base"
+  echo
+  $PY bench/webhooks.py --no-append  # its own server on a free port, then a worker
 } | tee "$out/latest.md"

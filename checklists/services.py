@@ -130,7 +130,7 @@ def checklist_item_tick(
         raise RuleViolation("state_invalid", _("Choose passed, failed, blocked, n/a or open."), field="state")
     locked = (
         ChecklistItem.objects.select_for_update(of=("self",))
-        .select_related("checklist__release__product", "ticked_by")
+        .select_related("checklist__release__product")  # ticked_by read after the lock, not joined in it
         .get(pk=item.pk)
     )
     if locked.checklist.release_id:
@@ -187,7 +187,7 @@ def checklist_tick_undo(*, release: Release, actor: Any) -> ChecklistItem:
         raise Conflict("nothing_to_undo", _("You have no tick to undo on this release."))
     item = (
         ChecklistItem.objects.select_for_update(of=("self",))
-        .select_related("checklist__release__product", "ticked_by")
+        .select_related("checklist__release__product")  # ticked_by read after the lock, not joined in it
         .get(pk=int(last.object_id))
     )
     if not _may_tick(actor, item):

@@ -66,7 +66,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "gonogo.middleware.body_limit",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -78,6 +77,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: it is sync-only, and placed first it would make Django hop threads around every
+    # middleware under ASGI. There, gonogo.asgi already refuses big bodies as they stream.
+    "gonogo.middleware.body_limit",
 ]
 
 ROOT_URLCONF = "gonogo.urls"

@@ -18,16 +18,17 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.services import audit_record
-from gates.models import Evaluation, Gate, ResultSource, ResultStatus
+from audit.services import audit_record, audit_record_many
+from gates.models import Evaluation, Gate, GateResult, ResultSource, ResultStatus
 from gates.services import gate_result_record
 from gonogo.errors import Conflict, DomainError, NotAllowed, NotFound, RuleViolation
 from gonogo.validation import is_ci_link
+from live.services import live_notify
 from releases.models import ACTIVE_STATES, Product, Release
 from releases.selectors import gate_current_status
 from releases.services import same_commit, version_validate
@@ -98,8 +99,18 @@ def token_authenticate(raw: str) -> ApiToken | None:
 
 @dataclass(frozen=True)
 class Received:
-    delivery: Delivery
+    delivery_id: int
     duplicate: bool
+
+
+_INSERT = """
+    INSERT INTO integrations_delivery
+        (source, integration_id, product_id, event, key, headers, body, received_at, state, outcome,
+         attempts, head_sha, head_branch, version, release_id, processed_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '', '', %s, NULL, NULL)
+    ON CONFLICT (source, product_id, key) WHERE NOT (key = '') DO NOTHING
+    RETURNING id
+"""
 
 
 def delivery_receive(
@@ -115,35 +126,52 @@ def delivery_receive(
     outcome: str = "",
     version: str = "",
 ) -> Received:
-    """Store a delivery exactly as it came. The same key again from the same source and
-    product is a duplicate: the first one is returned and nothing is stored. Processing
-    is queued after commit for new deliveries in state `received`."""
-    from .tasks import delivery_process_task
-
-    try:
-        with transaction.atomic():
-            delivery = Delivery.objects.create(
-                source=source,
-                integration=integration,
-                product=product,
-                event=event[:50],
-                key=key[:200],
-                headers=dict(headers or {}),
-                body=body,
-                received_at=timezone.now(),
-                state=state,
-                outcome=outcome,
-                version=version[:64],
-            )
-    except IntegrityError:
-        existing = Delivery.objects.filter(source=source, product=product, key=key[:200]).first()
-        if existing is None or not key:
-            raise
-        return Received(existing, True)
+    """Store a delivery exactly as it came, in one statement. The same key again from the
+    same source and product is a duplicate: the first one's id is returned and nothing is
+    stored. New deliveries in state `received` are drained by a worker after commit."""
+    key = key[:200]
+    params = [
+        source,
+        integration.pk if integration else None,
+        product.pk,
+        event[:50],
+        key,
+        json.dumps(dict(headers or {})),
+        body,
+        timezone.now(),
+        state,
+        outcome,
+        version[:64],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, params)
+        row = cursor.fetchone()
+    if row is None:
+        existing = Delivery.objects.filter(source=source, product=product, key=key).values_list(
+            "pk", flat=True
+        )
+        return Received(existing.get(), True)
     if state == DeliveryState.RECEIVED:
-        # robust: with the broker down the delivery is still stored; the sweep queues it later.
-        transaction.on_commit(lambda: delivery_process_task.delay(delivery.pk), robust=True)
-    return Received(delivery, False)
+        transaction.on_commit(deliveries_drain_schedule, robust=True)
+    return Received(int(row[0]), False)
+
+
+def deliveries_drain_schedule() -> None:
+    """Queue a drain of the inbox, at most one at a time: with Redis a short-lived key
+    says a drain is already queued (the drain clears it before its last look, so nothing
+    stored meanwhile is missed); without Redis every delivery queues one."""
+    from .tasks import deliveries_drain_task
+
+    if settings.REDIS_URL:
+        from live.bus import _redis
+
+        if not _redis().set(DRAIN_KEY, "1", nx=True, px=DRAIN_KEY_MS):
+            return
+    deliveries_drain_task.delay()
+
+
+DRAIN_KEY = "gonogo:inbox:drain-queued"
+DRAIN_KEY_MS = 30_000  # a drain that died frees the key after this
 
 
 @dataclass
@@ -156,6 +184,48 @@ class Applied:
     waiting: bool = False
     waiting_sha: str = ""
     waiting_branch: str = ""
+
+
+@dataclass
+class Planned:
+    """One gate result to record, worked out from one observation."""
+
+    release: Release
+    gate: Gate
+    observation: Observation
+    status: str
+    label: str
+    applied: Applied
+
+
+class _Resolver:
+    """Gates and releases looked up once per batch, with the product locked (once) when a
+    release is not found, so a release created meanwhile is either seen or replays us."""
+
+    def __init__(self) -> None:
+        self.gates: dict[int, dict[str, Gate]] = {}
+        self.releases: dict[tuple[int, str, str], Release | None] = {}
+        self.locked: set[int] = set()
+
+    def gate(self, product: Product, key: str) -> Gate | None:
+        if product.pk not in self.gates:
+            self.gates[product.pk] = _gates_of(product)
+        return self.gates[product.pk].get(key)
+
+    def release(self, product: Product, observation: Observation) -> Release | None:
+        cache_key = (product.pk, observation.sha.lower(), observation.branch)
+        if cache_key not in self.releases or (
+            self.releases[cache_key] is None and product.pk not in self.locked
+        ):
+            if cache_key in self.releases:  # not found before: lock the product, look again
+                Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").get()
+                self.locked.add(product.pk)
+            self.releases[cache_key] = _release_for(product, observation)[0]
+            if self.releases[cache_key] is None and product.pk not in self.locked:
+                Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").get()
+                self.locked.add(product.pk)
+                self.releases[cache_key] = _release_for(product, observation)[0]
+        return self.releases[cache_key]
 
 
 def _release_for(product: Product, observation: Observation) -> tuple[Release | None, str]:
@@ -176,46 +246,43 @@ def _release_for(product: Product, observation: Observation) -> tuple[Release | 
     if observation.branch:
         by_branch = releases.filter(branch=observation.branch, state__in=ACTIVE_STATES).first()
         if by_branch is not None:
-            # Another commit on the branch is kept as evidence for that commit; it counts
-            # only if the release moves to it. A release without a commit takes it as is.
-            return by_branch, sha if by_branch.commit_sha else ""
+            return by_branch, _commit_for(observation, by_branch.commit_sha)
     return None, ""
+
+
+def _commit_for(observation: Observation, release_commit: str) -> str:
+    """The commit a result is recorded against: the release's own when the observation is
+    about it; a release without a commit takes the result as its own; otherwise the
+    observation's commit (kept as evidence for that commit; it counts only if the release
+    moves to it)."""
+    sha = observation.sha.lower()
+    if not sha or not release_commit or same_commit(sha, release_commit):
+        return release_commit
+    return sha
 
 
 def _gates_of(product: Product) -> dict[str, Gate]:
     return {g.key: g for g in Gate.objects.filter(Q(products=product) | Q(products__isnull=True)).distinct()}
 
 
-def observations_apply(
-    *,
-    integration: Integration,
-    observations: Iterable[Observation],
-    source: str = ResultSource.WEBHOOK,
-) -> Applied:
-    """Record each observation whose name maps to a CI gate of the integration's product,
-    on the release its commit or branch belongs to. Unmapped names change nothing; an
-    observation with no release yet leaves the outcome `waiting`."""
-    applied = Applied()
+def _plan(
+    integration: Integration, observations: Iterable[Observation], applied: Applied, resolver: _Resolver
+) -> list[Planned]:
+    """Which observations become which gate results; notes say why others do not."""
     product = integration.product
-    gates: dict[str, Gate] | None = None
+    planned = []
     for observation in observations:
         gate_key = integration.gate_for(observation.name)
         if gate_key is None:
             applied.notes.append(f"“{observation.name}”: no gate pattern matches; ignored")
             continue
-        gates = gates if gates is not None else _gates_of(product)
-        gate = gates.get(gate_key)
+        gate = resolver.gate(product, gate_key)
         if gate is None or gate.evaluation != Evaluation.CI:
             applied.notes.append(
                 f"“{observation.name}” → {gate_key}: not a CI gate of {product.slug}; ignored"
             )
             continue
-        release, commit = _release_for(product, observation)
-        if release is None:
-            # Serialise with release_create (it locks the product): either the release is
-            # visible now, or its replay will see this delivery waiting.
-            Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").get()
-            release, commit = _release_for(product, observation)
+        release = resolver.release(product, observation)
         if release is None:
             applied.waiting = True
             applied.waiting_sha = applied.waiting_sha or observation.sha
@@ -228,26 +295,95 @@ def observations_apply(
         status = observation.status
         if status == ResultStatus.FAILED and observation.allow_failure and gate.allow_failure_passes:
             status = ResultStatus.PASSED
-        recorded = gate_result_record(
-            release=release,
-            gate=gate,
-            status=status,
-            source=source,
-            commit=commit,
-            url=observation.url if is_ci_link(observation.url) else "",
-            summary=observation.summary + (" (allowed to fail)" if status != observation.status else ""),
-            run_id=observation.run_id,
-            run_attempt=observation.attempt,
-            observed_at=observation.observed_at,
-            check_name=observation.name,
-            actor_label=f"{integration.provider}:{integration.slug}",
+        planned.append(
+            Planned(release, gate, observation, status, f"{integration.provider}:{integration.slug}", applied)
         )
-        if recorded.duplicate:
-            applied.duplicates += 1
-            applied.notes.append(f"“{observation.name}” → {gate_key} {status}: already recorded")
-        else:
-            applied.recorded += 1
-            applied.notes.append(f"“{observation.name}” → {gate_key} {status} on {release}")
+    return planned
+
+
+def _record(planned: list[Planned], *, source: str) -> None:
+    """Record planned results in bulk: the releases are locked (in id order, so batches
+    never deadlock), duplicates of a recorded run, attempt and status on the same commit
+    are skipped, and each new result gets its audit event; boards hear once per release."""
+    if not planned:
+        return
+    release_ids = sorted({p.release.pk for p in planned})
+    commits = dict(
+        Release.objects.select_for_update()
+        .filter(pk__in=release_ids)
+        .order_by("pk")
+        .values_list("pk", "commit_sha")
+    )
+    run_ids = {p.observation.run_id for p in planned}
+    seen = set(
+        GateResult.objects.filter(release_id__in=release_ids, run_id__in=run_ids).values_list(
+            "release_id", "gate_id", "commit_sha", "run_id", "run_attempt", "status"
+        )
+    )
+    now = timezone.now()
+    rows: list[tuple[Planned, GateResult]] = []
+    for p in planned:
+        o = p.observation
+        attempt = max(1, min(o.attempt, 2**31 - 1))
+        commit = _commit_for(o, commits[p.release.pk])
+        key = (p.release.pk, p.gate.pk, commit, o.run_id[:200], attempt, p.status)
+        if key in seen:
+            p.applied.duplicates += 1
+            p.applied.notes.append(f"“{o.name}” → {p.gate.key} {p.status}: already recorded")
+            continue
+        seen.add(key)
+        rows.append(
+            (
+                p,
+                GateResult(
+                    release=p.release,
+                    gate=p.gate,
+                    commit_sha=commit,
+                    status=p.status,
+                    source=source,
+                    url=o.url[:1000] if is_ci_link(o.url[:1000]) else "",
+                    summary=(o.summary + (" (allowed to fail)" if p.status != o.status else ""))[:500],
+                    check_name=o.name[:200],
+                    run_id=o.run_id[:200],
+                    run_attempt=attempt,
+                    observed_at=min(o.observed_at, now) if o.observed_at else now,
+                    received_at=now,
+                    reporter_label=p.label[:150],
+                ),
+            )
+        )
+    created = GateResult.objects.bulk_create([r for _p, r in rows])
+    audit_record_many(
+        [
+            {
+                "actor_label": p.label,
+                "action": "gate_result.record",
+                "obj": result,
+                "after": {"gate": p.gate.key, "status": p.status, "source": source, "run_id": result.run_id},
+                "release_id": p.release.pk,
+            }
+            for (p, _row), result in zip(rows, created, strict=True)
+        ]
+    )
+    for p, _row in rows:
+        p.applied.recorded += 1
+        p.applied.notes.append(f"“{p.observation.name}” → {p.gate.key} {p.status} on {p.release}")
+    for release_id in sorted({p.release.pk for p, _row in rows}):
+        live_notify(release_id=release_id, change="gate_result")
+
+
+def observations_apply(
+    *,
+    integration: Integration,
+    observations: Iterable[Observation],
+    source: str = ResultSource.WEBHOOK,
+) -> Applied:
+    """Record each observation whose name maps to a CI gate of the integration's product,
+    on the release its commit or branch belongs to. Unmapped names change nothing; an
+    observation with no release yet leaves the outcome `waiting`. Must run in a
+    transaction (it locks the releases it records on)."""
+    applied = Applied()
+    _record(_plan(integration, observations, applied, _Resolver()), source=source)
     return applied
 
 
@@ -261,13 +397,86 @@ def _payload(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def _apply(delivery: Delivery) -> Applied:
-    payload = _payload(bytes(delivery.body))
-    if delivery.source == DeliverySource.API:
-        return _api_result_replay(delivery, payload)
-    assert delivery.integration is not None
-    observations = WEBHOOKS[delivery.source].observations(delivery.event, payload)
-    return observations_apply(integration=delivery.integration, observations=observations)
+def _conclude(delivery: Delivery, applied: Applied) -> None:
+    if applied.waiting:
+        delivery.state = DeliveryState.WAITING
+        delivery.head_sha = applied.waiting_sha.lower()[:64]
+        delivery.head_branch = applied.waiting_branch[:255]
+    elif applied.recorded:
+        delivery.state = DeliveryState.APPLIED
+    else:
+        delivery.state = DeliveryState.IGNORED
+    delivery.outcome = "\n".join(applied.notes) or "nothing in this event concerns a gate"
+
+
+def _fail(delivery: Delivery, exc: Exception) -> None:
+    delivery.state = DeliveryState.FAILED
+    if isinstance(exc, BadDelivery | DomainError):
+        delivery.outcome = str(exc)
+    else:  # a payload no provider sends; kept, marked, never retried forever
+        logger.warning("delivery %s could not be processed", delivery.pk, exc_info=exc)
+        delivery.outcome = f"could not be processed: {exc.__class__.__name__}: {exc}"[:2000]
+
+
+SAVED = ["state", "outcome", "attempts", "processed_at", "head_sha", "head_branch"]
+
+
+def _process(deliveries: list[Delivery]) -> None:
+    """Apply locked deliveries together (see `_record`). If the batch as a whole fails for
+    a reason other than the database going away, each is applied alone, so one bad
+    delivery is marked failed and the others still apply."""
+    now = timezone.now()
+    for delivery in deliveries:
+        delivery.attempts += 1
+        delivery.processed_at = now
+    try:
+        with transaction.atomic():
+            resolver = _Resolver()
+            planned: list[Planned] = []
+            outcomes: list[tuple[Delivery, Applied | Exception]] = []
+            for delivery in deliveries:
+                try:
+                    applied = Applied()
+                    payload = _payload(bytes(delivery.body))
+                    if delivery.source == DeliverySource.API:
+                        with transaction.atomic():
+                            applied = _api_result_replay(delivery, payload)
+                    else:
+                        assert delivery.integration is not None
+                        observations = WEBHOOKS[delivery.source].observations(delivery.event, payload)
+                        planned += _plan(delivery.integration, observations, applied, resolver)
+                    outcomes.append((delivery, applied))
+                except (OperationalError, InterfaceError):
+                    raise
+                except Exception as exc:
+                    outcomes.append((delivery, exc))
+            _record(planned, source=ResultSource.WEBHOOK)
+            for delivery, outcome in outcomes:
+                if isinstance(outcome, Exception):
+                    _fail(delivery, outcome)
+                else:
+                    _conclude(delivery, outcome)
+            Delivery.objects.bulk_update(deliveries, SAVED)
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the task retries with backoff
+    except Exception as exc:
+        if len(deliveries) == 1:
+            delivery = deliveries[0]
+            _fail(delivery, exc)
+            Delivery.objects.filter(pk=delivery.pk).update(**{f: getattr(delivery, f) for f in SAVED})
+            return
+        logger.warning(
+            "a batch of %s deliveries failed; applying them one by one", len(deliveries), exc_info=True
+        )
+        for delivery in deliveries:
+            delivery.attempts -= 1
+            with transaction.atomic():
+                locked = (
+                    Delivery.objects.select_for_update()
+                    .select_related("integration__product")
+                    .get(pk=delivery.pk)
+                )
+                _process([locked])
 
 
 def delivery_process(*, delivery_id: int) -> Delivery:
@@ -279,36 +488,25 @@ def delivery_process(*, delivery_id: int) -> Delivery:
             .select_related("integration__product", "product")
             .get(pk=delivery_id)
         )
-        if delivery.state in (DeliveryState.APPLIED, DeliveryState.IGNORED):
-            return delivery
-        delivery.attempts += 1
-        try:
-            with transaction.atomic():  # a failure rolls back to here, and is recorded
-                applied = _apply(delivery)
-        except (OperationalError, InterfaceError):
-            raise  # the database went away: the task retries with backoff
-        except (BadDelivery, DomainError) as exc:
-            delivery.state = DeliveryState.FAILED
-            delivery.outcome = str(exc)
-        except Exception as exc:  # a payload no provider sends; kept, marked, never retried forever
-            logger.exception("delivery %s could not be processed", delivery.pk)
-            delivery.state = DeliveryState.FAILED
-            delivery.outcome = f"could not be processed: {exc.__class__.__name__}: {exc}"[:2000]
-        else:
-            if applied.waiting:
-                delivery.state = DeliveryState.WAITING
-                delivery.head_sha = applied.waiting_sha.lower()[:64]
-                delivery.head_branch = applied.waiting_branch[:255]
-            elif applied.recorded:
-                delivery.state = DeliveryState.APPLIED
-            else:
-                delivery.state = DeliveryState.IGNORED
-            delivery.outcome = "\n".join(applied.notes) or "nothing in this event concerns a gate"
-        delivery.processed_at = timezone.now()
-        delivery.save(
-            update_fields=["state", "outcome", "attempts", "processed_at", "head_sha", "head_branch"]
-        )
+        if delivery.state not in (DeliveryState.APPLIED, DeliveryState.IGNORED):
+            _process([delivery])
+    delivery.refresh_from_db()
     return delivery
+
+
+def deliveries_drain(*, limit: int = 200) -> int:
+    """Apply up to `limit` received deliveries, oldest first, claimed so that concurrent
+    drains never take the same ones. Returns how many were taken."""
+    with transaction.atomic():
+        batch = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(state=DeliveryState.RECEIVED)
+            .select_related("integration__product", "product")
+            .order_by("id")[:limit]
+        )
+        if batch:
+            _process(batch)
+    return len(batch)
 
 
 def deliveries_waiting_for(release: Release) -> list[int]:

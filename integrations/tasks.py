@@ -26,6 +26,35 @@ def delivery_process_task(delivery_id: int) -> str:
 
 
 @shared_task(
+    name="integrations.deliveries_drain",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=10,
+)
+def deliveries_drain_task() -> int:
+    """Apply received deliveries in batches until none is left. Before its last look it
+    frees the "drain queued" key, so a delivery stored meanwhile either is seen by that
+    look or queues a new drain."""
+    from django.conf import settings
+
+    total = 0
+    while True:
+        taken = services.deliveries_drain()
+        total += taken
+        if taken:
+            continue
+        if settings.REDIS_URL:
+            from live.bus import _redis
+
+            _redis().delete(services.DRAIN_KEY)
+        taken = services.deliveries_drain()
+        total += taken
+        if not taken:
+            return total
+
+
+@shared_task(
     name="integrations.deliveries_replay",
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=2,

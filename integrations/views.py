@@ -3,6 +3,8 @@ the raw body, stores the delivery, and answers; processing happens after commit.
 
 from __future__ import annotations
 
+import time
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from api.auth import api_view, json_object, raw_body
@@ -24,6 +26,28 @@ KEPT_HEADERS = (
     "X-Gitlab-Instance",
     "Idempotency-Key",
 )
+
+
+# Integrations rarely change and every delivery needs one: each web process keeps them for
+# a short while (a deactivated integration stops taking deliveries within that time).
+CACHE_SECONDS = 30.0
+_cache: dict[tuple[str, str], tuple[float, Integration | None]] = {}
+
+
+def integration_cached(provider: str, slug: str) -> Integration | None:
+    now = time.monotonic()
+    hit = _cache.get((provider, slug))
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    integration = (
+        Integration.objects.select_related("product")
+        .filter(slug=slug, provider=provider, active=True)
+        .first()
+    )
+    if len(_cache) > 1000:
+        _cache.clear()
+    _cache[(provider, slug)] = (now, integration)
+    return integration
 
 
 @api_view(("POST",))
@@ -66,7 +90,7 @@ def webhook_receive(request: HttpRequest, provider: str, slug: str) -> HttpRespo
         state="received" if used else "ignored",
         outcome="" if used else f"event “{event}” does not report a gate",
     )
-    reply = {"id": received.delivery.pk, "duplicate": received.duplicate, "event": event}
+    reply = {"id": received.delivery_id, "duplicate": received.duplicate, "event": event}
     if event == "ping" or received.duplicate:
         return JsonResponse(reply, status=200)
     return JsonResponse(reply, status=202)

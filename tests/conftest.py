@@ -150,3 +150,13 @@ def celery_eager() -> Any:
     app.conf.task_always_eager = True
     yield app
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_integration_cache() -> Any:
+    """Each test makes its own integrations: the web process cache must not outlive it."""
+    from integrations import views
+
+    views._cache.clear()
+    yield
+    views._cache.clear()

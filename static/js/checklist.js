@@ -40,6 +40,7 @@
     }
     if (KEYS[key]) {
       var item = current();
+      if (item && item.querySelector(".htmx-request")) { evt.preventDefault(); return; }  // a tick is on its way
       var button = item && item.querySelector('button[data-key="' + KEYS[key] + '"]');
       if (button) { evt.preventDefault(); button.click(); }
     }

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -39,4 +41,12 @@ def test_schema_is_openapi_3_1_and_lists_every_api_url(client: Any) -> None:
 def test_api_conforms_to_its_schema(case: Any, ci_world: Any, settings: Any) -> None:
     settings.ALLOWED_HOSTS = ["localhost"]
     token = ci_world.token("results", "verdict", "metrics")
-    case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+    # Like Django's test client: the end of a request must not close the test's connection
+    # (it holds the test transaction).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)

@@ -1,0 +1,809 @@
+"""Signed GitHub webhook deliveries under the production server, on PostgreSQL and Redis.
+
+Run alone:      bench/run.sh webhooks        (or: .venv/bin/python bench/webhooks.py)
+Part of:        make bench                   (bench/run.sh runs it with --no-append)
+
+What it measures, in one run (about 2 minutes on 2 cores):
+
+1. Acknowledgement throughput at saturation: POST /api/v1/webhooks/github/<slug> with
+   X-Hub-Signature-256, X-GitHub-Event: workflow_job and a unique X-GitHub-Delivery each
+   (and a unique job id in each body), from CONNECTIONS keep-alive connections, closed loop.
+   The floor is /bench/webhook-floor/ (gonogo/urls.py, GONOGO_BENCH=1 only): the same HMAC
+   check over the same body and one INSERT into `bench_floor`, behind the same middleware.
+   Warm-up first, then floor, ours, floor, ours (SATURATION_SECONDS each); the ratio is
+   ours/floor over the means. Target: ≥ 0.5.
+2. Acknowledgement latency at a steady STEADY_RATE deliveries/s for STEADY_SECONDS, open loop
+   (each request is due at t0 + i/rate; its latency counts from when it was due, so a slow
+   server cannot slow the sender down; a request unanswered after 10 s, as long as GitHub
+   waits, counts as refused).
+   Target: p99 ≤ 50 ms. The floor is paced the same way for 5 s first. About 2 % of these are
+   redeliveries (same X-GitHub-Delivery: must answer 200 `duplicate`) or a second delivery
+   of a job already sent (new delivery id, same job and status: must not record twice).
+3. Gate results applied per second by the Celery worker: the steady run's deliveries
+   (STEADY_RATE * STEADY_SECONDS, distinct job ids mapped to 4 CI gates on 2 releases) wait
+   in Redis while no worker runs; then the web server stops and `scripts/serve worker` (the
+   Procfile's worker, WORKER_CONCURRENCY default 2, no beat) drains them for at most
+   DRAIN_TIMEOUT s. Rate = gate results recorded between the first and the last processed
+   delivery. Target: ≥ 300/s.
+4. Lost or doubled: every acknowledged delivery has exactly one Delivery row (by delivery id);
+   every processed one gave its distinct (commit, job, status) exactly once; floor rows =
+   floor acknowledgements. Requests refused or unanswered are reported, not counted as lost.
+
+Each run also notes the CPU milliseconds per delivery of the web workers (or the worker),
+PostgreSQL and Redis (from /proc: steadier than wall-clock rates on a shared machine), and
+the CPU other processes used meanwhile (a test suite running alongside shows up there).
+Knobs: BENCH_WEBHOOK_CONNECTIONS [32], _SECONDS [8], _RATE [200], _STEADY_SECONDS [15],
+_DRAIN_TIMEOUT [60]; WEB_CONCURRENCY and WORKER_CONCURRENCY as scripts/serve reads them.
+
+The web server is started the way `scripts/serve web` starts it (gunicorn + uvicorn workers,
+WEB_CONCURRENCY default 2, access log on), bound to a free port, with DEBUG off. During the
+acknowledgement runs no worker runs: the deliveries pile up in the inbox and in the broker.
+The saturation runs' deliveries (a product of their own) are purged from the broker before
+the steady run, so that the drain measures exactly the steady run's backlog; they stay
+`received` in the inbox until the clean-up.
+
+Environment (defaults in brackets; bench/run.sh sets the same): DATABASE_URL
+[postgres://postgres@127.0.0.1:5432/gonogo_bench, created and migrated when missing],
+REDIS_URL [redis://127.0.0.1:6379/14: its `celery` queue is purged], GONOGO_BENCH_WEBHOOK_SECRET
+[a fixed bench secret]. Everything it creates carries a per-run slug `whb<time>` and is deleted
+at the end, except the audit events the worker appends (the audit table is append-only) and
+the deliveries' Redis pub/sub notices (not stored). Prints a markdown section and appends it
+to bench/results/latest.md (not with --no-append). Logs: bench/results/webhooks-{web,worker}.log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = (
+    ROOT.parent / "shared/fixtures/ci-payloads/github/workflow_job.completed.success.with-organization.json"
+)
+RESULTS = ROOT / "bench/results"
+
+CONNECTIONS = int(os.environ.get("BENCH_WEBHOOK_CONNECTIONS", "32"))
+WARMUP_SECONDS = 2.0
+SATURATION_SECONDS = float(os.environ.get("BENCH_WEBHOOK_SECONDS", "8"))
+STEADY_RATE = int(os.environ.get("BENCH_WEBHOOK_RATE", "200"))
+STEADY_SECONDS = int(os.environ.get("BENCH_WEBHOOK_STEADY_SECONDS", "15"))
+FLOOR_STEADY_SECONDS = 5
+DRAIN_TIMEOUT = float(os.environ.get("BENCH_WEBHOOK_DRAIN_TIMEOUT", "60"))
+REQUEST_TIMEOUT = 10.0  # seconds, as GitHub waits; then the request counts as refused (status -1)
+FLOOR_TARGET_RATIO = 0.5
+P99_TARGET_MS = 50.0
+APPLIED_TARGET = 300.0
+
+# The production environment, as bench/run.sh exports it (kept when already set).
+for name, value in {
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-only-secret-key",
+    "GONOGO_BENCH": "1",
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/gonogo_bench",
+    "REDIS_URL": "redis://127.0.0.1:6379/14",
+    "GONOGO_VAR_DIR": str(ROOT / "var/bench"),
+    "GONOGO_BENCH_WEBHOOK_SECRET": "bench-webhook-secret-do-not-use",
+    "DJANGO_SETTINGS_MODULE": "gonogo.settings",
+}.items():
+    os.environ.setdefault(name, value)
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+SECRET = os.environ["GONOGO_BENCH_WEBHOOK_SECRET"].encode()
+SECRET_ENV = "GONOGO_BENCH_WEBHOOK_SECRET"
+sys.path.insert(0, str(ROOT))
+
+
+def database_ensure() -> None:
+    """Create the bench database when it does not exist, and migrate it."""
+    import dj_database_url
+    import psycopg
+
+    cfg = dj_database_url.parse(os.environ["DATABASE_URL"])
+    if not cfg["ENGINE"].endswith("postgresql"):
+        sys.exit("bench/webhooks.py measures PostgreSQL: set DATABASE_URL to a postgres:// URL")
+    params = {"host": cfg["HOST"] or "127.0.0.1", "port": cfg["PORT"] or 5432, "user": cfg["USER"]}
+    if cfg.get("PASSWORD"):
+        params["password"] = cfg["PASSWORD"]
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, check=True)
+
+
+# Request bodies ------------------------------------------------------------------------------
+
+JOB_NAMES = {"lint*": "linters", "pact*": "pact-verify", "e2e*": "e2e-ios", "smoke*": "smoke-tests"}
+FIXTURE_SHA = "3484a3fb816e0859fd6e1cea078d76385ff50625"
+OTHER_SHA = "9c1d1c0ffee0ddba11c0ffee0ddba11c0ffee00d"
+
+
+class Bodies:
+    """workflow_job.completed bodies from the fixture, with a job id (and name, commit and
+    conclusion) of our choosing: a template split around the id, so making one is cheap."""
+
+    def __init__(self) -> None:
+        self.fixture = json.loads(FIXTURE.read_text())
+        self.templates: dict[tuple[str, str, str], tuple[bytes, bytes]] = {}
+
+    def body(
+        self, job_id: int, name: str = "linters", sha: str = FIXTURE_SHA, conclusion: str = "success"
+    ) -> bytes:
+        key = (name, sha, conclusion)
+        if key not in self.templates:
+            payload = json.loads(json.dumps(self.fixture))
+            job = payload["workflow_job"]
+            job.update(id=-424242, name=name, head_sha=sha, conclusion=conclusion)
+            job["steps"] = [dict(s, conclusion=conclusion) for s in job.get("steps") or []]
+            text = json.dumps(payload).encode()
+            assert text.count(b"-424242") == 1
+            before, after = text.split(b"-424242")
+            self.templates[key] = (before, after)
+        before, after = self.templates[key]
+        return before + str(job_id).encode() + after
+
+
+def signed_request(path: str, host: str, body: bytes, delivery: str) -> bytes:
+    signature = hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: GitHub-Hookshot/bench\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        f"X-GitHub-Event: workflow_job\r\nX-GitHub-Delivery: {delivery}\r\nX-GitHub-Hook-ID: 4242\r\n"
+        f"X-Hub-Signature-256: sha256={signature}\r\n\r\n"
+    ).encode() + body
+
+
+# A minimal HTTP/1.1 keep-alive client (asyncio protocol, one request at a time per connection) ---
+
+
+class Connection(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  (uvloop's is not a subclass)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0 or self.waiter is None:
+            return
+        head = bytes(self.buffer[:end]).lower()
+        at = head.find(b"\r\ncontent-length:")
+        if at < 0:
+            self._fail(ConnectionError("response without Content-Length"))
+            return
+        line_end = head.find(b"\r\n", at + 2)
+        length = int(head[at + 17 : line_end if line_end >= 0 else len(head)])
+        if len(self.buffer) < end + 4 + length:
+            return
+        body = bytes(self.buffer[end + 4 : end + 4 + length])
+        del self.buffer[: end + 4 + length]
+        if b"\r\nconnection: close" in head:
+            self.closed = True
+        waiter, self.waiter = self.waiter, None
+        if not waiter.done():
+            waiter.set_result((int(head[9:12]), body))
+
+    def _fail(self, exc: Exception) -> None:
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc)
+        self.waiter = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(ConnectionError(f"connection lost: {exc}"))
+
+    def request(self, data: bytes) -> asyncio.Future[tuple[int, bytes]]:
+        assert self.transport is not None and self.waiter is None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(data)
+        return self.waiter
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def connect(port: int) -> Connection:
+    _t, protocol = await asyncio.get_running_loop().create_connection(Connection, "127.0.0.1", port)
+    return protocol
+
+
+# Load ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    """What one run sent and what came back, per delivery id."""
+
+    label: str
+    statuses: Counter[int] = field(default_factory=Counter)
+    acked: dict[str, int] = field(default_factory=dict)  # delivery id → HTTP status (2xx)
+    latencies: list[float] = field(default_factory=list)
+    elapsed: float = 0.0
+    cpu: float = 0.0
+    late: float = 0.0  # steady runs: the most the sender itself was behind schedule
+    codes: list[int | None] = field(default_factory=list)  # steady runs: status of request i
+    server_cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)  # web (or worker), PostgreSQL, Redis: seconds
+
+    def per_delivery_ms(self, which: int) -> float:
+        return self.server_cpu[which] / len(self.latencies) * 1000 if self.latencies else 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+
+class Load:
+    def __init__(self, port: int, bodies: Bodies) -> None:
+        self.port = port
+        self.host = f"127.0.0.1:{port}"
+        self.bodies = bodies
+        self.next_job = int(time.time() * 1000) % 10**9 * 1000  # distinct job ids for this run
+
+    def job_id(self) -> int:
+        self.next_job += 1
+        return self.next_job
+
+    async def _send(
+        self, conn: Connection, data: bytes, delivery: str, due: float, sent: Sent
+    ) -> tuple[Connection, int]:
+        try:
+            status, _body = await asyncio.wait_for(conn.request(data), REQUEST_TIMEOUT)
+        except ConnectionError:
+            status = 0
+        except TimeoutError:
+            status = -1
+        sent.latencies.append(time.perf_counter() - due)
+        sent.statuses[status] += 1
+        if 200 <= status < 300:
+            sent.acked[delivery] = status
+        if status <= 0 or conn.closed:
+            conn.close()
+            conn = await connect(self.port)
+        return conn, status
+
+    async def saturate(self, label: str, path: str, seconds: float) -> Sent:
+        """CONNECTIONS closed-loop senders, each a new signed delivery after the last answer."""
+        sent = Sent(label)
+        conns = [await connect(self.port) for _ in range(CONNECTIONS)]
+        cpu = time.process_time()
+        start = time.perf_counter()
+        deadline = start + seconds
+
+        async def sender(conn: Connection) -> Connection:
+            while time.perf_counter() < deadline:
+                delivery = str(uuid.uuid4())
+                data = signed_request(path, self.host, self.bodies.body(self.job_id()), delivery)
+                conn, _status = await self._send(conn, data, delivery, time.perf_counter(), sent)
+            return conn
+
+        conns = list(await asyncio.gather(*(sender(c) for c in conns)))
+        sent.elapsed = time.perf_counter() - start
+        sent.cpu = time.process_time() - cpu
+        for c in conns:
+            c.close()
+        return sent
+
+    async def steady(self, label: str, requests: list[tuple[str, bytes]], rate: float) -> Sent:
+        """Open loop: request i is due at t0 + i/rate, on an idle connection (a new one when
+        all are busy); its latency counts from when it was due. sent.codes[i]: its status."""
+        sent = Sent(label)
+        sent.codes = [None] * len(requests)
+        idle: deque[Connection] = deque([await connect(self.port) for _ in range(16)])
+        tasks: list[asyncio.Task[None]] = []
+
+        async def one(i: int, conn: Connection, data: bytes, delivery: str, due: float) -> None:
+            conn, sent.codes[i] = await self._send(conn, data, delivery, due, sent)
+            idle.append(conn)
+
+        cpu = time.process_time()
+        start = time.perf_counter() + 0.05
+        for i, (delivery, data) in enumerate(requests):
+            due = start + i / rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            sent.late = max(sent.late, time.perf_counter() - due)
+            conn = idle.popleft() if idle else await connect(self.port)
+            tasks.append(asyncio.create_task(one(i, conn, data, delivery, due)))
+        await asyncio.gather(*tasks)
+        sent.elapsed = time.perf_counter() - start
+        sent.cpu = time.process_time() - cpu
+        for c in idle:
+            c.close()
+        return sent
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))] if ordered else 0.0
+
+
+# The data -------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    product: Any  # its deliveries are applied: 2 releases, 4 CI gates
+    flood: Any  # the saturation runs' product: acknowledged only, purged from the broker
+    releases: list[Any]
+    ours: Any  # the integration of `product`
+    patterns: dict[str, str]
+
+
+def world_create(tag: str) -> World:
+    from accounts.models import Role
+    from gates.models import Gate
+    from integrations.models import Integration
+    from releases.models import Product
+    from releases.services import release_create
+
+    product = Product.objects.create(slug=tag, name=f"Webhook bench {tag}", platform="backend")
+    flood = Product.objects.create(
+        slug=f"{tag}-sat", name=f"Webhook bench {tag} (saturation)", platform="backend"
+    )
+    patterns: dict[str, str] = {}
+    for i, pattern in enumerate(JOB_NAMES):
+        gate = Gate.objects.create(
+            key=f"{tag}-{pattern.rstrip('*')}",
+            name=f"{tag} {pattern}",
+            owner_role=Role.BACKEND_LEAD,
+            position=90 + i,
+        )
+        gate.products.add(product)
+        patterns[pattern] = gate.key
+    releases = [
+        release_create(
+            product=product, version="1.0.0", build=1, commit=FIXTURE_SHA, branch="r1", state="candidate"
+        ),
+        release_create(
+            product=product, version="1.1.0", build=2, commit=OTHER_SHA, branch="r2", state="candidate"
+        ),
+    ]
+    ours = Integration.objects.create(
+        slug=tag, provider="github", product=product, secret_env=SECRET_ENV, gate_patterns=patterns
+    )
+    Integration.objects.create(
+        slug=f"{tag}-sat", provider="github", product=flood, secret_env=SECRET_ENV, gate_patterns=patterns
+    )
+    return World(product, flood, releases, ours, patterns)
+
+
+def world_delete(tag: str) -> None:
+    """Delete what world_create made and what came of it (audit events stay: append-only)."""
+    from gates.models import Gate, GateResult
+    from integrations.models import Delivery, Integration
+    from releases.models import Product, Release
+
+    GateResult.objects.filter(release__product__slug__startswith=tag).delete()
+    Delivery.objects.filter(product__slug__startswith=tag).delete()
+    Release.objects.filter(product__slug__startswith=tag).delete()
+    Integration.objects.filter(slug__startswith=tag).delete()
+    Gate.objects.filter(key__startswith=tag).delete()
+    Product.objects.filter(slug__startswith=tag).delete()
+
+
+# Processes -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(role: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """`scripts/serve web|worker` in a session of its own (so that stopping it stops its children)."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(ROOT / "scripts/serve"), role],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"the web server exited ({process.returncode}); see bench/results/webhooks-web.log")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/empty/", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    sys.exit("the web server did not answer within a minute")
+
+
+class Neighbours(threading.Thread):
+    """CPU seconds used, while the bench runs, by processes outside its own tree (PostgreSQL
+    and Redis excepted): a test suite running alongside shows up here. Sampled every second
+    from /proc, so processes living less than a second are missed."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.used: Counter[str] = Counter()
+        self.done = threading.Event()
+
+    @staticmethod
+    def scan() -> dict[int, tuple[str, int, int]]:
+        procs = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            close = stat.rfind(")")
+            fields = stat[close + 2 :].split()
+            procs[int(entry)] = (
+                stat[stat.find("(") + 1 : close],
+                int(fields[1]),
+                int(fields[11]) + int(fields[12]),
+            )
+        return procs
+
+    def run(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        me = os.getpid()
+        before = self.scan()
+        while not self.done.wait(1.0):
+            now = self.scan()
+
+            def ours(pid: int, now: dict[int, tuple[str, int, int]] = now) -> bool:
+                for _ in range(64):
+                    if pid == me:
+                        return True
+                    if pid <= 1 or pid not in now:
+                        return False
+                    pid = now[pid][1]
+                return False
+
+            for pid, (name, _ppid, cpu) in now.items():
+                if pid in before and name not in ("postgres", "redis-server") and not ours(pid):
+                    self.used[name] += (cpu - before[pid][2]) / tick
+            before = now
+
+    def report(self) -> str:
+        self.done.set()
+        self.join()
+        busy = {name: round(sec, 1) for name, sec in self.used.most_common() if sec >= 1.0}
+        total = sum(self.used.values())
+        verdict = "quiet" if total < 5 else "NOT quiet: the numbers above are disturbed"
+        return f"other processes' CPU during the run: {total:.1f} s {busy or ''} ({verdict})"
+
+
+def cpu_split(root: int) -> tuple[float, float, float]:
+    """CPU seconds used so far by the process tree under `root`, by PostgreSQL and by Redis."""
+    procs = Neighbours.scan()
+    children: dict[int, list[int]] = {}
+    for pid, (_name, ppid, _cpu) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    tree, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        tree += procs[pid][2] if pid in procs else 0
+        todo.extend(children.get(pid, []))
+    postgres = sum(cpu for name, _ppid, cpu in procs.values() if name == "postgres")
+    redis = sum(cpu for name, _ppid, cpu in procs.values() if name == "redis-server")
+    tick = os.sysconf("SC_CLK_TCK")
+    return tree / tick, postgres / tick, redis / tick
+
+
+# The run ---------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--no-append", action="store_true", help="print only (bench/run.sh tees it)")
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+
+    neighbours = Neighbours()
+    neighbours.start()
+    database_ensure()
+    import django
+
+    django.setup()
+
+    from django.db import connection
+    from django.db.models import Count, Max, Min
+
+    from gates.models import GateResult
+    from gonogo.celery import app as celery_app
+    from integrations.models import Delivery
+    from releases.models import Product
+
+    tag = f"whb{int(time.time())}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, body bytea NOT NULL)"
+        )
+        cursor.execute("TRUNCATE bench_floor")
+
+    world = world_create(tag)
+    product, flood, releases, ours = world.product, world.flood, world.releases, world.ours
+    floor_path = "/bench/webhook-floor/"
+    flood_path = f"/api/v1/webhooks/github/{tag}-sat"
+    ours_path = f"/api/v1/webhooks/github/{ours.slug}"
+
+    port = free_port()
+    web_concurrency = os.environ.get("WEB_CONCURRENCY", "2")
+    web = start("web", RESULTS / "webhooks-web.log", GONOGO_BIND=f"127.0.0.1:{port}")
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        wait_until_up(port, web)
+        bodies = Bodies()
+        load = Load(port, bodies)
+        body_size = len(bodies.body(load.job_id()))
+
+        # The steady run's deliveries: distinct jobs over 4 gates on 2 releases, 10 % failed;
+        # every 100th a redelivery (same delivery id), every 100th + 50 a new delivery of a
+        # job already sent (same job and status).
+        steady: list[tuple[str, bytes]] = []
+        result_of: dict[str, tuple[str, str, str]] = {}  # delivery id → (commit, job, status)
+        jobs: list[tuple[int, str, str, str]] = []
+        names = list(JOB_NAMES.values())
+        for i in range(STEADY_RATE * STEADY_SECONDS):
+            if i % 100 == 99 and steady:
+                steady.append(steady[i - 37])
+                continue
+            if i % 100 == 49 and jobs:
+                job, name, sha, conclusion = jobs[i // 2]
+            else:
+                job = load.job_id()
+                name, sha = names[i % 4], (FIXTURE_SHA, OTHER_SHA)[(i // 4) % 2]
+                conclusion = "failure" if i % 10 == 3 else "success"
+                jobs.append((job, name, sha, conclusion))
+            delivery = str(uuid.uuid4())
+            steady.append(
+                (
+                    delivery,
+                    signed_request(ours_path, load.host, bodies.body(job, name, sha, conclusion), delivery),
+                )
+            )
+            result_of[delivery] = (
+                sha,
+                f"workflow_job/{job}",
+                "passed" if conclusion == "success" else "failed",
+            )
+        floor_steady = []
+        for _i in range(STEADY_RATE * FLOOR_STEADY_SECONDS):
+            delivery = str(uuid.uuid4())
+            floor_steady.append(
+                (delivery, signed_request(floor_path, load.host, bodies.body(load.job_id()), delivery))
+            )
+
+        async def cpu_noted(run: Any) -> Sent:
+            before = cpu_split(web.pid)
+            sent: Sent = await run
+            sent.server_cpu = tuple(b - a for a, b in zip(before, cpu_split(web.pid), strict=True))  # type: ignore[assignment]
+            return sent
+
+        async def acknowledge() -> tuple[list[Sent], int, Sent, Sent]:
+            runs = [
+                await cpu_noted(load.saturate("warm-up floor", floor_path, WARMUP_SECONDS)),
+                await cpu_noted(load.saturate("warm-up ours", flood_path, WARMUP_SECONDS)),
+            ]
+            for _round in range(2):
+                runs.append(await cpu_noted(load.saturate("floor", floor_path, SATURATION_SECONDS)))
+                runs.append(await cpu_noted(load.saturate("ours", flood_path, SATURATION_SECONDS)))
+            purged = await asyncio.to_thread(celery_app.control.purge)
+            await asyncio.sleep(1.0)
+            floor_paced = await cpu_noted(load.steady("floor steady", floor_steady, STEADY_RATE))
+            await asyncio.sleep(1.0)
+            return runs, purged, floor_paced, await cpu_noted(load.steady("steady", steady, STEADY_RATE))
+
+        try:
+            import uvloop
+
+            runs, purged, floor_paced, paced = uvloop.run(acknowledge())
+        except ImportError:
+            runs, purged, floor_paced, paced = asyncio.run(acknowledge())
+        stop(web)
+
+        # Drain: the worker alone.
+        backlog = Delivery.objects.filter(product=product)
+        queued = backlog.filter(state="received").count()
+        worker_started = time.perf_counter()
+        worker = start("worker", RESULTS / "webhooks-worker.log")
+        deadline = worker_started + DRAIN_TIMEOUT
+        left, first_cpu, first_left = queued, cpu_split(worker.pid), queued
+        while time.perf_counter() < deadline and left:
+            time.sleep(0.25)
+            left = backlog.filter(state="received").count()
+            if first_left == queued and left < queued:  # the worker is up: CPU counts from here
+                first_cpu, first_left = cpu_split(worker.pid), left
+            if worker.poll() is not None:
+                break
+        worker_wall = time.perf_counter() - worker_started
+        last_cpu = cpu_split(worker.pid)
+        worker_cpu_ms = [
+            (b - a) / max(1, first_left - left) * 1000 for a, b in zip(first_cpu, last_cpu, strict=True)
+        ]
+        stop(worker)
+        worker = None
+
+        # Counting.
+        span = backlog.exclude(processed_at=None).aggregate(
+            first=Min("processed_at"), last=Max("processed_at")
+        )
+        results = GateResult.objects.filter(release__in=releases)
+        recorded = results.count()
+        drain_span = (span["last"] - span["first"]).total_seconds() if span["first"] else 0.0
+        applied_rate = recorded / drain_span if drain_span else 0.0
+        states = Counter(
+            dict(backlog.order_by().values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+        )
+        got_results = {
+            (sha, run, status)
+            for sha, run, status in results.values_list("release__commit_sha", "run_id", "status")
+        }
+        doubled_results = (
+            results.order_by()
+            .values("release", "gate", "run_id", "run_attempt", "status")
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)
+            .count()
+        )
+
+        def inbox_check(sent: list[Sent], target: Product) -> tuple[int, int, int]:
+            """(lost, doubled, stored without a 2xx) for deliveries acknowledged on `target`."""
+            acked: dict[str, int] = {}
+            for s in sent:
+                acked.update(s.acked)
+            keys = Counter(Delivery.objects.filter(product=target).values_list("key", flat=True))
+            lost = sum(1 for k in acked if k not in keys)
+            doubled = sum(n - 1 for n in keys.values() if n > 1)
+            unacked = sum(1 for k in keys if k not in acked)
+            return lost, doubled, unacked
+
+        ours_runs = [r for r in runs if "ours" in r.label]
+        floor_runs = [*(r for r in runs if "floor" in r.label), floor_paced]
+        lost_sat, doubled_sat, unacked_sat = inbox_check(ours_runs, flood)
+        lost_steady, doubled_steady, unacked_steady = inbox_check([paced], product)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM bench_floor")
+            floor_rows = cursor.fetchone()[0]
+        floor_acked = sum(len(r.acked) for r in floor_runs)
+        floor_unanswered = sum(r.statuses[0] + r.statuses[-1] for r in floor_runs)
+        redelivered = Counter(paced.codes[i] for i in range(len(steady)) if i % 100 == 99)
+        # Every processed delivery (acknowledged, or stored after the sender gave up on it) must
+        # have given its (commit, job, status) exactly once; nothing else may appear.
+        processed = set(backlog.exclude(state="received").values_list("key", flat=True))
+        expected_results = {result_of[d] for d in processed if d in result_of}
+        lost_results = len(expected_results - got_results)
+        extra_results = len(got_results - set(result_of.values()))
+        lost = lost_sat + lost_steady + lost_results + max(0, floor_acked - floor_rows)
+        refused = sum(
+            n for r in [*runs, floor_paced, paced] for code, n in r.statuses.items() if not 200 <= code < 300
+        )
+        doubled = (
+            doubled_sat
+            + doubled_steady
+            + doubled_results
+            + extra_results
+            + max(0, floor_rows - floor_acked - floor_unanswered)
+        )
+
+        # Report.
+        measured = [r for r in runs if not r.label.startswith("warm")]
+        floor_rate = statistics.mean(r.rate for r in measured if r.label == "floor")
+        ours_rate = statistics.mean(r.rate for r in measured if r.label == "ours")
+        ratio = ours_rate / floor_rate if floor_rate else 0.0
+        lat = [x * 1000 for x in paced.latencies]
+        p50, p99 = percentile(lat, 50), percentile(lat, 99)
+        floor_lat = [x * 1000 for x in floor_paced.latencies]
+
+        def mark(ok: bool) -> str:
+            return "met" if ok else "MISSED"
+
+        lines = [
+            f"## Webhooks: signed GitHub deliveries (gunicorn + {web_concurrency} uvicorn workers, "
+            f"PostgreSQL, Redis broker, DEBUG off) — {time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())}, "
+            f"{os.cpu_count()} cores",
+            f"workflow_job bodies of {body_size} bytes, HMAC-SHA256 signed, a new delivery id and job id each; "
+            f"{CONNECTIONS} keep-alive connections; no worker running during the acknowledgement runs.",
+            "",
+            "| run | deliveries | seconds | per second | p50 ms | p99 ms | statuses | CPU ms per delivery: "
+            "web / PostgreSQL / Redis | client CPU |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in [*runs, floor_paced, paced]:
+            ms = [x * 1000 for x in r.latencies]
+            lines.append(
+                f"| {r.label} | {len(r.latencies)} | {r.elapsed:.1f} | {r.rate:.0f} | {percentile(ms, 50):.1f} | "
+                f"{percentile(ms, 99):.1f} | {dict(sorted(r.statuses.items()))} | "
+                f"{r.per_delivery_ms(0):.1f} / {r.per_delivery_ms(1):.1f} / {r.per_delivery_ms(2):.2f} | "
+                f"{r.cpu / r.elapsed:.0%} |"
+            )
+        lines += [
+            "",
+            f"floor (HMAC + one INSERT):      {floor_rate:.0f} deliveries/s (mean of 2)",
+            f"ours (/api/v1/webhooks/github): {ours_rate:.0f} deliveries/s (mean of 2)",
+            f"ratio ours/floor: {ratio:.3f} (target ≥ {FLOOR_TARGET_RATIO}: {mark(ratio >= FLOOR_TARGET_RATIO)})",
+            f"at a steady {STEADY_RATE}/s for {STEADY_SECONDS} s (open loop): p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+            f"max {max(lat):.1f} ms (target p99 ≤ {P99_TARGET_MS:.0f} ms: {mark(p99 <= P99_TARGET_MS)}); "
+            f"sender at most {paced.late * 1000:.1f} ms behind schedule; the floor at the same rate for "
+            f"{FLOOR_STEADY_SECONDS} s: p50 {percentile(floor_lat, 50):.1f} ms, p99 {percentile(floor_lat, 99):.1f} ms",
+            f"worker drain ({os.environ.get('WORKER_CONCURRENCY', '2')} processes): {queued} queued deliveries → "
+            f"{recorded} gate results in {drain_span:.1f} s from the first to the last processed: "
+            f"{applied_rate:.0f} gate results/s (target ≥ {APPLIED_TARGET:.0f}: {mark(applied_rate >= APPLIED_TARGET)}); "
+            f"{worker_wall:.1f} s from worker start until none was left; CPU per delivery once started: "
+            f"worker {worker_cpu_ms[0]:.1f} ms, PostgreSQL {worker_cpu_ms[1]:.1f} ms, Redis {worker_cpu_ms[2]:.2f} ms",
+            f"inbox after the drain: {dict(sorted(states.items()))}; broker messages purged before the steady run "
+            f"(saturation runs' deliveries): {purged}",
+            f"lost: {lost}, doubled: {doubled} — deliveries acknowledged without a row: {lost_sat + lost_steady}, "
+            f"delivery ids stored twice: {doubled_sat + doubled_steady}; stored though the sender saw no 2xx "
+            f"(answered after the sender's {REQUEST_TIMEOUT:.0f} s, which GitHub shows as failed, or 5xx after "
+            f"commit; a redelivery would be a duplicate): "
+            f"{unacked_sat + unacked_steady}; redeliveries (same delivery id) answered "
+            f"{dict(sorted(redelivered.items(), key=str))} (200 = duplicate); gate results expected (distinct job "
+            f"and status among the processed deliveries) {len(expected_results)}, recorded {recorded} (missing {lost_results}, "
+            f"unexpected {extra_results}, same run and status twice {doubled_results}); "
+            f"floor rows {floor_rows} for {floor_acked} acknowledged and {floor_unanswered} unanswered",
+            f"not acknowledged (no 2xx within {REQUEST_TIMEOUT:.0f} s; a sender would have to redeliver; not "
+            f"counted as lost): {refused}; stored but still unprocessed when the drain stopped "
+            f"({DRAIN_TIMEOUT:.0f} s): {left}",
+            neighbours.report(),
+        ]
+        report = "\n".join(lines)
+        print(report, flush=True)
+        if not args.no_append:
+            with (RESULTS / "latest.md").open("a") as out:
+                out.write("\n" + report + "\n")
+    finally:
+        stop(web)
+        if worker is not None:
+            stop(worker)
+        celery_app.control.purge()  # what the drain left queued points at deliveries deleted now
+        world_delete(tag)
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_floor")
+
+
+if __name__ == "__main__":
+    main()
