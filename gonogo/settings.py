@@ -239,6 +239,6 @@ GONOGO_SECRET_DEFAULTS = {"GONOGO_DEMO_GITHUB_SECRET": "demo-secret"}
 CELERY_BEAT_SCHEDULE = {
     "waivers-expire-announce": {"task": "gates.waivers_expire_announce", "schedule": 60.0},
     "live-prune": {"task": "live.prune", "schedule": 600.0},
-    "deliveries-sweep": {"task": "integrations.deliveries_sweep", "schedule": 300.0},
+    "deliveries-sweep": {"task": "integrations.deliveries_sweep", "schedule": 60.0},
     "poll-ci": {"task": "integrations.poll_due", "schedule": GONOGO_POLL_INTERVAL_SECONDS},
 }

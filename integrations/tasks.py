@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
@@ -68,23 +69,18 @@ def deliveries_replay_task(release_id: int) -> int:
 
 @shared_task(name="integrations.deliveries_sweep")
 def deliveries_sweep_task() -> int:
-    """Queue again deliveries still unprocessed after five minutes (a lost message, a
-    worker that died), and forget deliveries past their retention."""
-    stuck = list(
-        Delivery.objects.filter(
-            state=DeliveryState.RECEIVED, received_at__lt=timezone.now() - timedelta(minutes=5)
-        ).values_list("pk", flat=True)[:1000]
-    )
-    for delivery_id in stuck:
-        delivery_process_task.delay(delivery_id)
+    """Drain deliveries still unprocessed after a minute (a lost message, a worker that
+    died), and forget deliveries past their retention."""
+    stuck = Delivery.objects.filter(
+        state=DeliveryState.RECEIVED, received_at__lt=timezone.now() - timedelta(minutes=1)
+    ).exists()
+    if stuck:
+        deliveries_drain_task.delay()
     services.deliveries_prune()
-    return len(stuck)
+    return int(stuck)
 
 
-@shared_task(name="integrations.poll_due")
-def poll_due_task() -> int:
-    """Ask CI about releases still waiting for a CI gate (`polling.releases_poll`); the
-    beat schedule `poll-ci` runs it every GONOGO_POLL_INTERVAL_SECONDS."""
-    from .polling import releases_poll
-
-    return releases_poll()
+@worker_ready.connect
+def _drain_on_start(**kwargs: object) -> None:
+    """A worker that starts drains what arrived while none ran."""
+    deliveries_drain_task.delay()
