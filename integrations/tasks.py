@@ -84,3 +84,12 @@ def deliveries_sweep_task() -> int:
 def _drain_on_start(**kwargs: object) -> None:
     """A worker that starts drains what arrived while none ran."""
     deliveries_drain_task.delay()
+
+
+@shared_task(name="integrations.poll_due")
+def poll_due_task() -> int:
+    """Ask CI about releases still waiting for a CI gate (`polling.releases_poll`); the
+    beat schedule `poll-ci` runs it every GONOGO_POLL_INTERVAL_SECONDS."""
+    from .polling import releases_poll
+
+    return releases_poll()
