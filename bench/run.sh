@@ -43,6 +43,19 @@ empty=$(rps "$base/bench/empty/")
 boardrps=$(rps "$board")
 ratio=$($PY -c "print(f'{$boardrps / $empty:.3f}')")
 
+# A checklist tick (htmx POST, as the page sends it) on the 300-item checklist of a release
+# of its own, against the same empty view: the tick's server time, as a ratio.
+item=$($PY bench/checklist.py)  # prints "<product>/<version>/<item id>"
+qa=$($PY bench/session.py qa)
+csrf=benchcsrftoken0123456789abcdefgh  # 32 characters: Django accepts it as cookie and header
+export TICK_COOKIE="sessionid=$qa; csrftoken=$csrf" TICK_CSRF=$csrf TICK_TARGET="item-${item##*/}" TICK_REFERER="$base/"
+tickurl="$base/releases/${item%/*}/checklist/items/${item##*/}/tick/"
+curl -sf -o /dev/null -X POST -H "Cookie: $TICK_COOKIE" -H "X-CSRFToken: $csrf" -d state=passed "$tickurl" \
+  || { echo "tick not accepted" >&2; exit 1; }
+tickrps=$(wrk -t2 -c16 -d10s -s bench/tick.lua "$tickurl" | awk '/Requests\/sec/ {print $2}')
+tickratio=$($PY -c "print(f'{$tickrps / $empty:.3f}')")
+tickms=$($PY -c "print(f'{1000 * 16 / $tickrps:.1f}')")
+
 {
   echo "# Go/No-Go benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, web workers: $WEB_CONCURRENCY"
   echo
@@ -50,6 +63,10 @@ ratio=$($PY -c "print(f'{$boardrps / $empty:.3f}')")
   echo "empty view:  $empty req/s"
   echo "board page:  $boardrps req/s"
   echo "ratio board/empty: $ratio (target ≥ 0.100)"
+  echo
+  echo "## Checklist tick (htmx POST on a 300-item checklist, same server)"
+  echo "tick:        $tickrps ticks/s ($tickms ms per tick at 16 connections)"
+  echo "ratio tick/empty: $tickratio"
   echo
   echo "## Live updates: recorded change → 50 open SSE streams (Redis pub/sub)"
   $PY bench/sse_latency.py "$base" "$cookie"

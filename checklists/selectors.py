@@ -183,3 +183,28 @@ def release_checklist(release: Any) -> ReleaseChecklist:
         .order_by("-reported_at")
     )
     return ReleaseChecklist(checklists=checklists, sections=sections, defects=defects)
+
+
+def checklist_section_of(item: ChecklistItem) -> ReleaseChecklist:
+    """Only the section holding `item` (its items and their defects): what a tick
+    re-renders, without reading the whole checklist."""
+    from .models import Defect
+
+    items = list(
+        ChecklistItem.objects.filter(
+            checklist_id=item.checklist_id, section=item.section, section_position=item.section_position
+        )
+        .select_related("ticked_by")
+        .order_by("position", "id")
+    )
+    checklist = item.checklist
+    for i in items:
+        i.checklist = checklist
+    defects = list(
+        Defect.objects.filter(checklist_item__in=[i.pk for i in items]).select_related(
+            "reported_by", "resolved_by"
+        )
+    )
+    return ReleaseChecklist(
+        checklists=[checklist], sections=[Section(item.section, checklist, items)], defects=defects
+    )

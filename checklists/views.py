@@ -30,7 +30,7 @@ from releases.templatetags.board import STATUS
 from releases.views import REFUSED_HEADER, release_get
 
 from .models import Checklist, ChecklistItem, Defect, ItemState, Severity
-from .selectors import ReleaseChecklist, checklist_template_changes, release_checklist
+from .selectors import ReleaseChecklist, checklist_section_of, checklist_template_changes, release_checklist
 from .services import (
     DEFECT_ROLES,
     checklist_item_tick,
@@ -100,14 +100,33 @@ def render_page(
     return render(request, template, page_context(request, release, **extra), status=status)
 
 
+def item_context(request: HtmxHttpRequest, release: Release, item: ChecklistItem) -> dict[str, Any]:
+    """What one item's row needs: its section (for the count), its defects, the roles."""
+    part = checklist_section_of(item)
+    roles = roles_for(request.user, release.product)
+    for i in part.items:
+        i.found_defects = part.defects_for(i)  # type: ignore[attr-defined]
+        i.may_tick = Role.QA in roles or i.owner_role in roles  # type: ignore[attr-defined]
+    return {
+        "release": release,
+        "section": part.sections[0],
+        "outcomes": OUTCOMES,
+        "severities": Severity.choices,
+        "may_report_defects": bool(roles & set(DEFECT_ROLES)),
+    }
+
+
 def render_item(
     request: HtmxHttpRequest, release: Release, item_id: int, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
-    """One item, re-read from the database, as its row on the page."""
-    context = page_context(request, release, **extra)
-    page: ReleaseChecklist = context["page"]
-    item = next(i for i in page.items if i.pk == item_id)
-    response = render(request, "checklists/checklist.html#item", {**context, "item": item}, status=status)
+    """One item, re-read from the database, as its row on the page, with its section's
+    count swapped in out of band. Reads only that section, however long the checklist."""
+    item = _item_of(release, item_id)
+    context = {**item_context(request, release, item), **extra}
+    row = next(i for i in context["section"].items if i.pk == item_id)
+    html = render(request, "checklists/checklist.html#item", {**context, "item": row}).content
+    html += render(request, "checklists/checklist.html#section-count", {**context, "oob": True}).content
+    response = HttpResponse(html, status=status)
     response["HX-Trigger"] = "checklist-changed"
     if status >= 400:
         response[REFUSED_HEADER] = "1"

@@ -79,3 +79,11 @@ LABELS = {
 def label(value: str, kind: str) -> object:
     """`{{ gate.owner_role|label:"role" }}` → the translated label of a choice value."""
     return LABELS[kind].get(value, value)
+
+
+@register.filter
+def translate_title(value: str) -> str:
+    """A title from the policy file, in the active language (as `{% translate title %}`)."""
+    from django.utils.translation import gettext
+
+    return gettext(value) if value else value

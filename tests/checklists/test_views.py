@@ -68,6 +68,7 @@ def test_htmx_tick_returns_the_item_and_refreshes_progress(client: Client, world
     assert body.lstrip().startswith(f'<li id="item-{item.pk}"') and "<html" not in body
     assert 'data-state="passed"' in body and "ok on iPhone 15" in body and world.qa.username in body
     assert response["HX-Trigger"] == "checklist-changed"
+    assert 'hx-swap-oob="true"' in body and "1 of 3 checked" in body  # the section's count, out of band
     item.refresh_from_db()
     assert (item.state, item.ticked_by, item.revision) == ("passed", world.qa, 1)
 
@@ -224,3 +225,29 @@ def test_page_query_count_does_not_grow_with_items(client: Client, world: Any) -
         response = client.get(world.url)
     assert response.content.decode().count("data-item") >= 300
     assert len(large) == len(small), [q["sql"][:80] for q in large.captured_queries]
+
+
+def test_a_tick_reads_only_its_section(client: Client, world: Any) -> None:
+    client.force_login(world.qa)
+    checklist = world.items[0].checklist
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(checklist=checklist, section="Long", section_position=9, title=f"Item {i}", position=i)
+        for i in range(300)
+    )
+    item = world.items[0]
+
+    def tick(revision: int) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                tick_url(world, item), {"state": "passed", "revision": revision}, headers=HX
+            )
+        assert response.status_code == 200
+        assert response.content.decode().count("data-item") == 1
+        return len(queries)
+
+    first = tick(0)
+    # The 300 items join the ticked item's section: still the same number of queries.
+    ChecklistItem.objects.filter(checklist=checklist, section="Long").update(
+        section=item.section, section_position=item.section_position
+    )
+    assert tick(1) == first
