@@ -35,7 +35,7 @@ DEMO_USERS = {
     "backend": Role.BACKEND_LEAD,
     "devops": Role.DEVOPS,
 }
-ROLE_USERS = {role: username for username, role in DEMO_USERS.items()}
+ROLE_USERS: dict[str, str] = {str(role): username for username, role in DEMO_USERS.items()}
 IOS_COMMIT = "3484a3fb816e0859fd6e1cea078d76385ff50625"
 API_COMMIT = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
 LABEL = "seed_demo"
