@@ -1,4 +1,4 @@
-"""GitHub and GitLab receivers, fed the real payloads in ../shared/fixtures/ci-payloads,
+"""GitHub and GitLab receivers, fed the real payloads in tests/fixtures/ci-payloads,
 signed as the providers sign them."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from integrations.providers import github
 from releases.selectors import gate_current_status
 from releases.services import release_create
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ci-payloads"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ci-payloads"
 GITHUB_SECRET = "It's a Secret to Everybody"
 GITLAB_SECRET = "gitlab-token-123"
 URL_GH = "/api/v1/webhooks/github/gh"

@@ -20,8 +20,8 @@ from integrations.models import Delivery
 from releases.selectors import gate_current_status
 
 FIXTURE = (
-    Path(__file__).resolve().parents[3]
-    / "shared/fixtures/ci-payloads/github/workflow_job.completed.success.with-organization.json"
+    Path(__file__).resolve().parents[1]
+    / "fixtures/ci-payloads/github/workflow_job.completed.success.with-organization.json"
 )
 
 
