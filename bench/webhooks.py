@@ -76,7 +76,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = (
-    ROOT.parent / "shared/fixtures/ci-payloads/github/workflow_job.completed.success.with-organization.json"
+    ROOT / "tests/fixtures/ci-payloads/github/workflow_job.completed.success.with-organization.json"
 )
 RESULTS = ROOT / "bench/results"
 
