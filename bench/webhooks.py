@@ -75,9 +75,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = (
-    ROOT / "tests/fixtures/ci-payloads/github/workflow_job.completed.success.with-organization.json"
-)
+FIXTURE = ROOT / "tests/fixtures/ci-payloads/github/workflow_job.completed.success.with-organization.json"
 RESULTS = ROOT / "bench/results"
 
 CONNECTIONS = int(os.environ.get("BENCH_WEBHOOK_CONNECTIONS", "32"))

@@ -105,6 +105,18 @@ def _item_snapshot(item: ChecklistItem) -> dict[str, Any]:
     }
 
 
+def _changed_meanwhile(item: ChecklistItem, message: str) -> Conflict:
+    """The refusal when someone else changed the item: its current value and who set it."""
+    who = item.ticked_by.get_username() if item.ticked_by else "—"
+    return Conflict(
+        "stale_tick",
+        message % {"who": who, "state": ItemState(item.state).label},
+        current_state=item.state,
+        current_by=who,
+        current_revision=item.revision,
+    )
+
+
 def _may_tick(actor: Any, item: ChecklistItem) -> bool:
     """QA or the item's owner role on release checklists; on the programme checklist only
     the role that approves the check."""
@@ -138,14 +150,8 @@ def checklist_item_tick(
     if not _may_tick(actor, locked):
         raise NotAllowed("role_not_held", _("Only QA or the item's owner can tick it."))
     if expected_revision is not None and locked.revision != expected_revision:
-        who = locked.ticked_by.get_username() if locked.ticked_by else "—"
-        raise Conflict(
-            "stale_tick",
-            _("%(who)s changed this item to “%(state)s” first. Look at it again before changing it.")
-            % {"who": who, "state": ItemState(locked.state).label},
-            current_state=locked.state,
-            current_by=who,
-            current_revision=locked.revision,
+        raise _changed_meanwhile(
+            locked, _("%(who)s changed this item to “%(state)s” first. Look at it again before changing it.")
         )
     before = _item_snapshot(locked)
     locked.state = state
@@ -193,14 +199,8 @@ def checklist_tick_undo(*, release: Release, actor: Any) -> ChecklistItem:
     if not _may_tick(actor, item):
         raise NotAllowed("role_not_held", _("Only QA or the item's owner can tick it."))
     if item.revision != (last.after or {}).get("revision"):
-        who = item.ticked_by.get_username() if item.ticked_by else "—"
-        raise Conflict(
-            "stale_tick",
-            _("%(who)s changed this item to “%(state)s” after your tick, so it is not undone.")
-            % {"who": who, "state": ItemState(item.state).label},
-            current_state=item.state,
-            current_by=who,
-            current_revision=item.revision,
+        raise _changed_meanwhile(
+            item, _("%(who)s changed this item to “%(state)s” after your tick, so it is not undone.")
         )
     previous = last.before
     before = _item_snapshot(item)

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "policy",
     "live",
     "api",
+    "reviews",
 ]
 
 MIDDLEWARE = [

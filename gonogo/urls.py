@@ -26,6 +26,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("releases.urls")),
     path("", include("gates.urls")),
     path("", include("checklists.urls")),
+    path("", include("reviews.urls")),
     path("accounts/", include("accounts.urls")),
     path("live/", include("live.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -213,19 +213,15 @@ class _Resolver:
         return self.gates[product.pk].get(key)
 
     def release(self, product: Product, observation: Observation) -> Release | None:
-        cache_key = (product.pk, observation.sha.lower(), observation.branch)
-        if cache_key not in self.releases or (
-            self.releases[cache_key] is None and product.pk not in self.locked
-        ):
-            if cache_key in self.releases:  # not found before: lock the product, look again
+        key = (product.pk, observation.sha.lower(), observation.branch)
+        if key not in self.releases:
+            found = _release_for(product, observation)[0]
+            if found is None and product.pk not in self.locked:
                 Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").get()
                 self.locked.add(product.pk)
-            self.releases[cache_key] = _release_for(product, observation)[0]
-            if self.releases[cache_key] is None and product.pk not in self.locked:
-                Product.objects.select_for_update().filter(pk=product.pk).values_list("pk").get()
-                self.locked.add(product.pk)
-                self.releases[cache_key] = _release_for(product, observation)[0]
-        return self.releases[cache_key]
+                found = _release_for(product, observation)[0]
+            self.releases[key] = found
+        return self.releases[key]
 
 
 def _release_for(product: Product, observation: Observation) -> tuple[Release | None, str]:
@@ -469,7 +465,6 @@ def _process(deliveries: list[Delivery]) -> None:
             "a batch of %s deliveries failed; applying them one by one", len(deliveries), exc_info=True
         )
         for delivery in deliveries:
-            delivery.attempts -= 1
             with transaction.atomic():
                 locked = (
                     Delivery.objects.select_for_update()

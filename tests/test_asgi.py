@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from gonogo.asgi import application
@@ -42,7 +43,9 @@ def call(headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> tuple[int, 
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 80),
     }
-    asyncio.run(asyncio.wait_for(application(scope, receive, send), 10))
+    # In a thread of its own: after the browser tests, this thread has a running loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, asyncio.wait_for(application(scope, receive, send), 10)).result()
     status = sent[0]["status"]
     body = b"".join(m.get("body", b"") for m in sent[1:])
     return status, json.loads(body), read["n"]

@@ -24,6 +24,7 @@ from gates.models import Gate
 from gates.services import gate_result_record, waiver_request
 from releases.meetings import meeting_start
 from releases.selectors import release_board
+from reviews.models import ActionItem
 
 from .releases.builders import build_world
 from .releases.factories import ProductFactory
@@ -33,7 +34,15 @@ VIEWERS = set(Role.values)
 LEADS_AND_QA = {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD}
 DEFECT_ROLES = LEADS_AND_QA
 # The programme setup checklist belongs to no product: any holder of the role approves.
-NOT_PER_PRODUCT = {"checklists:programme_approve"}
+NOT_PER_PRODUCT = {
+    "checklists:programme_approve",
+    # The weekly review spans products: anyone with a role takes part (each sees only the
+    # products they may read).
+    "reviews:week",
+    "reviews:minutes",
+    "reviews:save",
+    "reviews:action_update",  # an action item from no product's failure
+}
 TICKERS = {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD, Role.DEVOPS}
 
 
@@ -94,6 +103,12 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
     "checklists:defect_resolve": ("post", lambda w: {"pk": w.defect.pk}, lambda w: {}, DEFECT_ROLES),
     "checklists:defect_reopen": ("post", lambda w: {"pk": w.defect.pk}, lambda w: {}, DEFECT_ROLES),
     "checklists:programme_approve": ("post", lambda w: {"pk": w.programme_item.pk}, lambda w: {}, {Role.PM}),
+    "reviews:current": ("get", lambda w: {}, None, VIEWERS),
+    "reviews:week": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
+    "reviews:minutes": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
+    "reviews:save": ("post", lambda w: {"year": 2026, "week": 47}, lambda w: {"q1": "n"}, VIEWERS),
+    "reviews:action_create": ("post", lambda w: {}, lambda w: {"title": "Fix it"}, VIEWERS),
+    "reviews:action_update": ("post", lambda w: {"pk": w.action.pk}, lambda w: {"owner": ""}, VIEWERS),
     "gates:waiver_reject": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
     "gates:waiver_revoke": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
 }
@@ -157,6 +172,7 @@ def test_permissions_per_role(name: str, make_user: Any, client: Client) -> None
     world.item = ChecklistItem.objects.filter(checklist__release=world.release).first()
     world.defect = defect_report(release=world.release, title="d", severity="minor", actor=world.qa)
     world.programme_item = programme_item()
+    world.action = ActionItem.objects.create(title="a", created_by=world.pm, created_at=timezone.now())
     method, kwargs_for, data_for, allowed = PERMISSIONS[name]
     url = reverse(name, kwargs=kwargs_for(world))
     data = data_for(world) if data_for else None

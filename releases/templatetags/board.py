@@ -87,3 +87,9 @@ def translate_title(value: str) -> str:
     from django.utils.translation import gettext
 
     return gettext(value) if value else value
+
+
+@register.filter
+def get_item(mapping: object, key: str) -> object:
+    """`{{ notes|get_item:"q1" }}`: a dictionary value by a key held in a variable."""
+    return mapping.get(key, "") if isinstance(mapping, dict) else ""

@@ -1,0 +1,194 @@
+"""Reads for the weekly review: the four questions answered from data, for one ISO week in
+the display time zone."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from gates.models import GateResult, Waiver, WaiverState
+from operations.models import Rehearsal, RehearsalKind
+from releases.models import Product, Release, ReleaseState
+
+from .models import ActionItem, ActionKind, ActionState, WeeklyReview
+
+
+@dataclass(frozen=True)
+class Week:
+    year: int
+    week: int
+
+    @classmethod
+    def of(cls, moment: datetime | None = None) -> Week:
+        iso = timezone.localdate(moment or timezone.now()).isocalendar()
+        return cls(iso.year, iso.week)
+
+    @property
+    def first_day(self) -> date:
+        return date.fromisocalendar(self.year, self.week, 1)
+
+    @property
+    def last_day(self) -> date:
+        return self.first_day + timedelta(days=6)
+
+    @property
+    def start(self) -> datetime:
+        """Monday 00:00 in the display time zone."""
+        return datetime.combine(self.first_day, time.min, tzinfo=timezone.get_current_timezone())
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(
+            self.first_day + timedelta(days=7), time.min, tzinfo=timezone.get_current_timezone()
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-W{self.week:02d}"
+
+    def shifted(self, weeks: int) -> Week:
+        return Week.of(self.start + timedelta(days=7 * weeks, hours=12))
+
+
+@dataclass
+class FailureGroup:
+    """Q1: one gate of one product that failed this week."""
+
+    product: Product
+    gate: Any
+    failures: list[GateResult] = field(default_factory=list)
+    flaky: list[GateResult] = field(default_factory=list)  # failures that passed later on the same commit
+
+    @property
+    def releases(self) -> list[Release]:
+        return list({r.release_id: r.release for r in self.failures}.values())
+
+
+@dataclass
+class Readiness:
+    """Q3: a product's rollback target beside its last rehearsal and last real rollback."""
+
+    product: Product
+    last_rehearsal: Rehearsal | None
+    last_rollback: Release | None
+
+    @property
+    def within_target(self) -> bool | None:
+        if self.last_rehearsal is None:
+            return None
+        return self.last_rehearsal.minutes <= self.product.rollback_target_minutes
+
+
+@dataclass
+class WeeklyAnswers:
+    week: Week
+    failures: list[FailureGroup]
+    waivers: list[Waiver]
+    actions: list[ActionItem]
+    readiness: list[Readiness]
+    prevention_done: list[ActionItem]
+    prevention_open: list[ActionItem]
+    review: WeeklyReview | None
+
+    @property
+    def failure_count(self) -> int:
+        return sum(len(g.failures) for g in self.failures)
+
+    @property
+    def overdue(self) -> list[ActionItem]:
+        today = timezone.localdate()
+        return [a for a in self.actions if a.state == ActionState.OPEN and a.due_on and a.due_on < today]
+
+
+def weekly_answers(week: Week, products: list[Product]) -> WeeklyAnswers:
+    """Everything the review page shows for `week`, limited to `products` (what the viewer
+    may see), in a fixed number of queries."""
+    start, end = week.start, week.end
+    failed = list(
+        GateResult.objects.filter(
+            status__in=("failed", "error"),
+            observed_at__gte=start,
+            observed_at__lt=end,
+            release__product__in=products,
+        )
+        .select_related("gate", "release__product")
+        .order_by("release__product__slug", "gate__position", "gate__key", "observed_at", "id")
+    )
+    passed = set(
+        GateResult.objects.filter(status="passed", release__in={r.release_id for r in failed}).values_list(
+            "release_id", "gate_id", "commit_sha", "observed_at"
+        )
+    )
+    groups: dict[tuple[int, int], FailureGroup] = {}
+    for result in failed:
+        group = groups.setdefault(
+            (result.release.product_id, result.gate_id), FailureGroup(result.release.product, result.gate)
+        )
+        group.failures.append(result)
+        if any(
+            (rid, gid, sha) == (result.release_id, result.gate_id, result.commit_sha)
+            and at > result.observed_at
+            for rid, gid, sha, at in passed
+        ):
+            group.flaky.append(result)
+    waivers = list(
+        Waiver.objects.filter(
+            state__in=(WaiverState.APPROVED, WaiverState.REVOKED),
+            decided_at__gte=start,
+            decided_at__lt=end,
+            release__product__in=products,
+        ).select_related("gate", "release__product", "requested_by", "decided_by")
+    )
+    actions = list(
+        ActionItem.objects.filter(kind=ActionKind.FIX)
+        .exclude(state=ActionState.DONE, done_at__lt=start)
+        .exclude(created_at__gte=end)
+        .select_related("owner", "product", "gate", "failure__release")
+        .order_by("state", "due_on", "id")
+    )
+    prevention = list(
+        ActionItem.objects.filter(kind=ActionKind.PREVENTION, created_at__lt=end)
+        .select_related("owner", "product", "done_by")
+        .order_by("due_on", "id")
+    )
+    rehearsals: dict[int, Rehearsal] = {}
+    for rehearsal in Rehearsal.objects.filter(
+        kind=RehearsalKind.ROLLBACK, performed_on__lt=week.first_day + timedelta(days=7)
+    ).order_by("performed_on", "id"):
+        rehearsals[rehearsal.product_id] = rehearsal
+    rollbacks: dict[int, Release] = {}
+    for release in Release.objects.filter(state=ReleaseState.ROLLED_BACK, state_changed_at__lt=end).order_by(
+        "state_changed_at"
+    ):
+        rollbacks[release.product_id] = release
+    return WeeklyAnswers(
+        week=week,
+        failures=list(groups.values()),
+        waivers=waivers,
+        actions=actions,
+        readiness=[Readiness(p, rehearsals.get(p.pk), rollbacks.get(p.pk)) for p in products],
+        prevention_done=[
+            a for a in prevention if a.state == ActionState.DONE and a.done_at and start <= a.done_at < end
+        ],
+        prevention_open=[a for a in prevention if a.state == ActionState.OPEN],
+        review=WeeklyReview.objects.filter(year=week.year, week=week.week).first(),
+    )
+
+
+def reviews_held() -> list[WeeklyReview]:
+    return list(WeeklyReview.objects.select_related("started_by").order_by("-year", "-week")[:52])
+
+
+def failure_lookup(pk: int) -> GateResult | None:
+    return GateResult.objects.select_related("gate", "release__product").filter(pk=pk).first()
+
+
+def by_product(items: list[Any]) -> dict[Any, list[Any]]:
+    grouped: dict[Any, list[Any]] = defaultdict(list)
+    for item in items:
+        grouped[item.product].append(item)
+    return dict(grouped)

@@ -1,0 +1,137 @@
+"""Action items and the weekly review's record. Atomic, audited."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.permissions import has_role
+from audit.services import audit_record
+from gates.models import GateResult
+from gonogo.errors import Conflict, NotAllowed, RuleViolation
+
+from .models import ActionItem, ActionKind, ActionState, WeeklyReview
+
+QUESTIONS = ("q1", "q2", "q3", "q4")
+
+
+def _snapshot(item: ActionItem) -> dict[str, Any]:
+    return {
+        "title": item.title,
+        "kind": item.kind,
+        "owner": item.owner.get_username() if item.owner else None,
+        "due_on": item.due_on.isoformat() if item.due_on else None,
+        "state": item.state,
+    }
+
+
+def _owner(username: str) -> Any:
+    if not username:
+        return None
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise RuleViolation("owner_unknown", _("No user “%(name)s”.") % {"name": username}, field="owner")
+    return user
+
+
+@transaction.atomic
+def action_item_create(
+    *,
+    actor: Any,
+    title: str,
+    kind: str = ActionKind.FIX,
+    owner: str = "",
+    due_on: date | None = None,
+    failure: GateResult | None = None,
+) -> ActionItem:
+    """A fix (Q2) or prevention change (Q4); from a failure it names the gate, product and
+    release it came from, and its title defaults to the failure."""
+    if kind not in ActionKind.values:
+        raise RuleViolation("kind_invalid", _("Kind must be fix or prevention."), field="kind")
+    title = (title or "").strip()
+    if not title and failure is not None:
+        title = _("Fix “%(gate)s” on %(release)s") % {"gate": failure.gate.name, "release": failure.release}
+    if not title:
+        raise RuleViolation("field_required", _("Say what is to be done."), field="title")
+    item = ActionItem.objects.create(
+        kind=kind,
+        title=title[:255],
+        owner=_owner(owner),
+        due_on=due_on,
+        product=failure.release.product if failure else None,
+        gate=failure.gate if failure else None,
+        failure=failure,
+        created_by=actor,
+        created_at=timezone.now(),
+    )
+    audit_record(
+        actor=actor,
+        action="action_item.create",
+        obj=item,
+        after=_snapshot(item),
+        release_id=failure.release_id if failure else None,
+    )
+    return item
+
+
+@transaction.atomic
+def action_item_update(
+    *,
+    item: ActionItem,
+    actor: Any,
+    owner: str | None = None,
+    due_on: date | None = None,
+    state: str | None = None,
+) -> ActionItem:
+    """Assign, reschedule, mark done or reopen. Done is marked by the owner, its creator or
+    a PM/PO; who and when are kept."""
+    item = (
+        ActionItem.objects.select_for_update(of=("self",)).select_related("owner", "product").get(pk=item.pk)
+    )
+    before = _snapshot(item)
+    if owner is not None:
+        item.owner = _owner(owner)
+    if due_on is not None:
+        item.due_on = due_on
+    if state is not None and state != item.state:
+        if state not in ActionState.values:
+            raise RuleViolation("state_invalid", _("State must be open or done."), field="state")
+        allowed = actor.pk in (item.owner_id, item.created_by_id) or has_role(actor, "pm", item.product)
+        if not allowed:
+            raise NotAllowed("not_owner", _("Only the owner, whoever created it or a PM/PO can close it."))
+        item.state = state
+        item.done_by = actor if state == ActionState.DONE else None
+        item.done_at = timezone.now() if state == ActionState.DONE else None
+    item.save()
+    audit_record(actor=actor, action="action_item.update", obj=item, before=before, after=_snapshot(item))
+    return item
+
+
+@transaction.atomic
+def weekly_review_save(
+    *, year: int, week: int, actor: Any, attendees: list[str], notes: dict[str, str], end: bool = False
+) -> WeeklyReview:
+    """Keep who came and the notes per question; `end` closes the review (its minutes
+    stay as they are)."""
+    review, created = WeeklyReview.objects.select_for_update().get_or_create(
+        year=year, week=week, defaults={"started_by": actor, "started_at": timezone.now()}
+    )
+    if review.ended_at is not None:
+        raise Conflict("review_ended", _("This review has ended; its minutes no longer change."))
+    review.attendees = sorted({a.strip() for a in attendees if a.strip()})
+    review.notes = {q: (notes.get(q) or "").strip() for q in QUESTIONS}
+    if end:
+        review.ended_at = timezone.now()
+    review.save()
+    audit_record(
+        actor=actor,
+        action="weekly_review.end" if end else ("weekly_review.start" if created else "weekly_review.update"),
+        obj=review,
+        after={"attendees": review.attendees, "ended": bool(review.ended_at)},
+    )
+    return review

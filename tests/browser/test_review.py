@@ -1,0 +1,60 @@
+"""The weekly review, run in a browser: open the week, turn a failure into an action item,
+assign it, mark a prevention change done, export the minutes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from gates.models import Gate
+from gates.services import gate_result_record
+from releases.demo import seed_demo
+from releases.models import Release
+from reviews.models import ActionItem
+
+from .conftest import log_in, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def test_weekly_review(asgi_server: str, browser: Browser) -> None:
+    seed_demo()
+    release = Release.objects.get(product__slug="ios-app", version="2.4.0")
+    gate_result_record(
+        release=release, gate=Gate.objects.get(key="contract"), status="failed", run_id="pact-9"
+    )
+    pm = log_in(browser, asgi_server, "pm")
+    pm.get_by_role("link", name="Weekly review").click()
+    expect(pm.locator("#q1")).to_contain_text("Contract tests")
+
+    pm.locator("#q1 tr", has_text="Contract tests").get_by_role("button", name="Create action item").click()
+    item = ActionItem.objects.get(gate__key="contract")
+    row = pm.locator(f"#action-{item.pk}")
+    expect(row).to_contain_text("Contract tests")
+    row.locator("select[name=owner]").select_option("backend")
+    row.locator("input[name=due_on]").fill("2026-12-04")
+    row.get_by_role("button", name="Save").click()
+    expect(pm.locator(f"#action-{item.pk} select[name=owner]")).to_have_value("backend")
+
+    pm.locator("#q4 input[name=title]").fill("Run the contract tests on every pull request")
+    pm.locator("#q4").get_by_role("button", name="Add").click()
+    pm.locator("#q4 li", has_text="Run the contract tests").get_by_role("button", name="Mark done").click()
+    expect(pm.locator("#q4")).to_contain_text("Done this week")
+    expect(pm.locator("#q4 li", has_text="Run the contract tests")).to_contain_text("pm")
+    screenshot(pm, "review-en")
+
+    with pm.expect_download() as download:
+        pm.get_by_role("link", name="Minutes (Markdown)").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    for heading in ("## Q1.", "## Q2.", "## Q3.", "## Q4."):
+        assert heading in text
+    assert "Contract tests" in text and "backend, 2026-12-04" in text
+    assert "[x] Run the contract tests on every pull request" in text
+    assert not pm.console_errors, pm.console_errors
+
+    ko = log_in(browser, asgi_server, "qa", language="ko")
+    ko.goto(f"{asgi_server}/reviews/")
+    expect(ko.locator("h1")).to_contain_text("주간 점검")
+    screenshot(ko, "review-ko")
