@@ -32,7 +32,7 @@ What it measures, in one run (about 2 minutes on 2 cores):
 Each run also notes the CPU milliseconds per delivery of the web workers (or the worker),
 PostgreSQL and Redis (from /proc: steadier than wall-clock rates on a shared machine), and
 the CPU other processes used meanwhile (a test suite running alongside shows up there).
-Knobs: BENCH_WEBHOOK_CONNECTIONS [32], _SECONDS [8], _RATE [200], _STEADY_SECONDS [15],
+Knobs: BENCH_WEBHOOK_CONNECTIONS [32], _SECONDS [8], _WARMUP_SECONDS [6], _RATE [200], _STEADY_SECONDS [15],
 _DRAIN_TIMEOUT [60]; WEB_CONCURRENCY and WORKER_CONCURRENCY as scripts/serve reads them.
 
 The web server is started the way `scripts/serve web` starts it (gunicorn + uvicorn workers,
@@ -79,7 +79,8 @@ FIXTURE = ROOT / "tests/fixtures/ci-payloads/github/workflow_job.completed.succe
 RESULTS = ROOT / "bench/results"
 
 CONNECTIONS = int(os.environ.get("BENCH_WEBHOOK_CONNECTIONS", "32"))
-WARMUP_SECONDS = 2.0
+# The first seconds open connections and fill caches: not yet steady.
+WARMUP_SECONDS = float(os.environ.get("BENCH_WEBHOOK_WARMUP_SECONDS", "6"))
 SATURATION_SECONDS = float(os.environ.get("BENCH_WEBHOOK_SECONDS", "8"))
 STEADY_RATE = int(os.environ.get("BENCH_WEBHOOK_RATE", "200"))
 STEADY_SECONDS = int(os.environ.get("BENCH_WEBHOOK_STEADY_SECONDS", "15"))
