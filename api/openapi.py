@@ -288,7 +288,10 @@ SCHEMAS: dict[str, Any] = {
             "severity": {"type": "string", "enum": ["critical", "major", "minor"]},
             "state": {"type": "string", "enum": ["open", "resolved"]},
             "tracker_url": {"type": ["string", "null"]},
-            "outcome": {"type": "string", "enum": ["created", "unchanged", "resolved", "reopened"]},
+            "outcome": {
+                "type": "string",
+                "enum": ["created", "updated", "unchanged", "resolved", "reopened"],
+            },
         },
     },
     "DeliveryOut": {
@@ -435,7 +438,8 @@ def schema() -> dict[str, Any]:
                     "responses": {
                         "201": _json(_ref("DefectOut"), "Recorded."),
                         "200": _json(
-                            _ref("DefectOut"), "Known by its tracker link: unchanged, resolved or reopened."
+                            _ref("DefectOut"),
+                            "Known by its tracker link: updated (title, severity), unchanged, resolved or reopened.",
                         ),
                         **_problems(400, 401, 403, 404, 405, 413),
                     },

@@ -88,7 +88,8 @@ def checklist_template_changes(checklist: Checklist) -> list[TemplateChange]:
     for item in items:
         if item.pk in seen:
             continue
-        kind = "removed" if item.state == ItemState.OPEN else "kept"
+        untouched = item.state == ItemState.OPEN and not item.note and not item.evidence_url
+        kind = "removed" if untouched else "kept"
         changes.append(TemplateChange(kind, item.title, item.section, [], item=item))
     return [c for c in changes if c.kind != "changed" or c.fields or c.item is not None]
 

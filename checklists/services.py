@@ -194,8 +194,11 @@ def checklist_tick_undo(*, release: Release, actor: Any) -> ChecklistItem:
     item = (
         ChecklistItem.objects.select_for_update(of=("self",))
         .select_related("checklist__release__product")  # ticked_by read after the lock, not joined in it
-        .get(pk=int(last.object_id))
+        .filter(pk=int(last.object_id))
+        .first()
     )
+    if item is None:  # removed by an update from the template since
+        raise Conflict("nothing_to_undo", _("The item you ticked last is no longer on the checklist."))
     if not _may_tick(actor, item):
         raise NotAllowed("role_not_held", _("Only QA or the item's owner can tick it."))
     if item.revision != (last.after or {}).get("revision"):
@@ -403,6 +406,22 @@ def defect_sync(
         Defect.objects.filter(pk=created.pk).update(tracker_url=link)
         created.tracker_url = link
         return created, "created"
+    if severity in Severity.values and (severity, title.strip()[:255]) != (existing.severity, existing.title):
+        before = {"title": existing.title, "severity": existing.severity}
+        existing.severity, existing.title = severity, title.strip()[:255] or existing.title
+        existing.save(update_fields=["severity", "title"])
+        audit_record(
+            actor=None,
+            actor_label=actor_label,
+            action="defect.update",
+            obj=existing,
+            before=before,
+            after={"title": existing.title, "severity": existing.severity},
+            release_id=release.pk,
+        )
+        live_notify(release_id=release.pk, change="defect")
+        if existing.state == state:
+            return existing, "updated"
     if existing.state == state:
         return existing, "unchanged"
     if state == DefectState.RESOLVED:

@@ -139,7 +139,7 @@ def checklist_view(request: HtmxHttpRequest, product: str, version: str) -> Http
     release = release_get(product, version)
     ensure_view(request.user, release.product)
     target = request.htmx.target if request.htmx else None
-    if target and target.startswith("item-") and target[5:].isdigit():
+    if target and target.startswith("item-") and target[5:].isascii() and target[5:].isdigit():
         item = _item_of(release, int(target[5:]))
         response = render_item(request, release, item.pk)
         del response["HX-Trigger"]
@@ -264,7 +264,7 @@ def _defect_action(request: HtmxHttpRequest, pk: int, action: Any, done: str) ->
         response["HX-Trigger"] = "checklist-changed"
         return response
     messages.success(request, done % {"title": defect.title})
-    return redirect(request.POST.get("next") or checklist_url(release, "defects"))
+    return redirect(checklist_url(release, "defects"))
 
 
 @require_POST
@@ -318,7 +318,10 @@ def checklist_report(request: HtmxHttpRequest, product: str, version: str, fmt: 
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["section", "item"])
         writer.writeheader()
-        writer.writerows(rows)
+        # A cell a spreadsheet would run as a formula is written as text.
+        writer.writerows(
+            {k: "'" + v if v[:1] in ("=", "+", "-", "@") else v for k, v in row.items()} for row in rows
+        )
         response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     else:
         text = render(

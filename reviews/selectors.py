@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from gates.models import GateResult, Waiver, WaiverState
@@ -50,8 +51,12 @@ class Week:
     def label(self) -> str:
         return f"{self.year}-W{self.week:02d}"
 
-    def shifted(self, weeks: int) -> Week:
-        return Week.of(self.start + timedelta(days=7 * weeks, hours=12))
+    def shifted(self, weeks: int) -> Week | None:
+        """The week `weeks` later (or earlier); None past the calendar's ends."""
+        try:
+            return Week.of(self.start + timedelta(days=7 * weeks, hours=12))
+        except OverflowError:
+            return None
 
 
 @dataclass
@@ -143,15 +148,16 @@ def weekly_answers(week: Week, products: list[Product]) -> WeeklyAnswers:
             release__product__in=products,
         ).select_related("gate", "release__product", "requested_by", "decided_by")
     )
+    visible = Q(product__in=products) | Q(product__isnull=True)
     actions = list(
-        ActionItem.objects.filter(kind=ActionKind.FIX)
+        ActionItem.objects.filter(visible, kind=ActionKind.FIX)
         .exclude(state=ActionState.DONE, done_at__lt=start)
         .exclude(created_at__gte=end)
         .select_related("owner", "product", "gate", "failure__release")
         .order_by("state", "due_on", "id")
     )
     prevention = list(
-        ActionItem.objects.filter(kind=ActionKind.PREVENTION, created_at__lt=end)
+        ActionItem.objects.filter(visible, kind=ActionKind.PREVENTION, created_at__lt=end)
         .select_related("owner", "product", "done_by")
         .order_by("due_on", "id")
     )

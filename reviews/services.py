@@ -18,6 +18,7 @@ from gonogo.errors import Conflict, NotAllowed, RuleViolation
 from .models import ActionItem, ActionKind, ActionState, WeeklyReview
 
 QUESTIONS = ("q1", "q2", "q3", "q4")
+UNCHANGED: Any = object()  # a field the update leaves as it is
 
 
 def _snapshot(item: ActionItem) -> dict[str, Any]:
@@ -96,8 +97,8 @@ def action_item_update(
     before = _snapshot(item)
     if owner is not None:
         item.owner = _owner(owner)
-    if due_on is not None:
-        item.due_on = due_on
+    if due_on is not UNCHANGED:
+        item.due_on = due_on  # None clears it
     if state is not None and state != item.state:
         if state not in ActionState.values:
             raise RuleViolation("state_invalid", _("State must be open or done."), field="state")

@@ -20,10 +20,12 @@ from releases.models import Product
 
 from .models import ActionItem, ActionKind
 from .selectors import Week, failure_lookup, reviews_held, weekly_answers
-from .services import QUESTIONS, action_item_create, action_item_update, weekly_review_save
+from .services import QUESTIONS, UNCHANGED, action_item_create, action_item_update, weekly_review_save
 
 
 def _week(year: int, week: int) -> Week:
+    if not 1970 <= year <= 9000:  # weeks a review can mean; the calendar's ends would overflow
+        raise Http404("No such ISO week")
     try:
         date.fromisocalendar(year, week, 1)
     except ValueError as exc:
@@ -103,7 +105,7 @@ def review_save(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
 def _back(label: str) -> Week:
     """The week a form came from (`2026-W48`), else this week."""
     year, _sep, week = label.partition("-W")
-    if year.isdigit() and week.isdigit():
+    if year.isascii() and year.isdigit() and week.isascii() and week.isdigit():
         try:
             return _week(int(year), int(week))
         except Http404:
@@ -122,7 +124,8 @@ def _date(raw: str | None) -> date | None:
 @viewer_required
 def action_create_view(request: HtmxHttpRequest) -> HttpResponse:
     failure = None
-    if request.POST.get("failure", "").isdigit():
+    raw = request.POST.get("failure", "")
+    if raw.isascii() and raw.isdigit():
         failure = failure_lookup(int(request.POST["failure"]))
         if failure is None or not can_view(request.user, failure.release.product):
             raise Http404("No such failure")
@@ -157,7 +160,7 @@ def action_update_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             item=item,
             actor=request.user,
             owner=request.POST.get("owner") if "owner" in request.POST else None,
-            due_on=_date(request.POST.get("due_on")),
+            due_on=_date(request.POST["due_on"]) if "due_on" in request.POST else UNCHANGED,
             state=request.POST.get("state") or None,
         )
     except DomainError as error:

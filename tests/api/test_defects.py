@@ -66,3 +66,17 @@ def test_bad_defects_are_400_naming_the_field(
     assert response.status_code == 400
     assert field in {e["field"] for e in response.json()["errors"]}
     assert not Defect.objects.exists()
+
+
+def test_a_defect_raised_to_critical_starts_blocking(client: Client, ci_world: Any) -> None:
+    token = ci_world.token("results")
+    link = "https://tracker.example/browse/IOS-900"
+    post(client, token, {"title": "Slow search", "severity": "major", "tracker_url": link})
+    assert "critical_defect_open" not in blockers(ci_world)
+    raised = post(client, token, {"title": "Search hangs", "severity": "critical", "tracker_url": link})
+    assert (raised.status_code, raised.json()["outcome"], raised.json()["title"]) == (
+        200,
+        "updated",
+        "Search hangs",
+    )
+    assert "critical_defect_open" in blockers(ci_world)

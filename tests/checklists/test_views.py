@@ -251,3 +251,15 @@ def test_a_tick_reads_only_its_section(client: Client, world: Any) -> None:
         section=item.section, section_position=item.section_position
     )
     assert tick(1) == first
+
+
+def test_undo_of_an_item_removed_since_says_so(client: Client, world: Any) -> None:
+    client.force_login(world.qa)
+    item = world.items[-1]
+    client.post(tick_url(world, item), {"state": "passed", "revision": 0})
+    ChecklistItem.objects.filter(pk=item.pk).delete()
+    response = client.post(
+        reverse("checklists:tick_undo", kwargs=world.kwargs), headers={**HX, "HX-Target": "checklist"}
+    )
+    assert response.status_code == 409
+    assert "no longer on the checklist" in response.content.decode()

@@ -176,3 +176,28 @@ def test_minutes_hold_all_four_answers(client: Client, world: Any) -> None:
         reverse("reviews:minutes", kwargs={"year": W47.year, "week": W47.week})
     ).content.decode()
     assert "rewritten" not in again
+
+
+def test_action_items_of_products_one_cannot_see_stay_hidden(
+    client: Client, world: Any, make_user: Any
+) -> None:
+    from releases.models import Product
+
+    hidden = Product.objects.create(slug="secret-app", name="Secret", platform="ios")
+    ActionItem.objects.create(
+        title="Secret fix", product=hidden, created_by=world.pm, created_at=timezone.now()
+    )
+    answers = weekly_answers(Week.of(), [world.product])
+    assert "Secret fix" not in [a.title for a in answers.actions]
+
+
+def test_a_due_date_can_be_cleared(client: Client, world: Any) -> None:
+    client.force_login(world.pm)
+    client.post(reverse("reviews:action_create"), {"title": "Fix it", "due_on": "2026-12-01"})
+    item = ActionItem.objects.get()
+    assert item.due_on == date(2026, 12, 1)
+    client.post(reverse("reviews:action_update", kwargs={"pk": item.pk}), {"due_on": ""})
+    item.refresh_from_db()
+    assert item.due_on is None
+    assert client.get("/reviews/9999-W52/").status_code == 404  # not an error page
+    assert client.get("/reviews/2026-W54/").status_code == 404
