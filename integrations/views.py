@@ -56,11 +56,7 @@ def webhook_receive(request: HttpRequest, provider: str, slug: str) -> HttpRespo
     integration's secret; `ping` → 200; a redelivery → 200 with `duplicate`; anything else
     accepted → 202 and processed in the background."""
     module = WEBHOOKS[provider]
-    integration = (
-        Integration.objects.select_related("product")
-        .filter(slug=slug, provider=provider, active=True)
-        .first()
-    )
+    integration = integration_cached(provider, slug)
     if integration is None:
         return problem(404, "unknown_integration", f"No active {provider} integration “{slug}”.")
     body = raw_body(request)

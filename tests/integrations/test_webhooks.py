@@ -492,3 +492,13 @@ def test_same_run_on_a_new_build_is_recorded_again(
     ci_world.release.refresh_from_db()
     assert status_of(ci_world, "typecheck") == "passed"
     assert GateResult.objects.count() == 2
+
+
+def test_the_integration_is_read_once_per_process_not_per_delivery(client: Client, ci_world: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    post_github(client, "ping", fixture("github/ping.json"))
+    with CaptureQueriesContext(connection) as queries:
+        assert post_github(client, "ping", fixture("github/ping.json")).status_code == 200
+    assert not [q for q in queries.captured_queries if "integrations_integration" in q["sql"]]
