@@ -14,10 +14,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
 from checklists.services import defect_sync
-from gonogo.errors import NotAllowed, NotFound, RuleViolation
+from gonogo.errors import NotFound, RuleViolation
 from integrations.models import TokenScope
 from integrations.providers.base import timestamp
-from integrations.services import result_report
+from integrations.services import result_report, token_product
 from operations.services import HEALTH_FIELDS, health_sample_record
 from releases.models import Product, Release
 from releases.selectors import ReleaseBoard, release_board
@@ -35,16 +35,7 @@ def _product_for(request: ApiRequest, slug: Any) -> Product:
     """The product a request names; the token must be for it."""
     if not isinstance(slug, str) or not slug.strip():
         raise RuleViolation("invalid_fields", "Some fields need fixing.", field="product")
-    product = Product.objects.filter(slug=slug.strip()).first()
-    if product is None:
-        raise NotFound("unknown_product", f"No product “{slug}”.", field="product")
-    if product.pk != request.api_token.product_id:
-        raise NotAllowed(
-            "token_product_mismatch",
-            f"This token is for {request.api_token.product.slug}, not {product.slug}.",
-            field="product",
-        )
-    return product
+    return token_product(request.api_token, slug.strip())
 
 
 def _release_for(request: ApiRequest, product: str, version: str) -> Release:

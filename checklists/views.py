@@ -27,7 +27,7 @@ from gonogo.errors import DomainError
 from gonogo.http import HtmxHttpRequest
 from releases.models import Release
 from releases.templatetags.board import STATUS
-from releases.views import REFUSED_HEADER, release_get
+from releases.views import REFUSED_HEADER, int_or_none, release_get
 
 from .models import Checklist, ChecklistItem, Defect, ItemState, Severity
 from .selectors import ReleaseChecklist, checklist_section_of, checklist_template_changes, release_checklist
@@ -58,12 +58,18 @@ def checklist_url(release: Release, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def page_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> dict[str, Any]:
-    page = release_checklist(release)
-    roles = roles_for(request.user, release.product)
+def _annotate(page: ReleaseChecklist, roles: set[str]) -> set[str]:
+    """Give each item of `page` what its row shows: its defects, and whether the viewer may
+    tick it (QA, or the item's owner role). Returns `roles`."""
     for item in page.items:
         item.found_defects = page.defects_for(item)  # type: ignore[attr-defined]
         item.may_tick = Role.QA in roles or item.owner_role in roles  # type: ignore[attr-defined]
+    return roles
+
+
+def page_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> dict[str, Any]:
+    page = release_checklist(release)
+    roles = _annotate(page, roles_for(request.user, release.product))
     last_tick = (
         AuditEvent.objects.filter(
             release_id=release.pk,
@@ -103,10 +109,7 @@ def render_page(
 def item_context(request: HtmxHttpRequest, release: Release, item: ChecklistItem) -> dict[str, Any]:
     """What one item's row needs: its section (for the count), its defects, the roles."""
     part = checklist_section_of(item)
-    roles = roles_for(request.user, release.product)
-    for i in part.items:
-        i.found_defects = part.defects_for(i)  # type: ignore[attr-defined]
-        i.may_tick = Role.QA in roles or i.owner_role in roles  # type: ignore[attr-defined]
+    roles = _annotate(part, roles_for(request.user, release.product))
     return {
         "release": release,
         "section": part.sections[0],
@@ -153,13 +156,6 @@ def _item_of(release: Release, pk: int) -> ChecklistItem:
     )
 
 
-def _revision(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw not in (None, "") else None
-    except ValueError:
-        return None
-
-
 @require_POST
 @viewer_required
 def checklist_item_tick_view(request: HtmxHttpRequest, product: str, version: str, pk: int) -> HttpResponse:
@@ -174,7 +170,7 @@ def checklist_item_tick_view(request: HtmxHttpRequest, product: str, version: st
             actor=request.user,
             note=request.POST.get("note", ""),
             evidence_url=request.POST.get("evidence_url", ""),
-            expected_revision=_revision(request.POST.get("revision")),
+            expected_revision=int_or_none(request.POST.get("revision")),
         )
     except DomainError as error:
         if request.htmx:
@@ -220,7 +216,7 @@ def checklist_undo_view(request: HtmxHttpRequest, product: str, version: str) ->
 def defect_create_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
     release = release_get(product, version)
     ensure_role(request.user, DEFECT_ROLES, release.product)
-    item_id = _revision(request.POST.get("item"))
+    item_id = int_or_none(request.POST.get("item"))
     item = _item_of(release, item_id) if item_id else None
     try:
         defect = defect_report(
@@ -380,7 +376,7 @@ def programme_item_approve_view(request: HtmxHttpRequest, pk: int) -> HttpRespon
             item=item,
             state=state,
             actor=request.user,
-            expected_revision=_revision(request.POST.get("revision")),
+            expected_revision=int_or_none(request.POST.get("revision")),
         )
     except DomainError as error:
         messages.error(request, error.message)

@@ -79,6 +79,20 @@ def token_issue(
     return token, raw
 
 
+def token_product(token: ApiToken, slug: str) -> Product:
+    """The product `slug` names, which the token must be for: NotFound, else NotAllowed."""
+    product = Product.objects.filter(slug=slug).first()
+    if product is None:
+        raise NotFound("unknown_product", _("No product “%(p)s”.") % {"p": slug}, field="product")
+    if product.pk != token.product_id:
+        raise NotAllowed(
+            "token_product_mismatch",
+            _("This token is for %(token)s, not %(p)s.") % {"token": token.product.slug, "p": product.slug},
+            field="product",
+        )
+    return product
+
+
 def token_authenticate(raw: str) -> ApiToken | None:
     """The live token `raw` stands for, or None. Notes its last use (at most once a minute)."""
     if not raw.startswith(TOKEN_PREFIX):
@@ -519,16 +533,18 @@ def deliveries_waiting_for(release: Release) -> list[int]:
 
 
 def deliveries_replay(*, release: Release) -> int:
-    """Apply, oldest first, what waited for this release. Returns how many were tried."""
-    ids = deliveries_waiting_for(release)
-    for delivery_id in ids:
-        try:
-            delivery_process(delivery_id=delivery_id)
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception:  # one bad delivery must not keep the others waiting
-            logger.exception("replaying delivery %s failed", delivery_id)
-    return len(ids)
+    """Apply, oldest first and in one batch, what waited for this release (a bad delivery
+    is marked failed by `_process`, the others still apply). Returns how many were tried."""
+    with transaction.atomic():
+        batch = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=deliveries_waiting_for(release), state=DeliveryState.WAITING)
+            .select_related("integration__product", "product")
+            .order_by("received_at", "id")
+        )
+        if batch:
+            _process(batch)
+    return len(batch)
 
 
 def deliveries_replay_schedule(*, release: Release) -> None:
@@ -654,15 +670,7 @@ def result_report(*, token: ApiToken, data: Mapping[str, Any], raw_body: bytes) 
     product → NotAllowed; an unknown release → NotFound `unknown_release`, with the body
     kept and applied once the release is created."""
     clean = _result_fields(data)
-    product = Product.objects.filter(slug=clean["product"]).first()
-    if product is None:
-        raise NotFound("unknown_product", _("No product “%(p)s”.") % {"p": clean["product"]}, field="product")
-    if product.pk != token.product_id:
-        raise NotAllowed(
-            "token_product_mismatch",
-            _("This token is for %(token)s, not %(p)s.") % {"token": token.product.slug, "p": product.slug},
-            field="product",
-        )
+    product = token_product(token, clean["product"])
     gate = _gates_of(product).get(clean["gate"])
     if gate is None:
         raise NotFound(

@@ -102,7 +102,7 @@ def refused(request: HtmxHttpRequest, release: Release, error: DomainError) -> H
     return response
 
 
-def _int_or_none(raw: str | None) -> int | None:
+def int_or_none(raw: str | None) -> int | None:
     try:
         return int(raw) if raw not in (None, "") else None
     except ValueError:
@@ -176,7 +176,7 @@ def release_decide_view(request: HtmxHttpRequest, product: str, version: str) ->
             rationale=request.POST.get("rationale", ""),
             actor=request.user,
             seen_fingerprint=request.POST.get("fingerprint") or None,
-            seen_decision=_int_or_none(request.POST.get("seen_decision")),
+            seen_decision=int_or_none(request.POST.get("seen_decision")),
         )
     except DomainError as error:
         return refused(request, release, error)
