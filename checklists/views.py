@@ -8,8 +8,6 @@ with the reason and the current value; a plain form POST redirects back to the i
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from django.contrib import messages
@@ -24,7 +22,7 @@ from accounts.models import Role
 from accounts.permissions import ensure_role, ensure_view, roles_for, viewer_required
 from audit.models import AuditEvent
 from gonogo.errors import DomainError
-from gonogo.http import HtmxHttpRequest
+from gonogo.http import HtmxHttpRequest, csv_download
 from releases.models import Release
 from releases.templatetags.board import STATUS
 from releases.views import REFUSED_HEADER, int_or_none, release_get
@@ -311,21 +309,13 @@ def checklist_report(request: HtmxHttpRequest, product: str, version: str, fmt: 
     rows = report_rows(page)
     filename = f"regression-{release.product.slug}-{release.version}.{fmt}"
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["section", "item"])
-        writer.writeheader()
-        # A cell a spreadsheet would run as a formula is written as text.
-        writer.writerows(
-            {k: "'" + v if v[:1] in ("=", "+", "-", "@") else v for k, v in row.items()} for row in rows
-        )
-        response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    else:
-        text = render(
-            request,
-            "checklists/report.md",
-            {"release": release, "page": page, "rows": rows, "now": timezone.localtime()},
-        ).content
-        response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+        return csv_download(rows, list(rows[0]) if rows else ["section", "item"], filename)
+    text = render(
+        request,
+        "checklists/report.md",
+        {"release": release, "page": page, "rows": rows, "now": timezone.localtime()},
+    ).content
+    response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

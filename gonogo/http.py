@@ -1,6 +1,9 @@
-"""Request types shared by the views."""
+"""Request types and responses shared by the views."""
 
-from django.http import HttpRequest
+import csv
+import io
+
+from django.http import HttpRequest, HttpResponse
 from django_htmx.middleware import HtmxDetails
 
 
@@ -8,3 +11,17 @@ class HtmxHttpRequest(HttpRequest):
     """A request that went through django-htmx's middleware (every request does)."""
 
     htmx: HtmxDetails
+
+
+def csv_download(rows: list[dict[str, str]], fieldnames: list[str], filename: str) -> HttpResponse:
+    """Rows as a CSV attachment a spreadsheet opens in UTF-8 (with a byte-order mark). A
+    cell a spreadsheet would run as a formula is written as text."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames)
+    writer.writeheader()
+    writer.writerows(
+        {k: "'" + v if v[:1] in ("=", "+", "-", "@") else v for k, v in row.items()} for row in rows
+    )
+    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,4 +1,5 @@
-"""Operations readiness: on-call contacts and timed rehearsals (PRODUCT §3, §4.5)."""
+"""Operations readiness: on-call contacts, timed rehearsals, real rollbacks and rollout
+health (PRODUCT §3, §4.5)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,37 @@ class Rehearsal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product.slug} {self.kind} {self.performed_on}"
+
+
+class Rollback(models.Model):
+    """A real rollback of a release, with the minutes it took: the number Q3 of the weekly
+    review sets beside the product's target, and DORA's time to restore."""
+
+    release = models.OneToOneField(
+        "releases.Release", on_delete=models.PROTECT, related_name="rollback", verbose_name=_("release")
+    )
+    product = models.ForeignKey(
+        "releases.Product", on_delete=models.CASCADE, related_name="rollbacks", verbose_name=_("product")
+    )
+    minutes = models.PositiveIntegerField(_("minutes taken"))
+    notes = models.TextField(_("notes"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    rolled_back_at = models.DateTimeField(_("rolled back at"))
+
+    class Meta:
+        verbose_name = _("rollback")
+        verbose_name_plural = _("rollbacks")
+        ordering = ["-rolled_back_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.release} rollback ({self.minutes} min)"
 
 
 class HealthSample(models.Model):

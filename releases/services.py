@@ -319,6 +319,103 @@ def release_halt(*, release: Release, actor: Any = None, actor_label: str = "", 
     return release
 
 
+def _ensure_devops(actor: Any, release: Release) -> None:
+    if not has_role(actor, Role.DEVOPS, release.product):
+        raise NotAllowed("devops_only", _("Only DevOps runs the rollout of this product."))
+
+
+@transaction.atomic
+def release_rollout_start(*, release: Release, actor: Any) -> Release:
+    """Go → rolling out (DevOps), only while the Go decision stands: decided, not stale,
+    verdict still ready. Nothing ships around a failing gate."""
+    release = _lock(release)
+    _ensure_devops(actor, release)
+    if release.state == ReleaseState.GO and not release_board(release).go_stands:
+        raise Conflict(
+            "go_not_standing",
+            _(
+                "The Go decision no longer stands (the evidence changed or a blocker appeared): the PM/PO decides again first."
+            ),
+        )
+    _transition(release, ReleaseState.ROLLING_OUT, actor=actor, action="release.rollout_start")
+    return release
+
+
+@transaction.atomic
+def release_rollout_resume(*, release: Release, actor: Any) -> Release:
+    """Halted → rolling out again (DevOps), once the cause is dealt with and the Go still
+    stands on unchanged evidence."""
+    release = _lock(release)
+    _ensure_devops(actor, release)
+    if release.state == ReleaseState.HALTED:
+        board = release_board(release)
+        if not (
+            board.decision
+            and board.decision.outcome == "go"
+            and not board.decision_stale
+            and board.verdict.ready
+        ):
+            raise Conflict(
+                "go_not_standing",
+                _(
+                    "The Go decision no longer stands (the evidence changed or a blocker appeared): the PM/PO decides again first."
+                ),
+            )
+    _transition(release, ReleaseState.ROLLING_OUT, actor=actor, action="release.rollout_resume")
+    return release
+
+
+@transaction.atomic
+def release_rollout_finish(*, release: Release, actor: Any) -> Release:
+    """Rolling out → released: the rollout reached 100 % (DevOps)."""
+    release = _lock(release)
+    _ensure_devops(actor, release)
+    _transition(release, ReleaseState.RELEASED, actor=actor, action="release.rollout_finish")
+    return release
+
+
+@transaction.atomic
+def release_halt_by(*, release: Release, actor: Any, reason: str) -> Release:
+    """A person halts the rollout (DevOps), saying why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("reason_required", _("Say why the rollout is halted."), field="reason")
+    _ensure_devops(actor, release)
+    return release_halt(release=release, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def release_roll_back(*, release: Release, actor: Any, minutes: Any, notes: str = "") -> Release:
+    """A real rollback (DevOps) of a release rolling out, halted or released, with the
+    minutes it took: kept beside the product's rollback target."""
+    from operations.models import Rollback
+
+    try:
+        taken = int(str(minutes).strip())
+    except ValueError:
+        taken = -1
+    if taken < 0:
+        raise RuleViolation(
+            "minutes_invalid",
+            _("Give the minutes the rollback took, as a whole number (0 or more)."),
+            field="minutes",
+        )
+    release = _lock(release)
+    _ensure_devops(actor, release)
+    _transition(
+        release, ReleaseState.ROLLED_BACK, actor=actor, action="release.roll_back", note={"minutes": taken}
+    )
+    Rollback.objects.create(
+        release=release,
+        product=release.product,
+        minutes=taken,
+        notes=(notes or "").strip(),
+        recorded_by=actor,
+        rolled_back_at=release.state_changed_at,
+    )
+    return release
+
+
 @transaction.atomic
 def release_cancel(*, release: Release, actor: Any, reason: str) -> Release:
     """Cancel a release that has not started rolling out: the PM/PO or the release owner,

@@ -24,13 +24,21 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Role
 from accounts.permissions import can_view, ensure_role, ensure_view, roles_for, viewer_required
 from checklists.selectors import programme_checklist
-from gonogo.errors import DomainError
+from gonogo.errors import DomainError, RuleViolation
 from gonogo.http import HtmxHttpRequest
 
 from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
 from .models import Meeting, Product, Release
 from .selectors import active_releases, failed_results_since, release_board
-from .services import release_decide, signoff_record
+from .services import (
+    release_decide,
+    release_halt_by,
+    release_roll_back,
+    release_rollout_finish,
+    release_rollout_resume,
+    release_rollout_start,
+    signoff_record,
+)
 
 BOARD_PANELS = frozenset(
     {"header", "verdict", "gates", "checklist", "defects", "waivers", "signoffs", "decision", "operations"}
@@ -62,6 +70,7 @@ def board_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> d
         "may_decide": Role.PM in roles and board.release.state in ("candidate", "go"),
         "can_ask_waiver": bool(roles & {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD}),
         "waiver_default_hours": 72,
+        "may_roll_out": Role.DEVOPS in roles,
         "board_url": board_url(release),
         **extra,
     }
@@ -182,6 +191,43 @@ def release_decide_view(request: HtmxHttpRequest, product: str, version: str) ->
         return refused(request, release, error)
     done = _("Go is called.") if outcome == "go" else _("No-Go is called.")
     return after_action(request, release, "decision", done)
+
+
+@require_POST
+@viewer_required
+def release_rollout_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    """The rollout's steps (DevOps): start, halt, resume, finish, roll back."""
+    release = release_get(product, version)
+    ensure_role(request.user, Role.DEVOPS, release.product)
+    step = request.POST.get("step", "")
+    try:
+        if step == "start":
+            release_rollout_start(release=release, actor=request.user)
+            done = _("The rollout has started.")
+        elif step == "resume":
+            release_rollout_resume(release=release, actor=request.user)
+            done = _("The rollout is running again.")
+        elif step == "finish":
+            release_rollout_finish(release=release, actor=request.user)
+            done = _("The release is fully rolled out.")
+        elif step == "halt":
+            release_halt_by(release=release, actor=request.user, reason=request.POST.get("reason", ""))
+            done = _("The rollout is halted.")
+        elif step == "roll_back":
+            release_roll_back(
+                release=release,
+                actor=request.user,
+                minutes=request.POST.get("minutes", ""),
+                notes=request.POST.get("notes", ""),
+            )
+            done = _("The rollback is recorded.")
+        else:
+            raise RuleViolation(
+                "step_invalid", _("Choose start, halt, resume, finish or roll back."), field="step"
+            )
+    except DomainError as error:
+        return refused(request, release, error)
+    return after_action(request, release, "operations", done)
 
 
 MEETING_PANELS = BOARD_PANELS | {"meeting"}

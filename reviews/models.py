@@ -105,6 +105,8 @@ class WeeklyReview(models.Model):
     )
     started_at = models.DateTimeField(_("started at"))
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    # The 15-minute timer runs from here on every screen showing the review.
+    timer_started_at = models.DateTimeField(_("timer started at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("weekly review")

@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from gates.models import GateResult, Waiver, WaiverState
-from operations.models import Rehearsal, RehearsalKind
-from releases.models import Product, Release, ReleaseState
+from operations.models import Rehearsal, RehearsalKind, Rollback
+from releases.models import Product, Release
 
 from .models import ActionItem, ActionKind, ActionState, WeeklyReview
 
@@ -79,13 +79,19 @@ class Readiness:
 
     product: Product
     last_rehearsal: Rehearsal | None
-    last_rollback: Release | None
+    last_rollback: Rollback | None
 
     @property
     def within_target(self) -> bool | None:
         if self.last_rehearsal is None:
             return None
         return self.last_rehearsal.minutes <= self.product.rollback_target_minutes
+
+    @property
+    def rollback_within_target(self) -> bool | None:
+        if self.last_rollback is None:
+            return None
+        return self.last_rollback.minutes <= self.product.rollback_target_minutes
 
 
 @dataclass
@@ -109,6 +115,23 @@ class WeeklyAnswers:
         return [a for a in self.actions if a.state == ActionState.OPEN and a.due_on and a.due_on < today]
 
 
+def flaky_ids(failed: list[GateResult]) -> set[int]:
+    """The failures among `failed` that passed later on the same release, gate and commit
+    (a re-run went green: the gate is flaky, not fixed)."""
+    last_pass: dict[tuple[int, int, str], datetime] = {}
+    for rid, gid, sha, at in GateResult.objects.filter(
+        status="passed", release__in={r.release_id for r in failed}
+    ).values_list("release_id", "gate_id", "commit_sha", "observed_at"):
+        key = (rid, gid, sha)
+        last_pass[key] = max(at, last_pass.get(key, at))
+    return {
+        r.pk
+        for r in failed
+        if (passed := last_pass.get((r.release_id, r.gate_id, r.commit_sha))) is not None
+        and passed > r.observed_at
+    }
+
+
 def weekly_answers(week: Week, products: list[Product]) -> WeeklyAnswers:
     """Everything the review page shows for `week`, limited to `products` (what the viewer
     may see), in a fixed number of queries."""
@@ -123,22 +146,14 @@ def weekly_answers(week: Week, products: list[Product]) -> WeeklyAnswers:
         .select_related("gate", "release__product")
         .order_by("release__product__slug", "gate__position", "gate__key", "observed_at", "id")
     )
-    passed = set(
-        GateResult.objects.filter(status="passed", release__in={r.release_id for r in failed}).values_list(
-            "release_id", "gate_id", "commit_sha", "observed_at"
-        )
-    )
+    flaky = flaky_ids(failed)
     groups: dict[tuple[int, int], FailureGroup] = {}
     for result in failed:
         group = groups.setdefault(
             (result.release.product_id, result.gate_id), FailureGroup(result.release.product, result.gate)
         )
         group.failures.append(result)
-        if any(
-            (rid, gid, sha) == (result.release_id, result.gate_id, result.commit_sha)
-            and at > result.observed_at
-            for rid, gid, sha, at in passed
-        ):
+        if result.pk in flaky:
             group.flaky.append(result)
     waivers = list(
         Waiver.objects.filter(
@@ -163,14 +178,16 @@ def weekly_answers(week: Week, products: list[Product]) -> WeeklyAnswers:
     )
     rehearsals: dict[int, Rehearsal] = {}
     for rehearsal in Rehearsal.objects.filter(
-        kind=RehearsalKind.ROLLBACK, performed_on__lt=week.first_day + timedelta(days=7)
+        product__in=products, kind=RehearsalKind.ROLLBACK, performed_on__lt=week.first_day + timedelta(days=7)
     ).order_by("performed_on", "id"):
         rehearsals[rehearsal.product_id] = rehearsal
-    rollbacks: dict[int, Release] = {}
-    for release in Release.objects.filter(state=ReleaseState.ROLLED_BACK, state_changed_at__lt=end).order_by(
-        "state_changed_at"
+    rollbacks: dict[int, Rollback] = {}
+    for rollback in (
+        Rollback.objects.filter(product__in=products, rolled_back_at__lt=end)
+        .select_related("release")
+        .order_by("rolled_back_at", "id")
     ):
-        rollbacks[release.product_id] = release
+        rollbacks[rollback.product_id] = rollback
     return WeeklyAnswers(
         week=week,
         failures=list(groups.values()),

@@ -18,6 +18,8 @@ from gonogo.errors import Conflict, NotAllowed, RuleViolation
 from .models import ActionItem, ActionKind, ActionState, WeeklyReview
 
 QUESTIONS = ("q1", "q2", "q3", "q4")
+# The meeting's time box per question, in minutes: fifteen in all.
+TIME_BOXES = {"q1": 5, "q2": 4, "q3": 2, "q4": 4}
 UNCHANGED: Any = object()  # a field the update leaves as it is
 
 
@@ -134,5 +136,22 @@ def weekly_review_save(
         action="weekly_review.end" if end else ("weekly_review.start" if created else "weekly_review.update"),
         obj=review,
         after={"attendees": review.attendees, "ended": bool(review.ended_at)},
+    )
+    return review
+
+
+@transaction.atomic
+def weekly_review_timer_start(*, year: int, week: int, actor: Any) -> WeeklyReview:
+    """Start (or restart) the meeting's 15 minutes: every screen showing the review counts
+    from this moment."""
+    review, _created = WeeklyReview.objects.select_for_update().get_or_create(
+        year=year, week=week, defaults={"started_by": actor, "started_at": timezone.now()}
+    )
+    if review.ended_at is not None:
+        raise Conflict("review_ended", _("This review has ended; its minutes no longer change."))
+    review.timer_started_at = timezone.now()
+    review.save(update_fields=["timer_started_at"])
+    audit_record(
+        actor=actor, action="weekly_review.timer_start", obj=review, after={"at": review.timer_started_at}
     )
     return review

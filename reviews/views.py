@@ -10,17 +10,30 @@ from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.permissions import can_view, viewer_required
-from gonogo.errors import DomainError
-from gonogo.http import HtmxHttpRequest
+from accounts.models import Role
+from accounts.permissions import can_view, ensure_role, has_role, viewer_required
+from gonogo.errors import DomainError, RuleViolation
+from gonogo.http import HtmxHttpRequest, csv_download
+from operations.services import rehearsal_record
 from releases.models import Product
 
+from .charts import bar_chart
 from .models import ActionItem, ActionKind
 from .selectors import Week, failure_lookup, reviews_held, weekly_answers
-from .services import QUESTIONS, UNCHANGED, action_item_create, action_item_update, weekly_review_save
+from .services import (
+    QUESTIONS,
+    TIME_BOXES,
+    UNCHANGED,
+    action_item_create,
+    action_item_update,
+    weekly_review_save,
+    weekly_review_timer_start,
+)
+from .trends import Trends, trends
 
 
 def _week(year: int, week: int) -> Week:
@@ -38,9 +51,17 @@ def week_url(week: Week, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
+def _visible_products(request: HtmxHttpRequest) -> list[Product]:
+    return [p for p in Product.objects.order_by("slug") if can_view(request.user, p)]
+
+
 def _context(request: HtmxHttpRequest, week: Week) -> dict[str, Any]:
-    products = [p for p in Product.objects.order_by("slug") if can_view(request.user, p)]
+    products = _visible_products(request)
     answers = weekly_answers(week, products)
+    boxes, begins = [], 0
+    for q in QUESTIONS:
+        boxes.append({"q": q, "minutes": TIME_BOXES[q], "from": begins})
+        begins += TIME_BOXES[q]
     return {
         "week": week,
         "answers": answers,
@@ -55,7 +76,11 @@ def _context(request: HtmxHttpRequest, week: Week) -> dict[str, Any]:
             .values_list("username", flat=True)
         ),
         "questions": QUESTIONS,
+        "time_boxes": boxes,
         "held": reviews_held(),
+        "products": products,
+        "may_record_rehearsal": [p for p in products if has_role(request.user, (Role.DEVOPS, Role.PM), p)],
+        "today": timezone.localdate(),
     }
 
 
@@ -168,3 +193,198 @@ def action_update_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Action item updated: %(title)s") % {"title": item.title})
     return redirect(week_url(_back(back), f"action-{item.pk}"))
+
+
+@require_POST
+@viewer_required
+def review_timer(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
+    current = _week(year, week)
+    try:
+        weekly_review_timer_start(year=current.year, week=current.week, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect(week_url(current, "timer"))
+
+
+@require_POST
+@viewer_required
+def rehearsal_create_view(request: HtmxHttpRequest) -> HttpResponse:
+    """Record a timed release or rollback rehearsal (DevOps or PM/PO of the product)."""
+    product = get_object_or_404(Product, slug=request.POST.get("product", ""))
+    if not can_view(request.user, product):
+        raise Http404("No such product")
+    ensure_role(request.user, (Role.DEVOPS, Role.PM), product)
+    back = _back(request.POST.get("week", ""))
+    raw = request.POST.get("minutes", "").strip()
+    try:
+        performed_on = _date(request.POST.get("performed_on"))
+        if performed_on is None:
+            raise RuleViolation(
+                "date_invalid", _("Give the day of the rehearsal (YYYY-MM-DD)."), field="performed_on"
+            )
+        if not (raw.isascii() and raw.isdigit()):
+            raise RuleViolation(
+                "minutes_invalid", _("Give the minutes it took, as a whole number."), field="minutes"
+            )
+        rehearsal_record(
+            product=product,
+            kind=request.POST.get("kind", ""),
+            performed_on=performed_on,
+            minutes=int(raw),
+            outcome=request.POST.get("outcome", ""),
+            notes=request.POST.get("notes", "").strip(),
+            actor=request.user,
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Rehearsal recorded for %(product)s.") % {"product": product.slug})
+    return redirect(week_url(back, "q3"))
+
+
+def _charts(data: Trends) -> dict[str, Any]:
+    labels = [f"W{w.week.week:02d}" for w in data.weeks]
+    charts: dict[str, Any] = {
+        "failures": bar_chart(
+            title=_("Gate failures per week"), labels=labels, values=[w.failure_total for w in data.weeks]
+        ),
+        "flaky": bar_chart(
+            title=_("Flaky failures per week (passed on a re-run)"),
+            labels=labels,
+            values=[w.flaky_total for w in data.weeks],
+        ),
+        "deploys": bar_chart(
+            title=_("Deploy frequency: releases fully rolled out"),
+            labels=labels,
+            values=[w.deploys for w in data.weeks],
+        ),
+        "lead_time": bar_chart(
+            title=_("Lead time, commit to full rollout (median hours)"),
+            labels=labels,
+            values=[w.lead_time_hours for w in data.weeks],
+            unit=" h",
+        ),
+        "failure_rate": bar_chart(
+            title=_("Change failure rate (%)"),
+            labels=labels,
+            values=[w.change_failure_percent for w in data.weeks],
+            unit=" %",
+        ),
+        "restore": bar_chart(
+            title=_("Time to restore (median minutes)"),
+            labels=labels,
+            values=[w.restore_median_minutes for w in data.weeks],
+            unit=" min",
+        ),
+    }
+    charts["rollbacks"] = [
+        (
+            product,
+            [(w.week, m) for w, m in zip(data.weeks, worst, strict=True) if m is not None],
+            bar_chart(
+                title=_("%(product)s: slowest rollback per week (minutes)") % {"product": product.slug},
+                labels=labels,
+                values=worst,
+                unit=" min",
+                target=product.rollback_target_minutes,
+                target_label=_("target %(n)s min") % {"n": product.rollback_target_minutes},
+            ),
+        )
+        for product, worst in data.rollback_rows()
+    ]
+    return charts
+
+
+@require_GET
+@viewer_required
+def review_trends(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
+    """The twelve weeks up to this one: failures, flaky gates, rollback minutes, DORA."""
+    current = _week(year, week)
+    data = trends(current, _visible_products(request))
+    return render(request, "reviews/trends.html", {"week": current, "trends": data, "charts": _charts(data)})
+
+
+CSV_FIELDS = ["question", "product", "gate", "release", "what", "who", "when", "state", "minutes", "target"]
+
+
+@require_GET
+@viewer_required
+def review_csv(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
+    """The week's data, one row per fact, for a spreadsheet: failures (Q1), waivers, action
+    items (Q2), rollback readiness (Q3), prevention changes (Q4)."""
+    answers = weekly_answers(_week(year, week), _visible_products(request))
+
+    def local(moment: Any) -> str:
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    rows: list[dict[str, str]] = []
+    for group in answers.failures:
+        flaky = {r.pk for r in group.flaky}
+        for result in group.failures:
+            rows.append(
+                {
+                    "question": "Q1 failure",
+                    "product": group.product.slug,
+                    "gate": group.gate.key,
+                    "release": result.release.version,
+                    "what": result.summary,
+                    "when": local(result.observed_at),
+                    "state": f"{result.status} (flaky)" if result.pk in flaky else result.status,
+                }
+            )
+    for waiver in answers.waivers:
+        rows.append(
+            {
+                "question": "Q1 waiver",
+                "product": waiver.release.product.slug,
+                "gate": waiver.gate.key,
+                "release": waiver.release.version,
+                "what": waiver.reason,
+                "who": waiver.decided_by.get_username() if waiver.decided_by else "",
+                "when": local(waiver.decided_at),
+                "state": waiver.state,
+            }
+        )
+    for label, items in (
+        ("Q2 action", answers.actions),
+        ("Q4 prevention done", answers.prevention_done),
+        ("Q4 prevention open", answers.prevention_open),
+    ):
+        for item in items:
+            rows.append(
+                {
+                    "question": label,
+                    "product": item.product.slug if item.product else "",
+                    "gate": item.gate.key if item.gate else "",
+                    "what": item.title,
+                    "who": item.owner.get_username() if item.owner else "",
+                    "when": item.due_on.isoformat() if item.due_on else "",
+                    "state": "overdue" if item in answers.overdue else item.state,
+                }
+            )
+    for row in answers.readiness:
+        rehearsal, rollback = row.last_rehearsal, row.last_rollback
+        rows.append(
+            {
+                "question": "Q3 rollback rehearsal",
+                "product": row.product.slug,
+                "when": rehearsal.performed_on.isoformat() if rehearsal else "",
+                "state": rehearsal.outcome if rehearsal else "none",
+                "minutes": str(rehearsal.minutes) if rehearsal else "",
+                "target": str(row.product.rollback_target_minutes),
+            }
+        )
+        if rollback:
+            rows.append(
+                {
+                    "question": "Q3 real rollback",
+                    "product": row.product.slug,
+                    "release": rollback.release.version,
+                    "what": rollback.notes,
+                    "when": local(rollback.rolled_back_at),
+                    "minutes": str(rollback.minutes),
+                    "target": str(row.product.rollback_target_minutes),
+                }
+            )
+    full = [{field: row.get(field, "") for field in CSV_FIELDS} for row in rows]
+    return csv_download(full, CSV_FIELDS, f"weekly-review-{answers.week.label}.csv")

@@ -42,6 +42,9 @@ NOT_PER_PRODUCT = {
     "reviews:minutes",
     "reviews:save",
     "reviews:action_update",  # an action item from no product's failure
+    "reviews:timer",
+    "reviews:trends",
+    "reviews:csv",
 }
 TICKERS = {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD, Role.DEVOPS}
 
@@ -108,6 +111,22 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
     "reviews:minutes": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
     "reviews:save": ("post", lambda w: {"year": 2026, "week": 47}, lambda w: {"q1": "n"}, VIEWERS),
     "reviews:action_create": ("post", lambda w: {}, lambda w: {"title": "Fix it"}, VIEWERS),
+    "reviews:timer": ("post", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
+    "reviews:trends": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
+    "reviews:csv": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
+    "reviews:rehearsal_create": (
+        "post",
+        lambda w: {},
+        lambda w: {
+            "product": w.product.slug,
+            "kind": "rollback",
+            "performed_on": "2026-11-02",
+            "minutes": "9",
+            "outcome": "passed",
+        },
+        {Role.DEVOPS, Role.PM},
+    ),
+    "releases:release_rollout": ("post", release_kwargs, lambda w: {"step": "finish"}, {Role.DEVOPS}),
     "reviews:action_update": ("post", lambda w: {"pk": w.action.pk}, lambda w: {"owner": ""}, VIEWERS),
     "gates:waiver_reject": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
     "gates:waiver_revoke": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
