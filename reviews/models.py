@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -121,3 +123,9 @@ class WeeklyReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}-W{self.week:02d}"
+
+    @property
+    def timer_started_iso(self) -> str:
+        """The timer's start for the page's script: ISO 8601 in UTC, whole seconds."""
+        started = self.timer_started_at
+        return started.astimezone(UTC).isoformat(timespec="seconds") if started else ""

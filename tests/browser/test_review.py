@@ -3,6 +3,7 @@ assign it, mark a prevention change done, export the minutes."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -52,9 +53,34 @@ def test_weekly_review(asgi_server: str, browser: Browser) -> None:
         assert heading in text
     assert "Contract tests" in text and "backend, 2026-12-04" in text
     assert "[x] Run the contract tests on every pull request" in text
+
+    # The meeting aid: the timer starts for everyone and walks through the time boxes.
+    pm.get_by_role("button", name="Start the 15 minutes").click()
+    expect(pm.locator("#timer li").first).to_have_class("box-now")
+    expect(pm.locator("#timer-now")).to_have_text("Q1 · failures")
+    expect(pm.locator("#timer-left")).not_to_have_text("15:00")
+    expect(pm.locator("#timer-left")).to_have_text(re.compile(r"^14:\d\d$"))
+
+    # Q3: a rollback rehearsal recorded here shows beside the target.
+    pm.locator("#q3 summary").click()
+    form = pm.locator("#q3 form")
+    form.locator("select[name=product]").select_option("ios-app")
+    form.locator("input[name=minutes]").fill("12")
+    form.get_by_role("button", name="Record").click()
+    expect(pm.locator("#rollback-ios-app")).to_contain_text("12 min")
+
+    pm.get_by_role("link", name="12-week trends").click()
+    expect(pm.locator("#trend-failures")).to_contain_text("Contract tests")
+    expect(pm.locator("#trend-rollback")).to_contain_text("ios-app")
+    expect(pm.locator("#dora-table tbody tr")).to_have_count(12)
+    screenshot(pm, "review-trends-en")
     assert not pm.console_errors, pm.console_errors
 
     ko = log_in(browser, asgi_server, "qa", language="ko")
     ko.goto(f"{asgi_server}/reviews/")
     expect(ko.locator("h1")).to_contain_text("주간 점검")
     screenshot(ko, "review-ko")
+    ko.get_by_role("link", name="12주 추이").click()
+    expect(ko.locator("h1")).to_contain_text("12주 추이")
+    screenshot(ko, "review-trends-ko")
+    assert not ko.console_errors, ko.console_errors

@@ -3,6 +3,7 @@ data made here, including a week boundary in a non-UTC display time zone."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Role
 from gates.services import gate_result_record, waiver_approve, waiver_request
 from operations.services import rehearsal_record
-from reviews.models import ActionItem
+from reviews.models import ActionItem, WeeklyReview
 from reviews.selectors import Week, weekly_answers
 
 from ..releases.builders import build_world
@@ -201,3 +202,49 @@ def test_a_due_date_can_be_cleared(client: Client, world: Any) -> None:
     assert item.due_on is None
     assert client.get("/reviews/9999-W52/").status_code == 404  # not an error page
     assert client.get("/reviews/2026-W54/").status_code == 404
+
+
+def test_the_timer_runs_from_one_start_on_every_screen(client: Client, world: Any, make_user: Any) -> None:
+    url = reverse("reviews:week", kwargs={"year": 2026, "week": 47})
+    client.force_login(world.qa)
+    page = client.get(url).content.decode()
+    assert "data-started-at" not in page and "Start the 15 minutes" in page
+    assert [int(m) for m in re.findall(r'data-minutes="(\d+)"', page)] == [5, 4, 2, 4]
+    assert [int(m) for m in re.findall(r'data-from="(\d+)"', page)] == [0, 5, 9, 11]
+    client.post(reverse("reviews:timer", kwargs={"year": 2026, "week": 47}))
+    review = WeeklyReview.objects.get(year=2026, week=47)
+    assert review.timer_started_at is not None
+    other = Client()
+    other.force_login(world.pm)
+    page = other.get(url).content.decode()
+    started = review.timer_started_at.astimezone(UTC).isoformat(timespec="seconds")
+    assert f'data-started-at="{started}"' in page and "Restart the 15 minutes" in page
+
+
+def test_a_rehearsal_is_recorded_from_q3(client: Client, world: Any, make_user: Any) -> None:
+    url = reverse("reviews:rehearsal_create")
+    data = {
+        "product": world.product.slug,
+        "kind": "rollback",
+        "performed_on": "2026-11-19",
+        "minutes": "8",
+        "outcome": "passed",
+        "notes": "staging, flag off",
+        "week": "2026-W47",
+    }
+    client.force_login(world.qa)  # QA does not record rehearsals
+    assert client.post(url, data).status_code == 403
+    outsider = make_user(Role.DEVOPS, product=build_world(make_user).product)
+    client.force_login(outsider)  # DevOps of another product
+    assert client.post(url, data).status_code == 404
+    client.force_login(world.pm)
+    response = client.post(url, {**data, "minutes": "eight"}, follow=True)
+    assert "whole number" in response.content.decode()
+    response = client.post(url, data)
+    assert response["Location"].endswith("/reviews/2026-W47/#q3")
+    row = weekly_answers(W47, [world.product]).readiness[0]
+    assert (row.last_rehearsal.minutes, row.last_rehearsal.notes, row.last_rehearsal.recorded_by) == (
+        8,
+        "staging, flag off",
+        world.pm,
+    )

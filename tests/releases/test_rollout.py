@@ -1,0 +1,111 @@
+"""The rollout's steps on the board: DevOps only, Go must stand to start, a halt says why,
+a rollback keeps its minutes beside the product's target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Role
+from audit.models import AuditEvent
+from gates.services import gate_result_record
+from gonogo.errors import Conflict, NotAllowed, RuleViolation
+from operations.models import Rollback
+from releases.models import Release, ReleaseState
+from releases.services import release_decide, release_roll_back, release_rollout_start
+
+from .builders import build_world
+
+
+@pytest.fixture
+def world(make_user: Any) -> Any:
+    w = build_world(make_user, ready=True)
+    w.devops = make_user(Role.DEVOPS, product=w.product)
+    release_decide(release=w.release, outcome="go", actor=w.pm)
+    w.url = reverse("releases:release_rollout", kwargs={"product": w.product.slug, "version": "1.0.0"})
+    return w
+
+
+def state(world: Any) -> str:
+    return Release.objects.get(pk=world.release.pk).state
+
+
+def test_devops_runs_the_rollout_to_the_end(client: Client, world: Any) -> None:
+    client.force_login(world.devops)
+    board = reverse("releases:release_board", kwargs={"product": world.product.slug, "version": "1.0.0"})
+    assert "Start the rollout" in client.get(board).content.decode()
+    assert client.post(world.url, {"step": "start"}).status_code == 302
+    assert state(world) == ReleaseState.ROLLING_OUT
+    response = client.post(
+        world.url, {"step": "finish"}, headers={"HX-Request": "true", "HX-Target": "operations"}
+    )
+    assert response.status_code == 200 and "The release is fully rolled out." in response.content.decode()
+    assert state(world) == ReleaseState.RELEASED
+    actions = list(
+        AuditEvent.objects.filter(release_id=world.release.pk, action__startswith="release.rollout")
+        .order_by("id")
+        .values_list("action", "actor_label")
+    )
+    assert actions == [
+        ("release.rollout_start", world.devops.username),
+        ("release.rollout_finish", world.devops.username),
+    ]
+
+
+def test_the_rollout_waits_for_a_standing_go(client: Client, world: Any) -> None:
+    gate_result_record(release=world.release, gate=world.gates[0], status="failed", run_id="late")
+    client.force_login(world.devops)
+    response = client.post(
+        world.url, {"step": "start"}, headers={"HX-Request": "true", "HX-Target": "operations"}
+    )
+    assert response.status_code == 409 and "no longer stands" in response.content.decode()
+    assert state(world) == ReleaseState.GO
+    with pytest.raises(Conflict):
+        release_rollout_start(release=world.release, actor=world.devops)
+
+
+def test_only_devops_moves_the_rollout(client: Client, world: Any) -> None:
+    client.force_login(world.pm)
+    assert client.post(world.url, {"step": "start"}).status_code == 403
+    with pytest.raises(NotAllowed):
+        release_rollout_start(release=world.release, actor=world.pm)
+    assert state(world) == ReleaseState.GO
+
+
+def test_halt_needs_a_reason_then_resume_or_roll_back(client: Client, world: Any) -> None:
+    client.force_login(world.devops)
+    client.post(world.url, {"step": "start"})
+    client.post(world.url, {"step": "halt", "reason": "  "})
+    assert state(world) == ReleaseState.ROLLING_OUT  # refused: no reason
+    client.post(world.url, {"step": "halt", "reason": "crash rate 2 %"})
+    assert state(world) == ReleaseState.HALTED
+    halt = AuditEvent.objects.get(release_id=world.release.pk, action="release.halt")
+    assert halt.after["reason"] == "crash rate 2 %"
+    client.post(world.url, {"step": "resume"})
+    assert state(world) == ReleaseState.ROLLING_OUT
+    for bad in ("", "-3", "ten", "1.5"):
+        response = client.post(world.url, {"step": "roll_back", "minutes": bad})
+        assert response.status_code == 400 and "whole number" in response.content.decode()
+    assert state(world) == ReleaseState.ROLLING_OUT
+    client.post(world.url, {"step": "roll_back", "minutes": "12", "notes": "flag off first"})
+    assert state(world) == ReleaseState.ROLLED_BACK
+    rollback = Rollback.objects.get(release=world.release)
+    assert (rollback.minutes, rollback.notes, rollback.recorded_by) == (12, "flag off first", world.devops)
+    page = client.get(
+        reverse("releases:release_board", kwargs={"product": world.product.slug, "version": "1.0.0"})
+    ).content.decode()
+    assert "rolled back in 12 min" in page and "within target" in page
+
+
+def test_an_unknown_step_is_refused_clearly(client: Client, world: Any) -> None:
+    client.force_login(world.devops)
+    response = client.post(world.url, {"step": "launch"})
+    assert (
+        response.status_code == 400
+        and "Choose start, halt, resume, finish or roll back." in response.content.decode()
+    )
+    with pytest.raises(RuleViolation):
+        release_roll_back(release=world.release, actor=world.devops, minutes="x")
