@@ -246,7 +246,10 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
     oncall = list(OnCallContact.objects.filter(product=product).order_by("role"))
     last_rollback = (
         Rehearsal.objects.filter(
-            product=product, kind=RehearsalKind.ROLLBACK, outcome=RehearsalOutcome.PASSED
+            product=product,
+            kind=RehearsalKind.ROLLBACK,
+            outcome=RehearsalOutcome.PASSED,
+            performed_on__lte=timezone.localdate(now),  # what was known at `now`
         )
         .order_by("-performed_on", "-id")
         .first()

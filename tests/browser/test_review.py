@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -15,12 +16,16 @@ from releases.demo import seed_demo
 from releases.models import Release
 from reviews.models import ActionItem
 
+from ..reviews.history import make_history
 from .conftest import log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
 
-def test_weekly_review(asgi_server: str, browser: Browser) -> None:
+def test_weekly_review(asgi_server: str, browser: Browser, make_user: Any) -> None:
+    # Releases shipped, halted and rolled back in W46 and W47 (before the demo's programme
+    # checklist, which would block them), for the trends.
+    history = make_history(make_user)
     seed_demo()
     release = Release.objects.get(product__slug="ios-app", version="2.4.0")
     gate_result_record(
@@ -74,6 +79,9 @@ def test_weekly_review(asgi_server: str, browser: Browser) -> None:
     expect(pm.locator("#trend-rollback")).to_contain_text("ios-app")
     expect(pm.locator("#dora-table tbody tr")).to_have_count(12)
     screenshot(pm, "review-trends-en")
+    pm.goto(f"{asgi_server}/releases/{history.product.slug}/2.0.0/#operations")
+    expect(pm.locator("#rollout")).to_contain_text("rolled back in 25 min")
+    expect(pm.locator("#rollout")).to_contain_text("over target")
     assert not pm.console_errors, pm.console_errors
 
     ko = log_in(browser, asgi_server, "qa", language="ko")
