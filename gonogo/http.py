@@ -20,7 +20,8 @@ def csv_download(rows: list[dict[str, str]], fieldnames: list[str], filename: st
     writer = csv.DictWriter(buffer, fieldnames=fieldnames)
     writer.writeheader()
     writer.writerows(
-        {k: "'" + v if v[:1] in ("=", "+", "-", "@") else v for k, v in row.items()} for row in rows
+        {k: "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v for k, v in row.items()}
+        for row in rows
     )
     response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

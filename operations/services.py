@@ -14,7 +14,7 @@ from audit.services import audit_record
 from gonogo.errors import RuleViolation
 from live.services import live_notify
 from releases.models import ACTIVE_STATES, Product, Release, ReleaseState
-from releases.services import release_halt, release_lock
+from releases.services import minutes_parse, release_halt, release_lock
 
 from .models import HealthSample, OnCallContact, Rehearsal, RehearsalKind, RehearsalOutcome
 
@@ -51,8 +51,7 @@ def rehearsal_record(
             _("A rehearsal can only be recorded once it has happened."),
             field="performed_on",
         )
-    if minutes < 0:
-        raise RuleViolation("minutes_invalid", _("Minutes cannot be negative."), field="minutes")
+    minutes = minutes_parse(minutes)
     rehearsal = Rehearsal.objects.create(
         product=product,
         kind=kind,

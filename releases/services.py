@@ -324,54 +324,120 @@ def _ensure_devops(actor: Any, release: Release) -> None:
         raise NotAllowed("devops_only", _("Only DevOps runs the rollout of this product."))
 
 
+def _ensure_state(release: Release, state: str, message: str) -> None:
+    """`message` says which state the step needs; %(state)s is the release's own."""
+    if release.state != state:
+        raise Conflict(
+            "illegal_transition", message % {"state": ReleaseState(release.state).label}, state=release.state
+        )
+
+
+def _ensure_go_in_force(release: Release, *, resuming: bool = False) -> None:
+    """The newest decision is Go and the verdict is still ready; before the rollout, also on
+    unchanged evidence. (Resuming, the evidence has moved on: smoke results and health
+    samples arrive during a rollout. What must hold is the Go and a ready verdict.)"""
+    board = release_board(release)
+    if not (
+        board.decision
+        and board.decision.outcome == "go"
+        and (resuming or not board.decision_stale)
+        and board.verdict.ready
+    ):
+        raise Conflict(
+            "go_not_standing",
+            _(
+                "The Go decision no longer stands (the evidence changed or a blocker appeared): "
+                "the PM/PO decides again first."
+            ),
+        )
+
+
+def _ensure_health_in_bounds(release: Release) -> None:
+    from operations.models import HealthSample
+
+    newest = HealthSample.objects.filter(release=release).order_by("-sampled_at", "-id").first()
+    if newest is not None and newest.breaches:
+        raise Conflict(
+            "health_out_of_bounds",
+            _("The newest health sample (%(at)s) is out of bounds: %(what)s. Wait for one within bounds.")
+            % {
+                "at": timezone.localtime(newest.sampled_at).strftime("%Y-%m-%d %H:%M"),
+                "what": ", ".join(f"{b['metric']} {b['value']} > {b['bound']}" for b in newest.breaches),
+            },
+        )
+
+
 @transaction.atomic
 def release_rollout_start(*, release: Release, actor: Any) -> Release:
     """Go → rolling out (DevOps), only while the Go decision stands: decided, not stale,
     verdict still ready. Nothing ships around a failing gate."""
     release = _lock(release)
     _ensure_devops(actor, release)
-    if release.state == ReleaseState.GO and not release_board(release).go_stands:
-        raise Conflict(
-            "go_not_standing",
-            _(
-                "The Go decision no longer stands (the evidence changed or a blocker appeared): the PM/PO decides again first."
-            ),
-        )
+    _ensure_state(
+        release,
+        ReleaseState.GO,
+        _("Only a release called Go can start rolling out; this one is “%(state)s”."),
+    )
+    _ensure_go_in_force(release)
     _transition(release, ReleaseState.ROLLING_OUT, actor=actor, action="release.rollout_start")
     return release
 
 
 @transaction.atomic
 def release_rollout_resume(*, release: Release, actor: Any) -> Release:
-    """Halted → rolling out again (DevOps), once the cause is dealt with and the Go still
-    stands on unchanged evidence."""
+    """Halted → rolling out again (DevOps), once health is back within bounds, while the
+    decision is Go and the verdict still ready."""
     release = _lock(release)
     _ensure_devops(actor, release)
-    if release.state == ReleaseState.HALTED:
-        board = release_board(release)
-        if not (
-            board.decision
-            and board.decision.outcome == "go"
-            and not board.decision_stale
-            and board.verdict.ready
-        ):
-            raise Conflict(
-                "go_not_standing",
-                _(
-                    "The Go decision no longer stands (the evidence changed or a blocker appeared): the PM/PO decides again first."
-                ),
-            )
+    _ensure_state(
+        release, ReleaseState.HALTED, _("Only a halted rollout can be resumed; this release is “%(state)s”.")
+    )
+    _ensure_go_in_force(release, resuming=True)
+    _ensure_health_in_bounds(release)
     _transition(release, ReleaseState.ROLLING_OUT, actor=actor, action="release.rollout_resume")
     return release
 
 
 @transaction.atomic
 def release_rollout_finish(*, release: Release, actor: Any) -> Release:
-    """Rolling out → released: the rollout reached 100 % (DevOps)."""
+    """Rolling out → released: the rollout reached 100 % (DevOps). Not past a smoke gate
+    (after deploy) that has not passed, nor past out-of-bounds health."""
     release = _lock(release)
     _ensure_devops(actor, release)
+    _ensure_state(
+        release,
+        ReleaseState.ROLLING_OUT,
+        _("Only a release rolling out can be fully rolled out; this one is “%(state)s”."),
+    )
+    unpassed = [
+        row.gate
+        for row in release_board(release).gates
+        if row.gate.phase == "post_deploy" and row.status != "passed"
+    ]
+    if unpassed:
+        raise Conflict(
+            "post_deploy_gate_not_passed",
+            _("“%(gate)s” after deploy has not passed yet.") % {"gate": _(unpassed[0].name)},
+            gates=[g.key for g in unpassed],
+        )
+    _ensure_health_in_bounds(release)
     _transition(release, ReleaseState.RELEASED, actor=actor, action="release.rollout_finish")
     return release
+
+
+MAX_MINUTES = 7 * 24 * 60  # a rollback or rehearsal of more than a week is a typo
+
+
+def minutes_parse(raw: Any) -> int:
+    """Whole minutes, 0 to a week, written with ASCII digits."""
+    text = str(raw if raw is not None else "").strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_MINUTES:
+        raise RuleViolation(
+            "minutes_invalid",
+            _("Give the minutes it took as a whole number from 0 to %(max)s.") % {"max": MAX_MINUTES},
+            field="minutes",
+        )
+    return int(text)
 
 
 @transaction.atomic
@@ -390,16 +456,7 @@ def release_roll_back(*, release: Release, actor: Any, minutes: Any, notes: str 
     minutes it took: kept beside the product's rollback target."""
     from operations.models import Rollback
 
-    try:
-        taken = int(str(minutes).strip())
-    except ValueError:
-        taken = -1
-    if taken < 0:
-        raise RuleViolation(
-            "minutes_invalid",
-            _("Give the minutes the rollback took, as a whole number (0 or more)."),
-            field="minutes",
-        )
+    taken = minutes_parse(minutes)
     release = _lock(release)
     _ensure_devops(actor, release)
     _transition(

@@ -267,7 +267,13 @@ def effective_gate_state(gate: GateEvidence, now: datetime) -> str:
 
 
 def gate_fingerprint_states(gates: Iterable[GateEvidence], now: datetime) -> list[tuple[str, str]]:
-    return [(g.key, f"{effective_gate_state(g, now)}@{g.status_since or 0}") for g in gates]
+    """The gates a release is decided on: those before release. Smoke gates (after deploy)
+    report during the rollout; their results must not make the Go or sign-offs stale."""
+    return [
+        (g.key, f"{effective_gate_state(g, now)}@{g.status_since or 0}")
+        for g in gates
+        if g.phase == "pre_release"
+    ]
 
 
 def fingerprint_of(evidence: ReleaseEvidence) -> str:

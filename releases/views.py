@@ -28,7 +28,7 @@ from gonogo.errors import DomainError, RuleViolation
 from gonogo.http import HtmxHttpRequest
 
 from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
-from .models import Meeting, Product, Release
+from .models import Meeting, Product, Release, ReleaseState
 from .selectors import active_releases, failed_results_since, release_board
 from .services import (
     release_decide,
@@ -44,6 +44,16 @@ BOARD_PANELS = frozenset(
     {"header", "verdict", "gates", "checklist", "defects", "waivers", "signoffs", "decision", "operations"}
 )
 DASHBOARD_PANELS = frozenset({"releases", "failed"})
+ROLLOUT_SHOWN = frozenset(
+    {
+        ReleaseState.GO,
+        ReleaseState.ROLLING_OUT,
+        ReleaseState.HALTED,
+        ReleaseState.RELEASED,
+        ReleaseState.ROLLED_BACK,
+    }
+)
+ROLLBACK_FROM = frozenset({ReleaseState.ROLLING_OUT, ReleaseState.HALTED, ReleaseState.RELEASED})
 
 
 def release_get(product: str, version: str) -> Release:
@@ -71,6 +81,10 @@ def board_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> d
         "can_ask_waiver": bool(roles & {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD}),
         "waiver_default_hours": 72,
         "may_roll_out": Role.DEVOPS in roles,
+        "rollout": {
+            "shown": board.release.state in ROLLOUT_SHOWN,
+            "may_roll_back": board.release.state in ROLLBACK_FROM,
+        },
         "board_url": board_url(release),
         **extra,
     }

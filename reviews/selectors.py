@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from gates.models import GateResult, Waiver, WaiverState
 from operations.models import Rehearsal, RehearsalKind, Rollback
@@ -50,6 +51,11 @@ class Week:
     @property
     def label(self) -> str:
         return f"{self.year}-W{self.week:02d}"
+
+    @property
+    def short(self) -> str:
+        """`W47` (in Korean `47주`): a chart's or table's column."""
+        return gettext("W%(week)02d") % {"week": self.week}
 
     def shifted(self, weeks: int) -> Week | None:
         """The week `weeks` later (or earlier); None past the calendar's ends."""

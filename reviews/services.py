@@ -115,12 +115,23 @@ def action_item_update(
     return item
 
 
+def _week_offset(year: int, week: int) -> int:
+    """How many weeks `year`-W`week` lies after this week (negative: before)."""
+    from .selectors import Week
+
+    return (date.fromisocalendar(year, week, 1) - Week.of().first_day).days // 7
+
+
 @transaction.atomic
 def weekly_review_save(
     *, year: int, week: int, actor: Any, attendees: list[str], notes: dict[str, str], end: bool = False
 ) -> WeeklyReview:
     """Keep who came and the notes per question; `end` closes the review (its minutes
-    stay as they are)."""
+    stay as they are). Past weeks may be written up late; weeks after next, not yet."""
+    if _week_offset(year, week) > 1:
+        raise RuleViolation(
+            "review_future", _("That week has not come yet: keep notes for it once it has begun.")
+        )
     review, created = WeeklyReview.objects.select_for_update().get_or_create(
         year=year, week=week, defaults={"started_by": actor, "started_at": timezone.now()}
     )
@@ -143,7 +154,11 @@ def weekly_review_save(
 @transaction.atomic
 def weekly_review_timer_start(*, year: int, week: int, actor: Any) -> WeeklyReview:
     """Start (or restart) the meeting's 15 minutes: every screen showing the review counts
-    from this moment."""
+    from this moment. Only for this week's review, or the week before or after."""
+    if abs(_week_offset(year, week)) > 1:
+        raise RuleViolation(
+            "timer_week", _("The timer runs for this week's review only (or the week before or after).")
+        )
     review, _created = WeeklyReview.objects.select_for_update().get_or_create(
         year=year, week=week, defaults={"started_by": actor, "started_at": timezone.now()}
     )

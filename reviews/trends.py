@@ -5,9 +5,10 @@ and rollbacks), week by week in the display time zone.
 
 Definitions (docs/review.md says the same to users):
 - deploy frequency: releases fully rolled out in the week;
-- lead time: from the first evidence of the release's commit (the release's creation by
-  CI or its first CI result, whichever came first) to the full rollout, median in hours,
-  over the releases fully rolled out in the week;
+- lead time: from the first evidence of the shipped commit (CI announcing its build: the
+  release's creation, or the new build that brought the commit; or its first CI result,
+  whichever came first) to the full rollout, median in hours, over the releases fully
+  rolled out in the week;
 - change failure rate: of the rollouts started in the week, the share that were halted
   or rolled back (at any time since);
 - time to restore: median minutes of the real rollbacks recorded in the week.
@@ -20,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import median
 
-from django.db.models import Min
+from django.db.models import Max, Min
 
 from audit.models import AuditEvent
 from gates.models import Gate, GateResult
 from operations.models import Rehearsal, RehearsalKind, Rollback
 from releases.models import Product, Release
+from releases.services import same_commit
 
 from .selectors import Week, flaky_ids
 
@@ -172,30 +174,43 @@ def trends(last: Week, products: list[Product]) -> Trends:
             release_id__in={e.release_id for e in started if e.release_id is not None},
         ).values_list("release_id", flat=True)
     )
-    counted: set[tuple[int, int | None]] = set()
-    for event in started:
+    for event in started:  # one per release: only a Go release starts rolling out
         i = _week_index(weeks, event.at)
-        if i is None or (i, event.release_id) in counted:
-            continue  # a rollout resumed the same week is one rollout
-        counted.add((i, event.release_id))
+        if i is None:
+            continue
         rows[i].rollouts_started += 1
         rows[i].rollouts_failed += event.release_id in ever_failed
 
     finished_ids = {e.release_id for e in finished if e.release_id is not None}
     releases = {r.pk: r for r in Release.objects.filter(pk__in=finished_ids)}
-    first_result = dict(
-        GateResult.objects.filter(release_id__in=finished_ids)
+    # The shipped commit's first evidence: when CI announced its build (the release's
+    # creation, or the last new build, which replaced the commit) or its first CI result.
+    rebuilt = dict(
+        AuditEvent.objects.filter(
+            object_type=RELEASE_OBJECT, action="release.new_build", release_id__in=finished_ids
+        )
         .values("release_id")
-        .annotate(first=Min("observed_at"))
-        .values_list("release_id", "first")
+        .annotate(last=Max("at"))
+        .values_list("release_id", "last")
     )
+    built = {r.pk: rebuilt.get(r.pk, r.created_at) for r in releases.values()}
+    first_result: dict[int, datetime] = {}
+    for release_id, sha, first in (
+        GateResult.objects.filter(release_id__in=finished_ids)
+        .values("release_id", "commit_sha")
+        .annotate(first=Min("observed_at"))
+        .values_list("release_id", "commit_sha", "first")
+    ):
+        if same_commit(sha, releases[release_id].commit_sha):
+            known = first_result.get(release_id)
+            first_result[release_id] = first if known is None else min(known, first)
     for event in finished:
         i = _week_index(weeks, event.at)
         release = releases.get(event.release_id or 0)
         if i is None or release is None:
             continue
         rows[i].deploys += 1
-        began = min(t for t in (release.created_at, first_result.get(release.pk)) if t is not None)
+        began = min(t for t in (built[release.pk], first_result.get(release.pk)) if t is not None)
         rows[i].lead_times_hours.append(max(0.0, (event.at - began).total_seconds() / 3600))
 
     for rollback in Rollback.objects.filter(

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
@@ -20,9 +21,10 @@ from gonogo.errors import DomainError, RuleViolation
 from gonogo.http import HtmxHttpRequest, csv_download
 from operations.services import rehearsal_record
 from releases.models import Product
+from releases.services import minutes_parse
 
 from .charts import bar_chart
-from .models import ActionItem, ActionKind
+from .models import ActionItem, ActionKind, WeeklyReview
 from .selectors import Week, failure_lookup, reviews_held, weekly_answers
 from .services import (
     QUESTIONS,
@@ -55,13 +57,33 @@ def _visible_products(request: HtmxHttpRequest) -> list[Product]:
     return [p for p in Product.objects.order_by("slug") if can_view(request.user, p)]
 
 
+BOX_TITLES = {
+    "q1": gettext_lazy("Q1 · failures"),
+    "q2": gettext_lazy("Q2 · owners and dates"),
+    "q3": gettext_lazy("Q3 · rollback target"),
+    "q4": gettext_lazy("Q4 · prevention"),
+}
+
+
+def _timer_context(week: Week, review: WeeklyReview | None) -> dict[str, Any]:
+    boxes, begins = [], 0
+    for q in QUESTIONS:
+        boxes.append({"q": q, "title": BOX_TITLES[q], "minutes": TIME_BOXES[q], "from": begins})
+        begins += TIME_BOXES[q]
+    offset = (week.first_day - Week.of().first_day).days // 7
+    return {
+        "week": week,
+        "review": review,
+        "time_boxes": boxes,
+        "total_minutes": begins,
+        "timer_allowed": abs(offset) <= 1,
+    }
+
+
 def _context(request: HtmxHttpRequest, week: Week) -> dict[str, Any]:
     products = _visible_products(request)
     answers = weekly_answers(week, products)
-    boxes, begins = [], 0
-    for q in QUESTIONS:
-        boxes.append({"q": q, "minutes": TIME_BOXES[q], "from": begins})
-        begins += TIME_BOXES[q]
+
     return {
         "week": week,
         "answers": answers,
@@ -76,7 +98,7 @@ def _context(request: HtmxHttpRequest, week: Week) -> dict[str, Any]:
             .values_list("username", flat=True)
         ),
         "questions": QUESTIONS,
-        "time_boxes": boxes,
+        **_timer_context(week, answers.review),
         "held": reviews_held(),
         "products": products,
         "may_record_rehearsal": [p for p in products if has_role(request.user, (Role.DEVOPS, Role.PM), p)],
@@ -93,7 +115,11 @@ def review_current(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @viewer_required
 def review_week(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
-    return render(request, "reviews/review.html", _context(request, _week(year, week)))
+    current = _week(year, week)
+    if request.htmx and request.htmx.target == "timer":  # every screen polls the shared timer
+        review = WeeklyReview.objects.filter(year=current.year, week=current.week).first()
+        return render(request, "reviews/review.html#timer", _timer_context(current, review))
+    return render(request, "reviews/review.html", _context(request, current))
 
 
 @require_GET
@@ -215,22 +241,17 @@ def rehearsal_create_view(request: HtmxHttpRequest) -> HttpResponse:
         raise Http404("No such product")
     ensure_role(request.user, (Role.DEVOPS, Role.PM), product)
     back = _back(request.POST.get("week", ""))
-    raw = request.POST.get("minutes", "").strip()
     try:
         performed_on = _date(request.POST.get("performed_on"))
         if performed_on is None:
             raise RuleViolation(
                 "date_invalid", _("Give the day of the rehearsal (YYYY-MM-DD)."), field="performed_on"
             )
-        if not (raw.isascii() and raw.isdigit()):
-            raise RuleViolation(
-                "minutes_invalid", _("Give the minutes it took, as a whole number."), field="minutes"
-            )
         rehearsal_record(
             product=product,
             kind=request.POST.get("kind", ""),
             performed_on=performed_on,
-            minutes=int(raw),
+            minutes=minutes_parse(request.POST.get("minutes", "")),
             outcome=request.POST.get("outcome", ""),
             notes=request.POST.get("notes", "").strip(),
             actor=request.user,
@@ -243,7 +264,8 @@ def rehearsal_create_view(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _charts(data: Trends) -> dict[str, Any]:
-    labels = [f"W{w.week.week:02d}" for w in data.weeks]
+    labels = [w.week.short for w in data.weeks]
+    hours, minutes, percent = " " + pgettext("unit", "h"), " " + pgettext("unit", "min"), " %"
     charts: dict[str, Any] = {
         "failures": bar_chart(
             title=_("Gate failures per week"), labels=labels, values=[w.failure_total for w in data.weeks]
@@ -262,19 +284,19 @@ def _charts(data: Trends) -> dict[str, Any]:
             title=_("Lead time, commit to full rollout (median hours)"),
             labels=labels,
             values=[w.lead_time_hours for w in data.weeks],
-            unit=" h",
+            unit=hours,
         ),
         "failure_rate": bar_chart(
             title=_("Change failure rate (%)"),
             labels=labels,
             values=[w.change_failure_percent for w in data.weeks],
-            unit=" %",
+            unit=percent,
         ),
         "restore": bar_chart(
             title=_("Time to restore (median minutes)"),
             labels=labels,
             values=[w.restore_median_minutes for w in data.weeks],
-            unit=" min",
+            unit=minutes,
         ),
     }
     charts["rollbacks"] = [
@@ -285,7 +307,7 @@ def _charts(data: Trends) -> dict[str, Any]:
                 title=_("%(product)s: slowest rollback per week (minutes)") % {"product": product.slug},
                 labels=labels,
                 values=worst,
-                unit=" min",
+                unit=minutes,
                 target=product.rollback_target_minutes,
                 target_label=_("target %(n)s min") % {"n": product.rollback_target_minutes},
             ),
@@ -323,19 +345,21 @@ def review_csv(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
         for result in group.failures:
             rows.append(
                 {
-                    "question": "Q1 failure",
+                    "question": _("Q1 failure"),
                     "product": group.product.slug,
                     "gate": group.gate.key,
                     "release": result.release.version,
                     "what": result.summary,
                     "when": local(result.observed_at),
-                    "state": f"{result.status} (flaky)" if result.pk in flaky else result.status,
+                    "state": _("%(status)s (flaky)") % {"status": result.status}
+                    if result.pk in flaky
+                    else result.status,
                 }
             )
     for waiver in answers.waivers:
         rows.append(
             {
-                "question": "Q1 waiver",
+                "question": _("Q1 waiver"),
                 "product": waiver.release.product.slug,
                 "gate": waiver.gate.key,
                 "release": waiver.release.version,
@@ -346,9 +370,9 @@ def review_csv(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
             }
         )
     for label, items in (
-        ("Q2 action", answers.actions),
-        ("Q4 prevention done", answers.prevention_done),
-        ("Q4 prevention open", answers.prevention_open),
+        (_("Q2 action"), answers.actions),
+        (_("Q4 prevention done"), answers.prevention_done),
+        (_("Q4 prevention open"), answers.prevention_open),
     ):
         for item in items:
             rows.append(
@@ -359,17 +383,17 @@ def review_csv(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
                     "what": item.title,
                     "who": item.owner.get_username() if item.owner else "",
                     "when": item.due_on.isoformat() if item.due_on else "",
-                    "state": "overdue" if item in answers.overdue else item.state,
+                    "state": _("overdue") if item in answers.overdue else item.state,
                 }
             )
     for row in answers.readiness:
         rehearsal, rollback = row.last_rehearsal, row.last_rollback
         rows.append(
             {
-                "question": "Q3 rollback rehearsal",
+                "question": _("Q3 rollback rehearsal"),
                 "product": row.product.slug,
                 "when": rehearsal.performed_on.isoformat() if rehearsal else "",
-                "state": rehearsal.outcome if rehearsal else "none",
+                "state": rehearsal.outcome if rehearsal else _("none on record"),
                 "minutes": str(rehearsal.minutes) if rehearsal else "",
                 "target": str(row.product.rollback_target_minutes),
             }
@@ -377,7 +401,7 @@ def review_csv(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
         if rollback:
             rows.append(
                 {
-                    "question": "Q3 real rollback",
+                    "question": _("Q3 real rollback"),
                     "product": row.product.slug,
                     "release": rollback.release.version,
                     "what": rollback.notes,

@@ -31,6 +31,9 @@
   }
   tick();
   window.setInterval(tick, 1000);
+  // The panel is fetched again every few seconds (a restart elsewhere shows here): redraw
+  // the clock at once rather than show the server's "15:00" until the next second.
+  document.addEventListener("htmx:afterSwap", tick);
 })();
 
 // Print buttons: the page's own print styles leave the forms out.

@@ -11,13 +11,22 @@ from django.urls import reverse
 
 from accounts.models import Role
 from audit.models import AuditEvent
+from gates.models import Gate
 from gates.services import gate_result_record
 from gonogo.errors import Conflict, NotAllowed, RuleViolation
 from operations.models import Rollback
+from operations.services import health_sample_record
 from releases.models import Release, ReleaseState
-from releases.services import release_decide, release_roll_back, release_rollout_start
+from releases.services import (
+    release_decide,
+    release_halt_by,
+    release_roll_back,
+    release_rollout_finish,
+    release_rollout_resume,
+    release_rollout_start,
+)
 
-from .builders import build_world
+from .builders import build_world, make_ready
 
 
 @pytest.fixture
@@ -78,8 +87,6 @@ def test_only_devops_moves_the_rollout(client: Client, world: Any) -> None:
 def test_halt_needs_a_reason_then_resume_or_roll_back(client: Client, world: Any) -> None:
     client.force_login(world.devops)
     client.post(world.url, {"step": "start"})
-    client.post(world.url, {"step": "halt", "reason": "  "})
-    assert state(world) == ReleaseState.ROLLING_OUT  # refused: no reason
     client.post(world.url, {"step": "halt", "reason": "crash rate 2 %"})
     assert state(world) == ReleaseState.HALTED
     halt = AuditEvent.objects.get(release_id=world.release.pk, action="release.halt")
@@ -88,7 +95,7 @@ def test_halt_needs_a_reason_then_resume_or_roll_back(client: Client, world: Any
     assert state(world) == ReleaseState.ROLLING_OUT
     for bad in ("", "-3", "ten", "1.5"):
         response = client.post(world.url, {"step": "roll_back", "minutes": bad})
-        assert response.status_code == 400 and "whole number" in response.content.decode()
+        assert response.status_code == 400 and "whole number from 0 to 10080" in response.content.decode()
     assert state(world) == ReleaseState.ROLLING_OUT
     client.post(world.url, {"step": "roll_back", "minutes": "12", "notes": "flag off first"})
     assert state(world) == ReleaseState.ROLLED_BACK
@@ -109,3 +116,81 @@ def test_an_unknown_step_is_refused_clearly(client: Client, world: Any) -> None:
     )
     with pytest.raises(RuleViolation):
         release_roll_back(release=world.release, actor=world.devops, minutes="x")
+
+
+def test_no_step_skips_its_state(client: Client, world: Any) -> None:
+    """Resume is not a way to start a Go release, nor start a way to resume a halt."""
+    with pytest.raises(Conflict, match="Only a halted rollout can be resumed"):
+        release_rollout_resume(release=world.release, actor=world.devops)
+    with pytest.raises(Conflict, match="Only a release rolling out can be fully rolled out"):
+        release_rollout_finish(release=world.release, actor=world.devops)
+    release_rollout_start(release=world.release, actor=world.devops)
+    release_halt_by(release=world.release, actor=world.devops, reason="crash")
+    with pytest.raises(Conflict, match="Only a release called Go can start rolling out"):
+        release_rollout_start(release=world.release, actor=world.devops)
+    assert state(world) == ReleaseState.HALTED
+
+
+def test_a_resume_needs_the_go_standing_and_health_back_in_bounds(world: Any) -> None:
+    release_rollout_start(release=world.release, actor=world.devops)
+    health_sample_record(release=world.release, error_rate=0.2, p95_latency_ms=None, rate_429=None)
+    assert state(world) == ReleaseState.HALTED  # monitoring halted it
+    with pytest.raises(Conflict, match=r"out of bounds: error_rate 0\.2 > 0\.01"):
+        release_rollout_resume(release=world.release, actor=world.devops)
+    health_sample_record(release=world.release, error_rate=0.001, p95_latency_ms=None, rate_429=None)
+    gate_result_record(release=world.release, gate=world.gates[0], status="failed", run_id="late")
+    with pytest.raises(Conflict, match="no longer stands"):
+        release_rollout_resume(release=world.release, actor=world.devops)
+    assert state(world) == ReleaseState.HALTED
+
+
+def test_smoke_results_during_the_rollout_leave_the_go_standing(make_user: Any) -> None:
+    w = build_world(make_user, ready=False)
+    smoke = Gate.objects.create(
+        key=f"{w.product.slug}-smoke", name="Smoke", owner_role=Role.DEVOPS, phase="post_deploy"
+    )
+    smoke.products.add(w.product)
+    make_ready(w)
+    devops = make_user(Role.DEVOPS, product=w.product)
+    release_decide(release=w.release, outcome="go", actor=w.pm)
+    release_rollout_start(release=w.release, actor=devops)
+    release_halt_by(release=w.release, actor=devops, reason="checking a crash report")
+    gate_result_record(release=w.release, gate=smoke, status="running", run_id="smoke-1")
+    gate_result_record(release=w.release, gate=smoke, status="passed", run_id="smoke-1")
+    release_rollout_resume(release=w.release, actor=devops)
+    release_rollout_finish(release=w.release, actor=devops)
+    assert Release.objects.get(pk=w.release.pk).state == ReleaseState.RELEASED
+
+
+def test_full_rollout_waits_for_the_smoke_gates(make_user: Any) -> None:
+    w = build_world(make_user, ready=False)
+    smoke = Gate.objects.create(
+        key=f"{w.product.slug}-smoke", name="Smoke", owner_role=Role.DEVOPS, phase="post_deploy"
+    )
+    smoke.products.add(w.product)
+    make_ready(w)
+    devops = make_user(Role.DEVOPS, product=w.product)
+    release_decide(release=w.release, outcome="go", actor=w.pm)
+    release_rollout_start(release=w.release, actor=devops)
+    with pytest.raises(Conflict, match=r"“Smoke” after deploy has not passed yet\."):
+        release_rollout_finish(release=w.release, actor=devops)
+    gate_result_record(release=w.release, gate=smoke, status="passed", run_id="smoke-1")
+    release_rollout_finish(release=w.release, actor=devops)
+    assert Release.objects.get(pk=w.release.pk).state == ReleaseState.RELEASED
+
+
+def test_a_halt_without_a_reason_says_so(client: Client, world: Any) -> None:
+    client.force_login(world.devops)
+    client.post(world.url, {"step": "start"})
+    response = client.post(world.url, {"step": "halt", "reason": " "})
+    assert response.status_code == 400 and "Say why the rollout is halted." in response.content.decode()
+    assert state(world) == ReleaseState.ROLLING_OUT
+
+
+@pytest.mark.parametrize("minutes", ["99999999999", "10081", "+5", "٣", " "])
+def test_rollback_minutes_out_of_range_are_refused(client: Client, world: Any, minutes: str) -> None:
+    client.force_login(world.devops)
+    client.post(world.url, {"step": "start"})
+    response = client.post(world.url, {"step": "roll_back", "minutes": minutes})
+    assert response.status_code == 400 and "whole number from 0 to 10080" in response.content.decode()
+    assert not Rollback.objects.exists()

@@ -1,5 +1,5 @@
 """A made-up history for the trends: releases shipped, halted and rolled back through the
-real services, their audit events then moved back in time."""
+real services, each step taken with the clock set back (time-machine)."""
 
 from __future__ import annotations
 

@@ -205,20 +205,44 @@ def test_a_due_date_can_be_cleared(client: Client, world: Any) -> None:
 
 
 def test_the_timer_runs_from_one_start_on_every_screen(client: Client, world: Any, make_user: Any) -> None:
-    url = reverse("reviews:week", kwargs={"year": 2026, "week": 47})
+    now = Week.of()
+    url = reverse("reviews:week", kwargs={"year": now.year, "week": now.week})
     client.force_login(world.qa)
     page = client.get(url).content.decode()
     assert "data-started-at" not in page and "Start the 15 minutes" in page
     assert [int(m) for m in re.findall(r'data-minutes="(\d+)"', page)] == [5, 4, 2, 4]
     assert [int(m) for m in re.findall(r'data-from="(\d+)"', page)] == [0, 5, 9, 11]
-    client.post(reverse("reviews:timer", kwargs={"year": 2026, "week": 47}))
-    review = WeeklyReview.objects.get(year=2026, week=47)
+    assert 'data-total-minutes="15"' in page and 'hx-trigger="every 15s"' in page
+    client.post(reverse("reviews:timer", kwargs={"year": now.year, "week": now.week}))
+    review = WeeklyReview.objects.get(year=now.year, week=now.week)
     assert review.timer_started_at is not None
+    started = review.timer_started_at.astimezone(UTC).isoformat(timespec="seconds")
+    # Another screen, already open, polls the timer panel and learns of the start.
     other = Client()
     other.force_login(world.pm)
-    page = other.get(url).content.decode()
-    started = review.timer_started_at.astimezone(UTC).isoformat(timespec="seconds")
-    assert f'data-started-at="{started}"' in page and "Restart the 15 minutes" in page
+    panel = other.get(url, headers={"HX-Request": "true", "HX-Target": "timer"}).content.decode()
+    assert panel.lstrip().startswith('<section class="panel timer"') and "<html" not in panel
+    assert f'data-started-at="{started}"' in panel and "Restart the 15 minutes" in panel
+
+
+def test_the_timer_is_for_this_weeks_review(client: Client, world: Any) -> None:
+    far = Week.of().shifted(-5)
+    assert far is not None
+    client.force_login(world.pm)
+    response = client.post(reverse("reviews:timer", kwargs={"year": far.year, "week": far.week}), follow=True)
+    assert "The timer runs for this week" in response.content.decode()
+    assert "Start the 15 minutes" not in response.content.decode()
+    assert not WeeklyReview.objects.filter(year=far.year, week=far.week).exists()
+
+
+def test_no_minutes_for_weeks_that_have_not_come(client: Client, world: Any) -> None:
+    later = Week.of().shifted(3)
+    assert later is not None
+    client.force_login(world.pm)
+    url = reverse("reviews:save", kwargs={"year": later.year, "week": later.week})
+    response = client.post(url, {"q1": "notes"}, follow=True)
+    assert "That week has not come yet" in response.content.decode()
+    assert not WeeklyReview.objects.exists()
 
 
 def test_a_rehearsal_is_recorded_from_q3(client: Client, world: Any, make_user: Any) -> None:
@@ -239,7 +263,7 @@ def test_a_rehearsal_is_recorded_from_q3(client: Client, world: Any, make_user: 
     assert client.post(url, data).status_code == 404
     client.force_login(world.pm)
     response = client.post(url, {**data, "minutes": "eight"}, follow=True)
-    assert "whole number" in response.content.decode()
+    assert "whole number from 0 to 10080" in response.content.decode()
     response = client.post(url, data)
     assert response["Location"].endswith("/reviews/2026-W47/#q3")
     row = weekly_answers(W47, [world.product]).readiness[0]

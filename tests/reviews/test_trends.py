@@ -1,22 +1,28 @@
 """Twelve weeks of trends and the four DORA measures, every number checked against
-releases shipped, halted and rolled back here through the real services (their audit
-events then moved back in time to make a history), in a non-UTC display time zone."""
+releases shipped, halted and rolled back here through the real services (each step at
+its own moment, the clock set back with time-machine), in a non-UTC display time zone."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+from datetime import date
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import Role
 from gates.services import gate_result_record
+from operations.services import rehearsal_record
+from releases.services import release_decide, release_new_build, release_rollout_finish, release_rollout_start
 from reviews.selectors import Week
 from reviews.trends import trends
 
-from ..releases.builders import build_world
+from ..releases.builders import build_world, make_ready
 from .history import at, make_history
 
 W46, W47 = Week(2026, 46), Week(2026, 47)
@@ -85,18 +91,30 @@ def test_rollback_minutes_against_target(history: Any) -> None:
     ]
 
 
-def test_products_one_cannot_see_are_left_out(history: Any, make_user: Any) -> None:
-    hidden = build_world(make_user, ready=False)
-    gate_result_record(
-        release=hidden.release,
-        gate=hidden.gates[0],
-        status="failed",
-        run_id="x",
-        observed_at=at("2026-11-18T00:00:00"),
+def test_products_one_cannot_see_are_left_out(client: Client, history: Any, make_user: Any) -> None:
+    """A second product with its own failures, rollouts and rollback, seen only by its own
+    people: the first product's PM sees the same numbers as without it."""
+    client.force_login(history.pm)
+    url = reverse("reviews:trends", kwargs={"year": 2026, "week": 47})
+    csv_url = reverse("reviews:csv", kwargs={"year": 2026, "week": 47})
+    before, before_csv = client.get(url).content.decode(), client.get(csv_url).content.decode()
+    hidden = make_history(make_user)
+    assert hidden.product != history.product
+    after, after_csv = client.get(url).content.decode(), client.get(csv_url).content.decode()
+    assert hidden.product.slug not in after and hidden.product.slug not in after_csv
+    assert _same_but_tokens(after) == _same_but_tokens(before) and after_csv == before_csv
+    # Its own PM sees both products' failures counted once each.
+    both = trends(W47, [history.product, hidden.product])
+    assert sum(w.failure_total for w in both.weeks) == 2 * sum(
+        w.failure_total for w in trends(W47, [history.product]).weeks
     )
-    seen = trends(W47, [history.product])
-    assert sum(w.failure_total for w in seen.weeks) == 3
-    assert {g.pk for g in seen.gates}.isdisjoint({g.pk for g in hidden.gates})
+
+
+def _same_but_tokens(page: str) -> str:
+    """A page without what differs per request: the CSP nonce and the CSRF tokens."""
+    for pattern in (r'nonce="[^"]*"', r'name="csrfmiddlewaretoken" value="[^"]*"', r'"X-CSRFToken": "[^"]*"'):
+        page = re.sub(pattern, "", page)
+    return page
 
 
 def test_trends_page_shows_the_numbers_in_tables_and_charts(client: Client, history: Any) -> None:
@@ -126,3 +144,29 @@ def test_the_weeks_data_as_csv(client: Client, history: Any) -> None:
     assert (real["release"], real["minutes"], real["target"]) == ("2.0.0", "25", "20")
     [rehearsal] = [r for r in rows if r["question"] == "Q3 rollback rehearsal"]
     assert (rehearsal["when"], rehearsal["minutes"], rehearsal["state"]) == ("2026-11-16", "14", "passed")
+
+
+def test_lead_time_counts_from_the_shipped_commit(make_user: Any, seoul: Any) -> None:
+    """A release rebuilt on a new commit counts from the new build, not from its first."""
+    w = build_world(make_user, ready=False)  # 1.0.0, created now on commit aaaa…
+    devops = make_user(Role.DEVOPS, product=w.product)
+    rehearsal_record(
+        product=w.product, kind="rollback", performed_on=date(2026, 11, 1), minutes=5, outcome="passed"
+    )
+    gate_result_record(
+        release=w.release,
+        gate=w.gates[0],
+        status="failed",
+        run_id="old",
+        observed_at=at("2026-11-09T00:00:00"),
+    )
+    with time_machine.travel(at("2026-11-16T00:00:00"), tick=False):
+        release_new_build(release=w.release, build=11, commit="b" * 40)
+    with time_machine.travel(at("2026-11-16T06:00:00"), tick=False):
+        make_ready(w)
+        release_decide(release=w.release, outcome="go", actor=w.pm)
+        release_rollout_start(release=w.release, actor=devops)
+    with time_machine.travel(at("2026-11-16T10:00:00"), tick=False):
+        release_rollout_finish(release=w.release, actor=devops)
+    week = {x.week: x for x in trends(W47, [w.product]).weeks}[W47]
+    assert (week.deploys, week.lead_time_hours) == (1, 10.0)
