@@ -8,12 +8,16 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from gonogo.asgi import application
 
 MiB = 1024 * 1024
 
 
-def call(headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> tuple[int, dict[str, Any], int]:
+def call(
+    headers: list[tuple[bytes, bytes]], chunks: list[bytes], path: str = "/api/v1/webhooks/github/any"
+) -> tuple[int, dict[str, Any], int]:
     """Run one request through the ASGI app; returns status, JSON body and chunks read."""
     sent: list[dict[str, Any]] = []
     read = {"n": 0}
@@ -35,11 +39,11 @@ def call(headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> tuple[int, 
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": "/api/v1/webhooks/github/any",
-        "raw_path": b"/api/v1/webhooks/github/any",
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"localhost"), *headers],
+        "headers": [(b"host", b"testserver"), *headers],
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 80),
     }
@@ -56,8 +60,85 @@ def test_announced_length_over_the_limit_is_refused_unread() -> None:
     assert (status, body["code"], chunks_read) == (413, "body_too_large", 0)
 
 
+@pytest.mark.django_db(transaction=True)  # the view runs (in a thread of the server's pool)
 def test_chunked_body_is_cut_off_at_the_limit() -> None:
     chunks = [b"x" * (256 * 1024)] * 40  # 10 MiB, no length announced
     status, body, chunks_read = call([(b"transfer-encoding", b"chunked")], chunks)
     assert (status, body["status"]) == (413, 413)
     assert chunks_read <= 5  # stopped just past 1 MiB, not after 10 MiB
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_small_body_is_answered_by_django() -> None:
+    """Under the limit the request reaches the view (here: no such integration)."""
+    status, body, _read = call([(b"content-length", b"2"), (b"x-github-event", b"ping")], [b"{}"])
+    assert (status, body["status"]) == (404, 404)
+
+
+def test_live_streams_go_to_the_asgi_handler_and_the_rest_to_wsgi() -> None:
+    from gonogo.asgi import by_path
+
+    seen: list[tuple[str, str]] = []
+
+    def recorder(name: str) -> Any:
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            seen.append((name, scope["path"]))
+
+        return app
+
+    routed = by_path(recorder("asgi"), recorder("wsgi"), ("/live/",))
+    sized, chunked = [(b"content-length", b"0")], [(b"transfer-encoding", b"chunked")]
+    scopes = [
+        *(
+            {"type": "http", "path": path, "headers": sized}
+            for path in (
+                "/live/dashboard/events/",
+                "/releases/ios-app/2.4.0/",
+                "/api/v1/results",
+                "/livewell",
+            )
+        ),
+        {"type": "http", "path": "/api/v1/results", "headers": chunked},
+        {"type": "lifespan", "path": ""},
+    ]
+
+    async def run_all() -> None:
+        for scope in scopes:
+            await routed(scope, None, None)
+
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own: this one may have a running loop
+        pool.submit(asyncio.run, run_all()).result()
+    assert seen == [
+        ("asgi", "/live/dashboard/events/"),
+        ("wsgi", "/releases/ios-app/2.4.0/"),
+        ("wsgi", "/api/v1/results"),
+        ("wsgi", "/livewell"),
+        ("asgi", "/api/v1/results"),  # chunked: Django reads it whole only under ASGI
+        ("asgi", ""),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunked_body_under_the_limit_is_read_whole(ci_world: Any) -> None:
+    """A signed delivery is read whole and accepted through the production entry point,
+    sent chunked (no length announced) or not; a tampered one is refused."""
+    import hashlib
+    import hmac
+
+    body = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
+    signature = "sha256=" + hmac.new(b"It's a Secret to Everybody", body, hashlib.sha256).hexdigest()
+    headers = [
+        (b"transfer-encoding", b"chunked"),
+        (b"x-github-event", b"ping"),
+        (b"x-github-delivery", b"chunked-1"),
+        (b"x-hub-signature-256", signature.encode()),
+    ]
+    status, answer, _read = call(headers, [body[:10], body[10:]], path="/api/v1/webhooks/github/gh")
+    assert status == 200, answer
+    # The same with its length announced (the usual case) goes through the WSGI handler.
+    headers[0] = (b"content-length", str(len(body)).encode())
+    status, answer, _read = call(headers, [body[:10], body[10:]], path="/api/v1/webhooks/github/gh")
+    assert status == 200, answer
+    tampered = [*headers[:3], (b"x-hub-signature-256", b"sha256=" + b"0" * 64)]
+    status, answer, _read = call(tampered, [body], path="/api/v1/webhooks/github/gh")
+    assert (status, answer["code"]) == (401, "signature_invalid")

@@ -59,7 +59,9 @@ def test_meeting_live_in_two_browsers(asgi_server: str, browser: Browser) -> Non
     )
     for item in ChecklistItem.objects.filter(checklist__release=release, core=True, state="open"):
         checklist_item_tick(item=item, state="passed", actor=user("qa"))
-    wait_until([pm], "#gate-core-scenarios", "data-status", "passed")
+    # Both boards show the new evidence before the lead signs (a sign-off carries the
+    # evidence its board showed, and is refused if that changed meanwhile).
+    wait_until([pm, lead], "#gate-core-scenarios", "data-status", "passed")
 
     # The lead signs off for their own role on their board.
     row = lead.locator("#signoff-mobile_lead")
