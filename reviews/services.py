@@ -115,7 +115,7 @@ def action_item_update(
     return item
 
 
-def _week_offset(year: int, week: int) -> int:
+def week_offset(year: int, week: int) -> int:
     """How many weeks `year`-W`week` lies after this week (negative: before)."""
     from .selectors import Week
 
@@ -128,7 +128,7 @@ def weekly_review_save(
 ) -> WeeklyReview:
     """Keep who came and the notes per question; `end` closes the review (its minutes
     stay as they are). Past weeks may be written up late; weeks after next, not yet."""
-    if _week_offset(year, week) > 1:
+    if week_offset(year, week) > 1:
         raise RuleViolation(
             "review_future", _("That week has not come yet: keep notes for it once it has begun.")
         )
@@ -155,7 +155,7 @@ def weekly_review_save(
 def weekly_review_timer_start(*, year: int, week: int, actor: Any) -> WeeklyReview:
     """Start (or restart) the meeting's 15 minutes: every screen showing the review counts
     from this moment. Only for this week's review, or the week before or after."""
-    if abs(_week_offset(year, week)) > 1:
+    if abs(week_offset(year, week)) > 1:
         raise RuleViolation(
             "timer_week", _("The timer runs for this week's review only (or the week before or after).")
         )

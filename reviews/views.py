@@ -32,6 +32,7 @@ from .services import (
     UNCHANGED,
     action_item_create,
     action_item_update,
+    week_offset,
     weekly_review_save,
     weekly_review_timer_start,
 )
@@ -70,20 +71,18 @@ def _timer_context(week: Week, review: WeeklyReview | None) -> dict[str, Any]:
     for q in QUESTIONS:
         boxes.append({"q": q, "title": BOX_TITLES[q], "minutes": TIME_BOXES[q], "from": begins})
         begins += TIME_BOXES[q]
-    offset = (week.first_day - Week.of().first_day).days // 7
     return {
         "week": week,
         "review": review,
         "time_boxes": boxes,
         "total_minutes": begins,
-        "timer_allowed": abs(offset) <= 1,
+        "timer_allowed": abs(week_offset(week.year, week.week)) <= 1,
     }
 
 
 def _context(request: HtmxHttpRequest, week: Week) -> dict[str, Any]:
     products = _visible_products(request)
     answers = weekly_answers(week, products)
-
     return {
         "week": week,
         "answers": answers,
