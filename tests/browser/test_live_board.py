@@ -59,9 +59,12 @@ def test_meeting_live_in_two_browsers(asgi_server: str, browser: Browser) -> Non
     )
     for item in ChecklistItem.objects.filter(checklist__release=release, core=True, state="open"):
         checklist_item_tick(item=item, state="passed", actor=user("qa"))
-    # Both boards show the new evidence before the lead signs (a sign-off carries the
-    # evidence its board showed, and is refused if that changed meanwhile).
-    wait_until([pm, lead], "#gate-core-scenarios", "data-status", "passed")
+    # The lead signs on a settled board: a live refresh of the sign-off panel landing
+    # between typing and clicking replaces the form (a known limit, docs/board.md "Live
+    # updates"), and the ticks above set off several.
+    wait_until([pm], "#gate-core-scenarios", "data-status", "passed")
+    lead.reload()
+    expect(lead.locator("html")).to_have_attribute("data-live", "open", timeout=12000)
 
     # The lead signs off for their own role on their board.
     row = lead.locator("#signoff-mobile_lead")
