@@ -219,10 +219,25 @@ SCHEMAS: dict[str, Any] = {
             },
             "rollout": {
                 "type": "object",
-                "required": ["stages", "halted", "last_health"],
+                "required": ["stages", "halted", "rollback", "last_health"],
                 "properties": {
                     "stages": {"type": "array", "items": {"type": "integer"}},
                     "halted": {"type": "boolean"},
+                    "rollback": {
+                        "oneOf": [
+                            {"type": "null"},
+                            {
+                                "type": "object",
+                                "required": ["minutes", "target_minutes", "within_target", "rolled_back_at"],
+                                "properties": {
+                                    "minutes": {"type": "integer", "minimum": 0},
+                                    "target_minutes": {"type": "integer", "minimum": 0},
+                                    "within_target": {"type": "boolean"},
+                                    "rolled_back_at": {"type": "string", "format": "date-time"},
+                                },
+                            },
+                        ]
+                    },
                     "last_health": {"oneOf": [{"type": "null"}, {"type": "object"}]},
                 },
             },

@@ -18,6 +18,7 @@ from gonogo.errors import NotFound, RuleViolation
 from integrations.models import TokenScope
 from integrations.providers.base import timestamp
 from integrations.services import result_report, token_product
+from operations.models import Rollback
 from operations.services import HEALTH_FIELDS, health_sample_record
 from releases.models import Product, Release
 from releases.selectors import ReleaseBoard, release_board
@@ -170,6 +171,7 @@ def _release_json(request: HttpRequest, board: ReleaseBoard) -> dict[str, Any]:
         "rollout": {
             "stages": release.product.rollout_stages,
             "halted": release.state == "halted",
+            "rollback": _rollback(release),
             "last_health": None
             if last_health is None
             else {
@@ -178,6 +180,20 @@ def _release_json(request: HttpRequest, board: ReleaseBoard) -> dict[str, Any]:
                 "breaches": last_health.breaches,
             },
         },
+    }
+
+
+def _rollback(release: Release) -> dict[str, Any] | None:
+    """A real rollback of the release, with its minutes against the product's target."""
+    rollback = Rollback.objects.filter(release=release).first()
+    if rollback is None:
+        return None
+    target = release.product.rollback_target_minutes
+    return {
+        "minutes": rollback.minutes,
+        "target_minutes": target,
+        "within_target": rollback.minutes <= target,
+        "rolled_back_at": _iso(rollback.rolled_back_at),
     }
 
 

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from accounts.models import Role
 from audit.models import AuditEvent
 from gates.services import gate_result_record
 from integrations.services import token_issue
 from releases.models import Release
-from releases.services import release_decide
+from releases.services import release_decide, release_roll_back, release_rollout_start
 
 from ..releases.builders import build_world
 
@@ -169,3 +170,18 @@ def test_concurrent_style_reannounce_with_full_sha_is_unchanged(client: Client, 
     assert post(client, "/api/v1/releases", world.token, body).status_code == 201
     again = post(client, "/api/v1/releases", world.token, {**body, "commit": "abcdef1" + "0" * 33})
     assert (again.status_code, again.json()["outcome"]) == (200, "unchanged")
+
+
+def test_a_rollback_shows_in_the_release(client: Client, world: Any, make_user: Any) -> None:
+    assert client.get(world.base, **auth(world.token)).json()["rollout"]["rollback"] is None
+    world.product.rollback_target_minutes = 15
+    world.product.save()
+    devops = make_user(Role.DEVOPS, product=world.product)
+    release_decide(release=world.release, outcome="go", actor=world.pm)
+    release_rollout_start(release=world.release, actor=devops)
+    release_roll_back(release=world.release, actor=devops, minutes="18")
+    data = client.get(world.base, **auth(world.token)).json()
+    assert data["state"] == "rolled_back"
+    rollback = data["rollout"]["rollback"]
+    assert (rollback["minutes"], rollback["target_minutes"], rollback["within_target"]) == (18, 15, False)
+    assert rollback["rolled_back_at"].endswith("Z") or "+" in rollback["rolled_back_at"]
