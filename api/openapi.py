@@ -219,10 +219,11 @@ SCHEMAS: dict[str, Any] = {
             },
             "rollout": {
                 "type": "object",
-                "required": ["stages", "halted", "rollback", "last_health"],
+                "required": ["stages", "halted", "stage_percent", "rollback", "last_health"],
                 "properties": {
                     "stages": {"type": "array", "items": {"type": "integer"}},
                     "halted": {"type": "boolean"},
+                    "stage_percent": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
                     "rollback": {
                         "oneOf": [
                             {"type": "null"},

@@ -171,6 +171,7 @@ def _release_json(request: HttpRequest, board: ReleaseBoard) -> dict[str, Any]:
         "rollout": {
             "stages": release.product.rollout_stages,
             "halted": release.state == "halted",
+            "stage_percent": release.rollout_percent,
             "rollback": _rollback(release),
             "last_health": None
             if last_health is None

@@ -138,6 +138,9 @@ class Release(models.Model):
     )
     state_changed_at = models.DateTimeField(_("state changed at"))
     created_at = models.DateTimeField(_("created at"))
+    # The staged rollout's current stage, in percent of users (one of the product's
+    # `rollout_stages`); empty until the rollout starts.
+    rollout_percent = models.PositiveSmallIntegerField(_("rollout stage (%)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("release")

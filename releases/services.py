@@ -379,7 +379,15 @@ def release_rollout_start(*, release: Release, actor: Any) -> Release:
         _("Only a release called Go can start rolling out; this one is “%(state)s”."),
     )
     _ensure_go_in_force(release)
-    _transition(release, ReleaseState.ROLLING_OUT, actor=actor, action="release.rollout_start")
+    release.rollout_percent = rollout_stages(release)[0]
+    release.save(update_fields=["rollout_percent"])
+    _transition(
+        release,
+        ReleaseState.ROLLING_OUT,
+        actor=actor,
+        action="release.rollout_start",
+        note={"stage_percent": release.rollout_percent},
+    )
     return release
 
 
@@ -398,16 +406,23 @@ def release_rollout_resume(*, release: Release, actor: Any) -> Release:
     return release
 
 
+def rollout_stages(release: Release) -> list[int]:
+    """The product's rollout stages in percent, ascending, ending at 100."""
+    stages = sorted({int(p) for p in release.product.rollout_stages or [] if 0 < int(p) <= 100})
+    return stages if stages and stages[-1] == 100 else [*stages, 100]
+
+
 @transaction.atomic
-def release_rollout_finish(*, release: Release, actor: Any) -> Release:
-    """Rolling out → released: the rollout reached 100 % (DevOps). Not past a smoke gate
-    (after deploy) that has not passed, nor past out-of-bounds health."""
+def release_rollout_advance(*, release: Release, actor: Any) -> Release:
+    """The next stage of the staged rollout (DevOps): 1 % → 5 % → 20 % → 100 % by default.
+    Past the first stage only with every smoke gate (after deploy) passed, and never past
+    out-of-bounds health. Reaching the last stage, the release is fully rolled out."""
     release = _lock(release)
     _ensure_devops(actor, release)
     _ensure_state(
         release,
         ReleaseState.ROLLING_OUT,
-        _("Only a release rolling out can be fully rolled out; this one is “%(state)s”."),
+        _("Only a release rolling out can advance to its next stage; this one is “%(state)s”."),
     )
     unpassed = [
         row.gate
@@ -421,7 +436,30 @@ def release_rollout_finish(*, release: Release, actor: Any) -> Release:
             gates=[g.key for g in unpassed],
         )
     _ensure_health_in_bounds(release)
-    _transition(release, ReleaseState.RELEASED, actor=actor, action="release.rollout_finish")
+    stages = rollout_stages(release)
+    current = release.rollout_percent or stages[0]
+    following = next(p for p in stages if p > current) if current < 100 else 100
+    before = release.rollout_percent
+    release.rollout_percent = following
+    release.save(update_fields=["rollout_percent"])
+    if following == 100:
+        _transition(
+            release,
+            ReleaseState.RELEASED,
+            actor=actor,
+            action="release.rollout_finish",
+            note={"stage_percent": 100},
+        )
+        return release
+    audit_record(
+        actor=actor,
+        action="release.rollout_advance",
+        obj=release,
+        before={"stage_percent": before},
+        after={"stage_percent": following},
+        release_id=release.pk,
+    )
+    live_notify(release_id=release.pk, change="release")
     return release
 
 

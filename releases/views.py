@@ -34,9 +34,10 @@ from .services import (
     release_decide,
     release_halt_by,
     release_roll_back,
-    release_rollout_finish,
+    release_rollout_advance,
     release_rollout_resume,
     release_rollout_start,
+    rollout_stages,
     signoff_record,
 )
 
@@ -72,6 +73,7 @@ def board_url(release: Release, anchor: str = "") -> str:
 def board_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> dict[str, Any]:
     board = release_board(release)
     roles = roles_for(request.user, release.product)
+    stages = rollout_stages(board.release)
     return {
         "board": board,
         "release": board.release,
@@ -83,6 +85,8 @@ def board_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> d
         "may_roll_out": Role.DEVOPS in roles,
         "rollout": {
             "shown": board.release.state in ROLLOUT_SHOWN,
+            "stages": stages,
+            "next": next((p for p in stages if p > (board.release.rollout_percent or 0)), 100),
             "may_roll_back": board.release.state in ROLLBACK_FROM,
         },
         "board_url": board_url(release),
@@ -103,8 +107,10 @@ def render_board(
 
 def after_action(request: HtmxHttpRequest, release: Release, panel: str, done: str) -> HttpResponse:
     if request.htmx:
-        # Re-read everything: the panel is rendered from fresh data, and the other open
-        # panels hear about the change through the live stream.
+        # Re-read everything, the release included (the action changed it, not this copy):
+        # the panel is rendered from fresh data, and the other open panels hear about the
+        # change through the live stream.
+        release.refresh_from_db()
         return render_board(request, release, notice=done)
     messages.success(request, done)
     return redirect(board_url(release, panel), permanent=False)
@@ -210,7 +216,7 @@ def release_decide_view(request: HtmxHttpRequest, product: str, version: str) ->
 @require_POST
 @viewer_required
 def release_rollout_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
-    """The rollout's steps (DevOps): start, halt, resume, finish, roll back."""
+    """The rollout's steps (DevOps): start, advance a stage, halt, resume, roll back."""
     release = release_get(product, version)
     ensure_role(request.user, Role.DEVOPS, release.product)
     step = request.POST.get("step", "")
@@ -221,9 +227,12 @@ def release_rollout_view(request: HtmxHttpRequest, product: str, version: str) -
         elif step == "resume":
             release_rollout_resume(release=release, actor=request.user)
             done = _("The rollout is running again.")
-        elif step == "finish":
-            release_rollout_finish(release=release, actor=request.user)
-            done = _("The release is fully rolled out.")
+        elif step == "advance":
+            release = release_rollout_advance(release=release, actor=request.user)
+            if release.state == ReleaseState.RELEASED:
+                done = _("The release is fully rolled out.")
+            else:
+                done = _("The rollout is at %(percent)s %%.") % {"percent": release.rollout_percent}
         elif step == "halt":
             release_halt_by(release=release, actor=request.user, reason=request.POST.get("reason", ""))
             done = _("The rollout is halted.")
@@ -237,7 +246,7 @@ def release_rollout_view(request: HtmxHttpRequest, product: str, version: str) -
             done = _("The rollback is recorded.")
         else:
             raise RuleViolation(
-                "step_invalid", _("Choose start, halt, resume, finish or roll back."), field="step"
+                "step_invalid", _("Choose start, advance, halt, resume or roll back."), field="step"
             )
     except DomainError as error:
         return refused(request, release, error)

@@ -91,3 +91,14 @@ def make_ready(world: World) -> None:
 def sign_all(world: World) -> None:
     signoff_record(release=world.release, role=Role.QA, vote="go", actor=world.qa)
     signoff_record(release=world.release, role=Role.BACKEND_LEAD, vote="go", actor=world.lead)
+
+
+def roll_out_fully(release: Release, actor: Any) -> Release:
+    """Advance a release rolling out through its stages until it is fully rolled out."""
+    from releases.services import release_rollout_advance
+
+    for _stage in range(10):
+        release = release_rollout_advance(release=release, actor=actor)
+        if release.state == "released":
+            return release
+    raise AssertionError("the rollout never reached 100 %")

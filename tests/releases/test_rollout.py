@@ -21,12 +21,12 @@ from releases.services import (
     release_decide,
     release_halt_by,
     release_roll_back,
-    release_rollout_finish,
+    release_rollout_advance,
     release_rollout_resume,
     release_rollout_start,
 )
 
-from .builders import build_world, make_ready
+from .builders import build_world, make_ready, roll_out_fully
 
 
 @pytest.fixture
@@ -48,19 +48,32 @@ def test_devops_runs_the_rollout_to_the_end(client: Client, world: Any) -> None:
     assert "Start the rollout" in client.get(board).content.decode()
     assert client.post(world.url, {"step": "start"}).status_code == 302
     assert state(world) == ReleaseState.ROLLING_OUT
-    response = client.post(
-        world.url, {"step": "finish"}, headers={"HX-Request": "true", "HX-Target": "operations"}
-    )
+    assert Release.objects.get(pk=world.release.pk).rollout_percent == 1
+    page = client.get(board).content.decode()
+    assert 'aria-current="step"' in page and "Advance to 5 %" in page
+    htmx = {"HX-Request": "true", "HX-Target": "operations"}
+    for percent in (5, 20):  # the product's stages: 1, 5, 20, 100
+        response = client.post(world.url, {"step": "advance"}, headers=htmx)
+        assert f"The rollout is at {percent} %." in response.content.decode()
+        assert (
+            f'<li class="stage-now" aria-current="step"><span aria-hidden="true">▶</span> {percent} %</li>'
+            in (response.content.decode())
+        )
+        assert Release.objects.get(pk=world.release.pk).rollout_percent == percent
+    assert "Advance to 100 % (fully rolled out)" in response.content.decode()
+    response = client.post(world.url, {"step": "advance"}, headers=htmx)
     assert response.status_code == 200 and "The release is fully rolled out." in response.content.decode()
     assert state(world) == ReleaseState.RELEASED
     actions = list(
         AuditEvent.objects.filter(release_id=world.release.pk, action__startswith="release.rollout")
         .order_by("id")
-        .values_list("action", "actor_label")
+        .values_list("action", "after__stage_percent")
     )
     assert actions == [
-        ("release.rollout_start", world.devops.username),
-        ("release.rollout_finish", world.devops.username),
+        ("release.rollout_start", 1),
+        ("release.rollout_advance", 5),
+        ("release.rollout_advance", 20),
+        ("release.rollout_finish", 100),
     ]
 
 
@@ -112,7 +125,7 @@ def test_an_unknown_step_is_refused_clearly(client: Client, world: Any) -> None:
     response = client.post(world.url, {"step": "launch"})
     assert (
         response.status_code == 400
-        and "Choose start, halt, resume, finish or roll back." in response.content.decode()
+        and "Choose start, advance, halt, resume or roll back." in response.content.decode()
     )
     with pytest.raises(RuleViolation):
         release_roll_back(release=world.release, actor=world.devops, minutes="x")
@@ -122,8 +135,8 @@ def test_no_step_skips_its_state(client: Client, world: Any) -> None:
     """Resume is not a way to start a Go release, nor start a way to resume a halt."""
     with pytest.raises(Conflict, match="Only a halted rollout can be resumed"):
         release_rollout_resume(release=world.release, actor=world.devops)
-    with pytest.raises(Conflict, match="Only a release rolling out can be fully rolled out"):
-        release_rollout_finish(release=world.release, actor=world.devops)
+    with pytest.raises(Conflict, match="Only a release rolling out can advance to its next stage"):
+        release_rollout_advance(release=world.release, actor=world.devops)
     release_rollout_start(release=world.release, actor=world.devops)
     release_halt_by(release=world.release, actor=world.devops, reason="crash")
     with pytest.raises(Conflict, match="Only a release called Go can start rolling out"):
@@ -158,11 +171,11 @@ def test_smoke_results_during_the_rollout_leave_the_go_standing(make_user: Any) 
     gate_result_record(release=w.release, gate=smoke, status="running", run_id="smoke-1")
     gate_result_record(release=w.release, gate=smoke, status="passed", run_id="smoke-1")
     release_rollout_resume(release=w.release, actor=devops)
-    release_rollout_finish(release=w.release, actor=devops)
+    roll_out_fully(w.release, devops)
     assert Release.objects.get(pk=w.release.pk).state == ReleaseState.RELEASED
 
 
-def test_full_rollout_waits_for_the_smoke_gates(make_user: Any) -> None:
+def test_past_the_first_stage_only_with_the_smoke_gates_passed(make_user: Any) -> None:
     w = build_world(make_user, ready=False)
     smoke = Gate.objects.create(
         key=f"{w.product.slug}-smoke", name="Smoke", owner_role=Role.DEVOPS, phase="post_deploy"
@@ -173,9 +186,14 @@ def test_full_rollout_waits_for_the_smoke_gates(make_user: Any) -> None:
     release_decide(release=w.release, outcome="go", actor=w.pm)
     release_rollout_start(release=w.release, actor=devops)
     with pytest.raises(Conflict, match=r"“Smoke” after deploy has not passed yet\."):
-        release_rollout_finish(release=w.release, actor=devops)
+        release_rollout_advance(release=w.release, actor=devops)
+    assert Release.objects.get(pk=w.release.pk).rollout_percent == 1
     gate_result_record(release=w.release, gate=smoke, status="passed", run_id="smoke-1")
-    release_rollout_finish(release=w.release, actor=devops)
+    health_sample_record(release=w.release, error_rate=None, p95_latency_ms=2000, rate_429=None)
+    assert Release.objects.get(pk=w.release.pk).state == ReleaseState.HALTED  # monitoring
+    health_sample_record(release=w.release, error_rate=None, p95_latency_ms=300, rate_429=None)
+    release_rollout_resume(release=w.release, actor=devops)
+    roll_out_fully(w.release, devops)
     assert Release.objects.get(pk=w.release.pk).state == ReleaseState.RELEASED
 
 

@@ -17,11 +17,10 @@ from releases.services import (
     release_decide,
     release_halt_by,
     release_roll_back,
-    release_rollout_finish,
     release_rollout_start,
 )
 
-from ..releases.builders import build_world, make_ready
+from ..releases.builders import build_world, make_ready, roll_out_fully
 
 
 def at(text: str) -> datetime:
@@ -63,7 +62,7 @@ def make_history(make_user: Any) -> Any:
     # the 15th at 14:00 UTC (below); fully rolled out 36 hours later.
     r1 = ship("1.0.0", 10, "2026-11-16T22:00:00")
     step("2026-11-16T23:00:00", release_rollout_start, r1)
-    step("2026-11-17T02:00:00", release_rollout_finish, r1)
+    step("2026-11-17T02:00:00", roll_out_fully, r1)
     # 2.0.0: started in W46, halted, rolled back in 25 minutes (over the 20-minute target).
     r2 = ship("2.0.0", 20, "2026-11-10T00:00:00")
     step("2026-11-11T01:00:00", release_rollout_start, r2)
@@ -72,11 +71,11 @@ def make_history(make_user: Any) -> Any:
     # 3.0.0: created on the 17th, fully rolled out 72 hours later.
     r3 = ship("3.0.0", 30, "2026-11-17T00:00:00")
     step("2026-11-18T00:00:00", release_rollout_start, r3)
-    step("2026-11-20T00:00:00", release_rollout_finish, r3)
+    step("2026-11-20T00:00:00", roll_out_fully, r3)
     # 4.0.0: started Sunday 23:30 in Seoul (W47), finished Monday 00:30 in Seoul (W48).
     r4 = ship("4.0.0", 40, "2026-11-19T00:00:00")
     step("2026-11-22T14:30:00", release_rollout_start, r4)
-    step("2026-11-22T15:30:00", release_rollout_finish, r4)
+    step("2026-11-22T15:30:00", roll_out_fully, r4)
 
     # Failures of 1.0.0, recorded once it shipped (they would have blocked it): W46 (Sunday
     # 23:00 in Seoul) and W47 (Monday 00:30 in Seoul, still Sunday in UTC), both followed

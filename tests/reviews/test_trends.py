@@ -18,11 +18,11 @@ from django.urls import reverse
 from accounts.models import Role
 from gates.services import gate_result_record
 from operations.services import rehearsal_record
-from releases.services import release_decide, release_new_build, release_rollout_finish, release_rollout_start
+from releases.services import release_decide, release_new_build, release_rollout_start
 from reviews.selectors import Week
 from reviews.trends import trends
 
-from ..releases.builders import build_world, make_ready
+from ..releases.builders import build_world, make_ready, roll_out_fully
 from .history import at, make_history
 
 W46, W47 = Week(2026, 46), Week(2026, 47)
@@ -167,6 +167,6 @@ def test_lead_time_counts_from_the_shipped_commit(make_user: Any, seoul: Any) ->
         release_decide(release=w.release, outcome="go", actor=w.pm)
         release_rollout_start(release=w.release, actor=devops)
     with time_machine.travel(at("2026-11-16T10:00:00"), tick=False):
-        release_rollout_finish(release=w.release, actor=devops)
+        roll_out_fully(w.release, devops)
     week = {x.week: x for x in trends(W47, [w.product]).weeks}[W47]
     assert (week.deploys, week.lead_time_hours) == (1, 10.0)
