@@ -22,7 +22,7 @@ from operations.models import Rollback
 from operations.services import HEALTH_FIELDS, health_sample_record
 from releases.models import Product, Release
 from releases.selectors import ReleaseBoard, release_board
-from releases.services import release_report
+from releases.services import release_report, rollout_stages
 
 from .auth import ApiRequest, api_view, json_object, raw_body
 from .openapi import BUILD_PATTERN, COMMIT_PATTERN, schema
@@ -169,7 +169,7 @@ def _release_json(request: HttpRequest, board: ReleaseBoard) -> dict[str, Any]:
         ],
         "decision": _decision(board),
         "rollout": {
-            "stages": release.product.rollout_stages,
+            "stages": rollout_stages(release),
             "halted": release.state == "halted",
             "stage_percent": release.rollout_percent,
             "rollback": _rollback(release),

@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 from a2wsgi import WSGIMiddleware
 from django.core.asgi import get_asgi_application
@@ -94,6 +95,9 @@ def _limit() -> int:
     return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
 
 
+QUERY_SAFE = "&=+%/;:@,?!$'()*~-._"  # what stays as it is in a query string
+
+
 def by_path(asgi_app: Any, wsgi_app: Any, asgi_prefixes: tuple[str, ...]) -> Any:
     """HTTP requests under `asgi_prefixes` (the live streams: async views, held open) go to
     Django's ASGI handler; every other request to Django's WSGI handler in a thread pool.
@@ -108,6 +112,9 @@ def by_path(asgi_app: Any, wsgi_app: Any, asgi_prefixes: tuple[str, ...]) -> Any
             and not scope["path"].startswith(asgi_prefixes)
             and not any(name == b"transfer-encoding" for name, _value in scope.get("headers", ()))
         ):
+            query = scope.get("query_string", b"")
+            if not query.isascii():  # a2wsgi decodes it as ASCII; Django reads it percent-encoded
+                scope = {**scope, "query_string": quote_from_bytes(query, safe=QUERY_SAFE).encode()}
             await wsgi_app(scope, receive, send)
         else:
             await asgi_app(scope, receive, send)

@@ -114,14 +114,15 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_POOL", default=True):
-    # A connection pool: under ASGI every request runs in a fresh thread, so without one each
-    # request would open a new PostgreSQL backend with cold caches.
+    # A connection pool: requests run in a pool of threads (WEB_THREADS, see gonogo.asgi)
+    # and the live streams in fresh ones; without a pool each would open a new PostgreSQL
+    # backend with cold caches. Room for every web thread and a few live-stream checks.
     from psycopg_pool import ConnectionPool
 
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
-        "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
+        "max_size": int(os.environ.get("DB_POOL_MAX", str(int(os.environ.get("WEB_THREADS", "8")) + 4))),
         "timeout": 10,
         "check": ConnectionPool.check_connection,  # a restarted PostgreSQL costs one retry, not an error
     }

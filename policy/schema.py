@@ -252,10 +252,11 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
         rollout = p.get("rollout")
         if isinstance(rollout, list):
             if not rollout or not all(
-                isinstance(x, int | float) and not isinstance(x, bool) and 0 < x <= 100 for x in rollout
+                isinstance(x, int) and not isinstance(x, bool) and 0 < x <= 100 for x in rollout
             ):
                 c.add(
-                    f"{where}.rollout", "must be percentages between 0 and 100, for example [1, 5, 20, 100]"
+                    f"{where}.rollout",
+                    "must be whole percentages between 0 and 100, for example [1, 5, 20, 100]",
                 )
             elif list(rollout) != sorted(set(rollout)) or rollout[-1] != 100:
                 c.add(f"{where}.rollout", "must rise strictly and end at 100")

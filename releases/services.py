@@ -407,16 +407,33 @@ def release_rollout_resume(*, release: Release, actor: Any) -> Release:
 
 
 def rollout_stages(release: Release) -> list[int]:
-    """The product's rollout stages in percent, ascending, ending at 100."""
-    stages = sorted({int(p) for p in release.product.rollout_stages or [] if 0 < int(p) <= 100})
+    """The product's rollout stages in percent, ascending, ending at 100 (entries that are
+    not whole percentages between 1 and 100 are left out)."""
+    raw = release.product.rollout_stages
+    stages = sorted(
+        {
+            p
+            for p in (raw if isinstance(raw, list) else [])
+            if isinstance(p, int) and not isinstance(p, bool) and 0 < p <= 100
+        }
+    )
     return stages if stages and stages[-1] == 100 else [*stages, 100]
 
 
+def rollout_next(release: Release) -> int:
+    """The stage an advance leads to: the first above the current one (100 at the end)."""
+    stages = rollout_stages(release)
+    current = release.rollout_percent or 0
+    return next((p for p in stages if p > current), 100)
+
+
 @transaction.atomic
-def release_rollout_advance(*, release: Release, actor: Any) -> Release:
+def release_rollout_advance(*, release: Release, actor: Any, to: int | None = None) -> Release:
     """The next stage of the staged rollout (DevOps): 1 % → 5 % → 20 % → 100 % by default.
     Past the first stage only with every smoke gate (after deploy) passed, and never past
-    out-of-bounds health. Reaching the last stage, the release is fully rolled out."""
+    out-of-bounds health. Reaching the last stage, the release is fully rolled out. `to`
+    is the stage the person saw on the button: if the rollout moved on meanwhile (a second
+    click, a colleague), nothing happens and they are told."""
     release = _lock(release)
     _ensure_devops(actor, release)
     _ensure_state(
@@ -436,9 +453,15 @@ def release_rollout_advance(*, release: Release, actor: Any) -> Release:
             gates=[g.key for g in unpassed],
         )
     _ensure_health_in_bounds(release)
-    stages = rollout_stages(release)
-    current = release.rollout_percent or stages[0]
-    following = next(p for p in stages if p > current) if current < 100 else 100
+    following = rollout_next(release)
+    if to is not None and to != following:
+        raise Conflict(
+            "stage_moved",
+            _(
+                "The rollout is at %(now)s %% already (you asked for %(asked)s %%): look again before advancing."
+            )
+            % {"now": release.rollout_percent, "asked": to},
+        )
     before = release.rollout_percent
     release.rollout_percent = following
     release.save(update_fields=["rollout_percent"])

@@ -37,6 +37,7 @@ from .services import (
     release_rollout_advance,
     release_rollout_resume,
     release_rollout_start,
+    rollout_next,
     rollout_stages,
     signoff_record,
 )
@@ -86,7 +87,7 @@ def board_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> d
         "rollout": {
             "shown": board.release.state in ROLLOUT_SHOWN,
             "stages": stages,
-            "next": next((p for p in stages if p > (board.release.rollout_percent or 0)), 100),
+            "next": rollout_next(board.release),
             "may_roll_back": board.release.state in ROLLBACK_FROM,
         },
         "board_url": board_url(release),
@@ -228,7 +229,9 @@ def release_rollout_view(request: HtmxHttpRequest, product: str, version: str) -
             release_rollout_resume(release=release, actor=request.user)
             done = _("The rollout is running again.")
         elif step == "advance":
-            release = release_rollout_advance(release=release, actor=request.user)
+            release = release_rollout_advance(
+                release=release, actor=request.user, to=int_or_none(request.POST.get("to"))
+            )
             if release.state == ReleaseState.RELEASED:
                 done = _("The release is fully rolled out.")
             else:

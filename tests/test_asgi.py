@@ -60,7 +60,7 @@ def test_announced_length_over_the_limit_is_refused_unread() -> None:
     assert (status, body["code"], chunks_read) == (413, "body_too_large", 0)
 
 
-@pytest.mark.django_db(transaction=True)  # the view runs (in a thread of the server's pool)
+@pytest.mark.django_db(transaction=True)  # a chunked body goes to Django's ASGI handler
 def test_chunked_body_is_cut_off_at_the_limit() -> None:
     chunks = [b"x" * (256 * 1024)] * 40  # 10 MiB, no length announced
     status, body, chunks_read = call([(b"transfer-encoding", b"chunked")], chunks)
@@ -142,3 +142,18 @@ def test_a_chunked_body_under_the_limit_is_read_whole(ci_world: Any) -> None:
     tampered = [*headers[:3], (b"x-hub-signature-256", b"sha256=" + b"0" * 64)]
     status, answer, _read = call(tampered, [body], path="/api/v1/webhooks/github/gh")
     assert (status, answer["code"]) == (401, "signature_invalid")
+
+
+def test_a_query_string_with_raw_utf8_reaches_django_percent_encoded() -> None:
+    from gonogo.asgi import by_path
+
+    seen: list[bytes] = []
+
+    async def wsgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(scope["query_string"])
+
+    routed = by_path(wsgi, wsgi, ("/live/",))
+    scope = {"type": "http", "path": "/reviews/", "headers": [], "query_string": "q=점검&a=1".encode()}
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, routed(scope, None, None)).result()
+    assert seen == [b"q=%EC%A0%90%EA%B2%80&a=1"]

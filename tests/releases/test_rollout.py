@@ -24,6 +24,8 @@ from releases.services import (
     release_rollout_advance,
     release_rollout_resume,
     release_rollout_start,
+    rollout_next,
+    rollout_stages,
 )
 
 from .builders import build_world, make_ready, roll_out_fully
@@ -212,3 +214,44 @@ def test_rollback_minutes_out_of_range_are_refused(client: Client, world: Any, m
     response = client.post(world.url, {"step": "roll_back", "minutes": minutes})
     assert response.status_code == 400 and "whole number from 0 to 10080" in response.content.decode()
     assert not Rollback.objects.exists()
+
+
+def test_a_second_click_does_not_skip_a_stage(client: Client, world: Any) -> None:
+    """Two clicks on "Advance to 5 %" (a double submit, a colleague, a stale tab): one
+    advance; the other is told where the rollout is."""
+    client.force_login(world.devops)
+    client.post(world.url, {"step": "start"})
+    client.post(world.url, {"step": "advance", "to": "5"})
+    response = client.post(world.url, {"step": "advance", "to": "5"})
+    assert response.status_code == 409 and "The rollout is at 5 % already" in response.content.decode()
+    assert Release.objects.get(pk=world.release.pk).rollout_percent == 5
+
+
+def test_resume_keeps_the_stage(world: Any) -> None:
+    release_rollout_start(release=world.release, actor=world.devops)
+    release_rollout_advance(release=world.release, actor=world.devops)
+    release_rollout_advance(release=world.release, actor=world.devops)
+    release_halt_by(release=world.release, actor=world.devops, reason="latency")
+    release_rollout_resume(release=world.release, actor=world.devops)
+    release = Release.objects.get(pk=world.release.pk)
+    assert (release.state, release.rollout_percent) == (ReleaseState.ROLLING_OUT, 20)
+
+
+@pytest.mark.parametrize(
+    ("configured", "stages"),
+    [
+        ([1, 5, 20, 100], [1, 5, 20, 100]),
+        ([20, 5, 5, 1], [1, 5, 20, 100]),
+        ([50], [50, 100]),
+        ([100], [100]),
+        ([], [100]),
+        (["abc", None, 2.5, True, 0, 101, [1], 10], [10, 100]),
+        ("1,5,20,100", [100]),
+    ],
+)
+def test_stages_from_any_configuration(world: Any, configured: Any, stages: list[int]) -> None:
+    world.product.rollout_stages = configured
+    world.product.save()
+    release = Release.objects.select_related("product").get(pk=world.release.pk)
+    assert rollout_stages(release) == stages
+    assert rollout_next(release) == stages[0]
