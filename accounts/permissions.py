@@ -57,6 +57,13 @@ def can_view(user: Any, product: Any = None) -> bool:
     return bool(roles_for(user, product))
 
 
+def viewable_products(user: Any) -> list[Any]:
+    """The products `user` may read, by slug."""
+    from releases.models import Product
+
+    return [p for p in Product.objects.order_by("slug") if can_view(user, p)]
+
+
 def ensure_view(user: Any, product: Any = None) -> None:
     if not can_view(user, product):
         raise PermissionDenied("You hold no role on this product.")

@@ -142,3 +142,8 @@ class HealthSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release} health @ {self.sampled_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def breach_text(self) -> str:
+        """`error_rate 0.2 > 0.01, …`: the bounds it broke, as a halt reason says them."""
+        return ", ".join(f"{b['metric']} {b['value']} > {b['bound']}" for b in self.breaches)

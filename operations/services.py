@@ -159,7 +159,8 @@ def health_sample_record(
         release_id=release.pk,
     )
     if halt:
-        reason = ", ".join(f"{b['metric']} {b['value']} > {b['bound']}" for b in breaches)
-        release_halt(release=release, actor_label=actor_label, reason=f"health out of bounds: {reason}")
+        release_halt(
+            release=release, actor_label=actor_label, reason=f"health out of bounds: {sample.breach_text}"
+        )
     live_notify(release_id=release.pk, change="operations")
     return sample

@@ -362,7 +362,7 @@ def _ensure_health_in_bounds(release: Release) -> None:
             _("The newest health sample (%(at)s) is out of bounds: %(what)s. Wait for one within bounds.")
             % {
                 "at": timezone.localtime(newest.sampled_at).strftime("%Y-%m-%d %H:%M"),
-                "what": ", ".join(f"{b['metric']} {b['value']} > {b['bound']}" for b in newest.breaches),
+                "what": newest.breach_text,
             },
         )
 

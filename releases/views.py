@@ -22,13 +22,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
-from accounts.permissions import can_view, ensure_role, ensure_view, roles_for, viewer_required
+from accounts.permissions import (
+    can_view,
+    ensure_role,
+    ensure_view,
+    roles_for,
+    viewable_products,
+    viewer_required,
+)
 from checklists.selectors import programme_checklist
 from gonogo.errors import DomainError, RuleViolation
 from gonogo.http import HtmxHttpRequest
 
 from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
-from .models import Meeting, Product, Release, ReleaseState
+from .models import Meeting, Release, ReleaseState
 from .selectors import active_releases, failed_results_since, release_board
 from .services import (
     release_decide,
@@ -148,7 +155,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     week_start = (timezone.localtime(now) - timedelta(days=timezone.localtime(now).weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    visible = [p.pk for p in Product.objects.all() if can_view(request.user, p)]
+    visible = [p.pk for p in viewable_products(request.user)]
     failed = failed_results_since(week_start).filter(release__product__in=visible)
     context = {
         "boards": boards,

@@ -3,7 +3,6 @@ the display time zone."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -214,10 +213,3 @@ def reviews_held() -> list[WeeklyReview]:
 
 def failure_lookup(pk: int) -> GateResult | None:
     return GateResult.objects.select_related("gate", "release__product").filter(pk=pk).first()
-
-
-def by_product(items: list[Any]) -> dict[Any, list[Any]]:
-    grouped: dict[Any, list[Any]] = defaultdict(list)
-    for item in items:
-        grouped[item.product].append(item)
-    return dict(grouped)

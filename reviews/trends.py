@@ -16,7 +16,7 @@ Definitions (docs/review.md says the same to users):
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import median
@@ -157,14 +157,15 @@ def trends(last: Week, products: list[Product]) -> Trends:
         if result.pk in flaky:
             rows[i].flaky[result.gate_id] += 1
 
-    visible = set(Release.objects.filter(product__in=products).values_list("pk", flat=True))
-    events = [
-        e
-        for e in AuditEvent.objects.filter(
-            object_type=RELEASE_OBJECT, action__in=STARTED + FINISHED, at__gte=start, at__lt=end
+    events = list(
+        AuditEvent.objects.filter(
+            object_type=RELEASE_OBJECT,
+            action__in=STARTED + FINISHED,
+            at__gte=start,
+            at__lt=end,
+            release_id__in=Release.objects.filter(product__in=products).values("pk"),  # one query
         ).only("release_id", "action", "at")
-        if e.release_id in visible
-    ]
+    )
     started = [e for e in events if e.action in STARTED]
     finished = [e for e in events if e.action in FINISHED]
     ever_failed = set(
@@ -239,10 +240,3 @@ def trends(last: Week, products: list[Product]) -> Trends:
     gate_ids = {g for row in rows for g in row.failures}
     gates = list(Gate.objects.filter(pk__in=gate_ids).order_by("position", "key", "pk"))
     return Trends(weeks=rows, gates=gates, products=products)
-
-
-def per_product(marks: list[RollbackMark]) -> dict[Product, list[RollbackMark]]:
-    grouped: dict[Product, list[RollbackMark]] = defaultdict(list)
-    for mark in marks:
-        grouped[mark.product].append(mark)
-    return dict(grouped)

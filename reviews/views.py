@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Role
-from accounts.permissions import can_view, ensure_role, has_role, viewer_required
+from accounts.permissions import can_view, ensure_role, has_role, viewable_products, viewer_required
 from gonogo.errors import DomainError, RuleViolation
 from gonogo.http import HtmxHttpRequest, csv_download
 from operations.services import rehearsal_record
@@ -54,10 +54,6 @@ def week_url(week: Week, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def _visible_products(request: HtmxHttpRequest) -> list[Product]:
-    return [p for p in Product.objects.order_by("slug") if can_view(request.user, p)]
-
-
 BOX_TITLES = {
     "q1": gettext_lazy("Q1 · failures"),
     "q2": gettext_lazy("Q2 · owners and dates"),
@@ -81,7 +77,7 @@ def _timer_context(week: Week, review: WeeklyReview | None) -> dict[str, Any]:
 
 
 def _context(request: HtmxHttpRequest, week: Week) -> dict[str, Any]:
-    products = _visible_products(request)
+    products = viewable_products(request.user)
     answers = weekly_answers(week, products)
     return {
         "week": week,
@@ -321,7 +317,7 @@ def _charts(data: Trends) -> dict[str, Any]:
 def review_trends(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
     """The twelve weeks up to this one: failures, flaky gates, rollback minutes, DORA."""
     current = _week(year, week)
-    data = trends(current, _visible_products(request))
+    data = trends(current, viewable_products(request.user))
     return render(request, "reviews/trends.html", {"week": current, "trends": data, "charts": _charts(data)})
 
 
@@ -333,7 +329,7 @@ CSV_FIELDS = ["question", "product", "gate", "release", "what", "who", "when", "
 def review_csv(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
     """The week's data, one row per fact, for a spreadsheet: failures (Q1), waivers, action
     items (Q2), rollback readiness (Q3), prevention changes (Q4)."""
-    answers = weekly_answers(_week(year, week), _visible_products(request))
+    answers = weekly_answers(_week(year, week), viewable_products(request.user))
 
     def local(moment: Any) -> str:
         return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""

@@ -159,7 +159,9 @@ def test_a_resume_needs_the_go_standing_and_health_back_in_bounds(world: Any) ->
     assert state(world) == ReleaseState.HALTED
 
 
-def test_smoke_results_during_the_rollout_leave_the_go_standing(make_user: Any) -> None:
+def rolling_out_with_a_smoke_gate(make_user: Any) -> tuple[Any, Gate, Any]:
+    """A release rolling out at its first stage, its product with a smoke gate (after
+    deploy) that has no result yet; and a DevOps user of that product."""
     w = build_world(make_user, ready=False)
     smoke = Gate.objects.create(
         key=f"{w.product.slug}-smoke", name="Smoke", owner_role=Role.DEVOPS, phase="post_deploy"
@@ -169,6 +171,11 @@ def test_smoke_results_during_the_rollout_leave_the_go_standing(make_user: Any) 
     devops = make_user(Role.DEVOPS, product=w.product)
     release_decide(release=w.release, outcome="go", actor=w.pm)
     release_rollout_start(release=w.release, actor=devops)
+    return w, smoke, devops
+
+
+def test_smoke_results_during_the_rollout_leave_the_go_standing(make_user: Any) -> None:
+    w, smoke, devops = rolling_out_with_a_smoke_gate(make_user)
     release_halt_by(release=w.release, actor=devops, reason="checking a crash report")
     gate_result_record(release=w.release, gate=smoke, status="running", run_id="smoke-1")
     gate_result_record(release=w.release, gate=smoke, status="passed", run_id="smoke-1")
@@ -178,15 +185,7 @@ def test_smoke_results_during_the_rollout_leave_the_go_standing(make_user: Any) 
 
 
 def test_past_the_first_stage_only_with_the_smoke_gates_passed(make_user: Any) -> None:
-    w = build_world(make_user, ready=False)
-    smoke = Gate.objects.create(
-        key=f"{w.product.slug}-smoke", name="Smoke", owner_role=Role.DEVOPS, phase="post_deploy"
-    )
-    smoke.products.add(w.product)
-    make_ready(w)
-    devops = make_user(Role.DEVOPS, product=w.product)
-    release_decide(release=w.release, outcome="go", actor=w.pm)
-    release_rollout_start(release=w.release, actor=devops)
+    w, smoke, devops = rolling_out_with_a_smoke_gate(make_user)
     with pytest.raises(Conflict, match=r"“Smoke” after deploy has not passed yet\."):
         release_rollout_advance(release=w.release, actor=devops)
     assert Release.objects.get(pk=w.release.pk).rollout_percent == 1
