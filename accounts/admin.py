@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from audit.admin import AuditedModelAdmin
+
 from .models import RoleMembership
 
 User = get_user_model()
@@ -14,7 +16,7 @@ class RoleMembershipInline(admin.TabularInline):
 
 
 @admin.register(RoleMembership)
-class RoleMembershipAdmin(admin.ModelAdmin):
+class RoleMembershipAdmin(AuditedModelAdmin):
     list_display = ["user", "role", "product"]
     list_filter = ["role", "product"]
     search_fields = ["user__username", "user__email"]
@@ -25,7 +27,8 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class PeopleAdmin(UserAdmin):
+class PeopleAdmin(AuditedModelAdmin, UserAdmin):
+    audit_secret_fields = frozenset({"password"})
     inlines = [RoleMembershipInline]
     list_display = ["username", "email", "first_name", "last_name", "roles", "is_active", "is_staff"]
 

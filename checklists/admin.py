@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from audit.admin import AuditedModelAdmin
+
 from .models import Checklist, ChecklistItem, ChecklistTemplate, Defect, TemplateItem, TemplateSection
 
 
@@ -15,7 +17,7 @@ class TemplateItemInline(admin.TabularInline):
 
 
 @admin.register(ChecklistTemplate)
-class ChecklistTemplateAdmin(admin.ModelAdmin):
+class ChecklistTemplateAdmin(AuditedModelAdmin):
     list_display = ["key", "name", "kind"]
     list_filter = ["kind"]
     search_fields = ["key", "name", "sections__items__title"]
@@ -24,7 +26,7 @@ class ChecklistTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(TemplateSection)
-class TemplateSectionAdmin(admin.ModelAdmin):
+class TemplateSectionAdmin(AuditedModelAdmin):
     list_display = ["title", "template", "position"]
     list_filter = ["template"]
     search_fields = ["title", "items__title"]
@@ -43,7 +45,7 @@ class ChecklistItemInline(admin.TabularInline):
 
 
 @admin.register(Checklist)
-class ChecklistAdmin(admin.ModelAdmin):
+class ChecklistAdmin(AuditedModelAdmin):
     list_display = ["name", "kind", "release", "created_at"]
     list_filter = ["kind", "release__product"]
     search_fields = ["name", "release__version"]

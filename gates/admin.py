@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from audit.admin import AuditedModelAdmin
+
 from .models import Gate, GateResult, Waiver
 
 
 @admin.register(Gate)
-class GateAdmin(admin.ModelAdmin):
+class GateAdmin(AuditedModelAdmin):
     list_display = ["key", "name", "phase", "blocking", "waivable", "owner_role", "evaluation", "position"]
     list_filter = ["phase", "blocking", "waivable", "owner_role", "evaluation"]
     list_editable = ["position"]

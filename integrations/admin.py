@@ -1,22 +1,26 @@
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from audit.admin import AuditedModelAdmin, audit_snapshot
+from audit.services import audit_record
 
 from .models import ApiToken, Delivery, Integration, PollCursor
 from .tasks import delivery_process_task
 
 
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin):
+class IntegrationAdmin(AuditedModelAdmin):
     list_display = ["slug", "provider", "product", "secret_env", "api_url", "active"]
     list_filter = ["provider", "product", "active"]
     search_fields = ["slug", "repository"]
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedModelAdmin):
     """Tokens are created by `issue_token` (the raw token is shown once there); here they
     are listed, their last use shown, and revoked."""
 
@@ -25,13 +29,28 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["name", "prefix"]
     readonly_fields = ["name", "product", "scopes", "prefix", "created_at", "last_used_at"]
     actions = ["revoke"]
+    audit_secret_fields = frozenset({"token_hash"})
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.action(description=_("Revoke the selected tokens"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        now = timezone.now()
+        with transaction.atomic():
+            tokens = list(queryset.filter(revoked_at__isnull=True).select_for_update())
+            for token in tokens:
+                before = audit_snapshot(token, secret_fields=self.audit_secret_fields)
+                token.revoked_at = now
+                token.save(update_fields=["revoked_at"])
+                audit_record(
+                    actor=request.user,
+                    action="token.revoke",
+                    obj=token,
+                    before=before,
+                    after=audit_snapshot(token, secret_fields=self.audit_secret_fields),
+                )
+        count = len(tokens)
         self.message_user(request, _("%(n)s token(s) revoked.") % {"n": count}, messages.SUCCESS)
 
 

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from audit.admin import AuditedModelAdmin
+
 from .models import Channel
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(AuditedModelAdmin):
     list_display = ["slug", "kind", "url_env", "email", "active"]
     list_filter = ["kind", "active"]
     search_fields = ["slug", "email"]

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 
+from audit.admin import AuditedModelAdmin
 from gonogo.errors import DomainError
 
 from .models import HealthSample, OnCallContact, Rehearsal
@@ -9,7 +10,7 @@ from .services import rehearsal_record
 
 
 @admin.register(OnCallContact)
-class OnCallContactAdmin(admin.ModelAdmin):
+class OnCallContactAdmin(AuditedModelAdmin):
     list_display = ["product", "role", "name", "contact"]
     list_filter = ["product", "role"]
     search_fields = ["name", "contact"]

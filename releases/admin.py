@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from audit.admin import AuditedModelAdmin
 from operations.models import OnCallContact, Rehearsal
 
 from .models import Decision, Product, Release, SignOff
@@ -24,7 +25,7 @@ class RehearsalInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(AuditedModelAdmin):
     list_display = ["slug", "name", "platform", "rollback_target_minutes", "last_build_number"]
     list_filter = ["platform"]
     search_fields = ["slug", "name"]
@@ -72,7 +73,7 @@ class DecisionInline(admin.TabularInline):
 
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(AuditedModelAdmin):
     """Releases change state only through the app's services, so the lifecycle fields
     are read-only here."""
 
