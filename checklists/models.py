@@ -239,6 +239,9 @@ class Defect(models.Model):
         verbose_name=_("reported by"),
     )
     reported_at = models.DateTimeField(_("reported at"))
+    # The system that reported it (`token:<name>`) when no person did: only that tracker
+    # may change it through the API.
+    reported_via = models.CharField(_("reported through"), max_length=150, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

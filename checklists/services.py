@@ -267,6 +267,7 @@ def defect_report(
         severity=severity,
         tracker_url=http_url(tracker_url, field="tracker_url"),
         reported_by=actor if getattr(actor, "is_authenticated", False) else None,
+        reported_via="" if getattr(actor, "is_authenticated", False) else actor_label[:150],
         reported_at=timezone.now(),
     )
     audit_record(
@@ -372,6 +373,53 @@ def checklist_update_from_template(*, checklist: Checklist, actor: Any) -> list[
     return changes
 
 
+SEVERITY_RANK = {Severity.MINOR: 0, Severity.MAJOR: 1, Severity.CRITICAL: 2}
+
+
+def _ensure_tracker_may_change(
+    existing: Defect, actor_label: str, *, title: str, severity: str, state: str
+) -> None:
+    """Refuse a token's change of a defect it may not change (see `defect_sync`); asking
+    for what is already there is never refused."""
+    changes = (
+        state != existing.state
+        or (severity in Severity.values and severity != existing.severity)
+        or (bool(title.strip()) and title.strip()[:255] != existing.title)
+    )
+    if not changes:
+        return
+    if existing.reported_by_id is not None:
+        raise NotAllowed(
+            "defect_recorded_by_person",
+            _(
+                "This defect was recorded by %(who)s in the app; only QA or a lead can change it, "
+                "on the release's checklist or board."
+            )
+            % {"who": existing.reported_by.get_username() if existing.reported_by else _("a person")},
+        )
+    if existing.reported_via and existing.reported_via != actor_label:
+        raise NotAllowed(
+            "defect_reported_by_another",
+            _(
+                "This defect was reported through %(source)s; only that tracker, or QA or a lead in "
+                "the app, can change it."
+            )
+            % {"source": existing.reported_via},
+        )
+    if (
+        severity in Severity.values
+        and SEVERITY_RANK[Severity(severity)] < SEVERITY_RANK[Severity(existing.severity)]
+    ):
+        raise NotAllowed(
+            "severity_lowering_refused",
+            _(
+                "A token may not lower a defect's severity (%(before)s → %(after)s); QA or a lead "
+                "can change it in the app."
+            )
+            % {"before": existing.severity, "after": severity},
+        )
+
+
 @transaction.atomic
 def defect_sync(
     *,
@@ -384,8 +432,12 @@ def defect_sync(
 ) -> tuple[Defect, str]:
     """A defect reported by CI or a tracker (no person). The tracker link identifies it:
     the same link again changes nothing while the state is the same, `resolved` resolves
-    it, `open` reopens it. Returns the defect and `created`, `unchanged`, `resolved` or
-    `reopened`."""
+    it, `open` reopens it. Returns the defect and `created`, `updated`, `unchanged`,
+    `resolved` or `reopened`.
+
+    A token can never clear what people found: a defect that a person recorded is changed
+    only by a person with the role (in the app), one that a tracker reported only by that
+    same tracker, and a severity is never lowered this way (raising it is fine)."""
     if state not in DefectState.values:
         raise RuleViolation("state_invalid", _("State must be open or resolved."), field="state")
     link = ci_link(tracker_url, field="tracker_url")  # the same check as the API schema
@@ -406,6 +458,7 @@ def defect_sync(
         Defect.objects.filter(pk=created.pk).update(tracker_url=link)
         created.tracker_url = link
         return created, "created"
+    _ensure_tracker_may_change(existing, actor_label, title=title, severity=severity, state=state)
     if severity in Severity.values and (severity, title.strip()[:255]) != (existing.severity, existing.title):
         before = {"title": existing.title, "severity": existing.severity}
         existing.severity, existing.title = severity, title.strip()[:255] or existing.title
