@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
+from releases.models import same_commit
 
 CRITICAL_BUGS = "critical-bugs"
 CORE_SCENARIOS = "core-scenarios"
@@ -136,10 +139,12 @@ class GateResult(models.Model):
             models.CheckConstraint(
                 condition=models.Q(source__in=ResultSource.values), name="gateresult_source_valid"
             ),
+            # One row per observation: the same run may pass and fail again (a check run
+            # updated in place), each at its own time; a redelivery is the same row.
             models.UniqueConstraint(
-                fields=["release", "gate", "commit_sha", "run_id", "run_attempt", "status"],
+                fields=["release", "gate", "commit_sha", "run_id", "run_attempt", "status", "observed_at"],
                 condition=~models.Q(run_id=""),
-                name="gateresult_unique_commit_run_status",
+                name="gateresult_unique_observation",
             ),
         ]
         indexes = [
@@ -168,6 +173,18 @@ class Waiver(models.Model):
         "releases.Release", on_delete=models.CASCADE, related_name="waivers", verbose_name=_("release")
     )
     gate = models.ForeignKey(Gate, on_delete=models.PROTECT, related_name="waivers", verbose_name=_("gate"))
+    # A waiver is for the gate at one build and commit: a new build needs a new waiver, or
+    # the PM/PO carries this one over (`waiver_carry_over`, on record).
+    build_number = models.PositiveBigIntegerField(_("build number"))
+    commit_sha = models.CharField(_("commit"), max_length=64, blank=True)
+    carried_from = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("carried over from"),
+    )
     reason = models.TextField(_("reason"))
     risk = models.TextField(_("risk"))
     mitigation = models.TextField(_("mitigation"))
@@ -230,3 +247,9 @@ class Waiver(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gate.key} waiver on {self.release} ({self.state})"
+
+    def is_for_build_of(self, release: Any) -> bool:
+        """Whether this waiver was asked for the release's current build and commit."""
+        return self.build_number == release.build_number and (
+            self.commit_sha == release.commit_sha or same_commit(self.commit_sha, release.commit_sha)
+        )

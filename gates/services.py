@@ -49,8 +49,8 @@ def gate_result_record(
 ) -> Recorded:
     """Record one observation of a gate. Never edits an older result: the gate's status
     is the newest observation for the release's current commit (per CI job `check_name`
-    when several feed one gate). The same run id, attempt and status again is a duplicate
-    and changes nothing."""
+    when several feed one gate). The same observation again (a redelivery), or the status
+    the run already has, is a duplicate and changes nothing (`observation_known`)."""
     if status not in ResultStatus.values:
         raise RuleViolation(
             "status_invalid",
@@ -73,11 +73,18 @@ def gate_result_record(
             current_commit = Release.objects.filter(pk=release.pk).values_list("commit_sha", flat=True).get()
             commit_sha = (commit or current_commit).strip().lower()
             same = {"release": release, "gate": gate, "commit_sha": commit_sha, "run_id": run_id}
-            if run_id:
-                existing = GateResult.objects.filter(**same, run_attempt=run_attempt, status=status).first()
-                if existing is not None:
-                    return Recorded(existing, True)
             now = timezone.now()
+            # A clock ahead of ours must not pin a status: never later than receipt.
+            observed: datetime = min(observed_at, now) if observed_at else now
+            if run_id:
+                history = list(
+                    GateResult.objects.filter(**same, run_attempt=run_attempt).order_by("observed_at", "id")
+                )
+                known = observation_known(
+                    [(r.status, r.observed_at) for r in history], status=status, observed_at=observed
+                )
+                if known is not None:
+                    return Recorded(history[known], True)
             result = GateResult.objects.create(
                 **same,
                 status=status,
@@ -86,8 +93,7 @@ def gate_result_record(
                 summary=(summary or "")[:500],
                 check_name=(check_name or "")[:200],
                 run_attempt=run_attempt,
-                # A clock ahead of ours must not pin a status: never later than receipt.
-                observed_at=min(observed_at, now) if observed_at else now,
+                observed_at=observed,
                 received_at=now,
                 reported_by=actor if getattr(actor, "is_authenticated", False) else None,
                 reporter_label=actor_label[:150],
@@ -102,16 +108,40 @@ def gate_result_record(
             )
             live_notify(release_id=release.pk, change="gate_result")
     except IntegrityError:
-        # A concurrent delivery of the same run and status on the same commit won the race.
-        existing = GateResult.objects.get(**same, run_attempt=run_attempt, status=status)
+        # A concurrent delivery of the same observation won the race.
+        existing = GateResult.objects.get(
+            **same, run_attempt=run_attempt, status=status, observed_at=observed
+        )
         return Recorded(existing, True)
     return Recorded(result, False)
+
+
+def observation_known(
+    history: list[tuple[str, datetime]], *, status: str, observed_at: datetime
+) -> int | None:
+    """Whether an observation of one CI run (same commit, run id and attempt) adds nothing,
+    given that run's recorded observations as (status, observed_at) in time order: the
+    index of the row it repeats, or None when it must be recorded.
+
+    It repeats a row when that exact observation (status and time) is there already — a
+    redelivery, however late — or when the run's newest observation has the same status.
+    Anything else is news: a run that failed, passed and failed again (a check run
+    updated in place, a job back in the queue) ends with its newest observation, whatever
+    was seen before."""
+    for index, (seen_status, seen_at) in enumerate(history):
+        if seen_status == status and seen_at == observed_at:
+            return index
+    if history and history[-1][0] == status:
+        return len(history) - 1
+    return None
 
 
 def _waiver_snapshot(waiver: Waiver) -> dict[str, Any]:
     return {
         "state": waiver.state,
         "gate": waiver.gate.key,
+        "build": waiver.build_number,
+        "commit": waiver.commit_sha,
         "expires_at": waiver.expires_at,
         "decided_by": waiver.decided_by_id,
     }
@@ -155,9 +185,14 @@ def waiver_request(
             field="expires_at",
         )
     release_lock(release.pk)
+    build_number, commit_sha = (
+        Release.objects.filter(pk=release.pk).values_list("build_number", "commit_sha").get()
+    )
     waiver = Waiver.objects.create(
         release=release,
         gate=gate,
+        build_number=build_number,
+        commit_sha=commit_sha,
         reason=reason.strip(),
         risk=risk.strip(),
         mitigation=mitigation.strip(),
@@ -194,6 +229,8 @@ def _decide(waiver: Waiver, *, actor: Any, state: str, note: str, action: str) -
         )
     if waiver.expires_at <= timezone.now():
         raise Conflict("waiver_expired", _("This waiver request has expired. Ask again."))
+    if state == WaiverState.APPROVED:
+        _ensure_current_build(waiver)
     before = _waiver_snapshot(waiver)
     waiver.state = state
     waiver.decided_by = actor
@@ -216,6 +253,91 @@ def _decide(waiver: Waiver, *, actor: Any, state: str, note: str, action: str) -
 def waiver_approve(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
     """A PM/PO who did not ask approves; the gate counts as waived until expiry."""
     return _decide(waiver, actor=actor, state=WaiverState.APPROVED, note=note, action="waiver.approve")
+
+
+def _ensure_current_build(waiver: Waiver) -> Release:
+    release = Release.objects.get(pk=waiver.release_id)
+    if not waiver.is_for_build_of(release):
+        raise Conflict(
+            "waiver_for_earlier_build",
+            _(
+                "This waiver was asked for build %(asked)s; the release is now at build %(now)s. "
+                "Ask again for the new build, or carry an approved waiver over."
+            )
+            % {"asked": waiver.build_number, "now": release.build_number},
+        )
+    return release
+
+
+@transaction.atomic
+def waiver_carry_over(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
+    """A PM/PO carries an approved, unexpired waiver of an earlier build over to the
+    release's current build and commit, on record: a new approved waiver with the same
+    reason, risk, mitigation, asker and expiry (never later), pointing at the one it came
+    from. The PM/PO must not be its asker, and the gate must still be waivable."""
+    waiver = (
+        Waiver.objects.select_for_update(of=("self",))
+        .select_related("gate", "release__product", "requested_by")
+        .get(pk=waiver.pk)
+    )
+    release_lock(waiver.release_id)
+    release = Release.objects.select_related("product").get(pk=waiver.release_id)
+    if not has_role(actor, Role.PM, release.product):
+        raise NotAllowed("role_not_held", _("Only a PM/PO can carry a waiver over."))
+    if waiver.requested_by_id == actor.pk:
+        raise NotAllowed("own_waiver", _("You asked for this waiver; another PM/PO must carry it over."))
+    if waiver.state != WaiverState.APPROVED:
+        raise Conflict("waiver_not_approved", _("Only an approved waiver can be carried over."))
+    now = timezone.now()
+    if waiver.expires_at <= now:
+        raise Conflict("waiver_expired", _("This waiver has expired. Ask again."))
+    if waiver.is_for_build_of(release):
+        raise Conflict("waiver_already_current", _("This waiver is already for the current build."))
+    if not waiver.gate.waivable:
+        raise RuleViolation(
+            "gate_not_waivable", _("“%(gate)s” may not be waived.") % {"gate": waiver.gate.name}, field="gate"
+        )
+    current = Waiver.objects.filter(
+        release=release,
+        gate=waiver.gate,
+        build_number=release.build_number,
+        state__in=(WaiverState.REQUESTED, WaiverState.APPROVED),
+        expires_at__gt=now,
+    )
+    if any(w.is_for_build_of(release) for w in current):
+        raise Conflict(
+            "waiver_exists_for_build",
+            _("“%(gate)s” already has a waiver asked or approved for this build.")
+            % {"gate": waiver.gate.name},
+        )
+    carried = Waiver.objects.create(
+        release=release,
+        gate=waiver.gate,
+        build_number=release.build_number,
+        commit_sha=release.commit_sha,
+        carried_from=waiver,
+        reason=waiver.reason,
+        risk=waiver.risk,
+        mitigation=waiver.mitigation,
+        state=WaiverState.APPROVED,
+        requested_by=waiver.requested_by,
+        requested_at=now,
+        expires_at=waiver.expires_at,
+        decided_by=actor,
+        decided_at=now,
+        decision_note=(note or "").strip()
+        or _("Carried over from build %(build)s.") % {"build": waiver.build_number},
+    )
+    audit_record(
+        actor=actor,
+        action="waiver.carry_over",
+        obj=carried,
+        before=_waiver_snapshot(waiver) | {"id": waiver.pk},
+        after=_waiver_snapshot(carried),
+        release_id=release.pk,
+    )
+    live_notify(release_id=release.pk, change="waiver")
+    return carried
 
 
 @transaction.atomic

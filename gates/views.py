@@ -21,7 +21,14 @@ from releases.selectors import gates_for_product
 from releases.views import after_action, refused, release_get
 
 from .models import Waiver
-from .services import WAIVER_ASKER_ROLES, waiver_approve, waiver_reject, waiver_request, waiver_revoke
+from .services import (
+    WAIVER_ASKER_ROLES,
+    waiver_approve,
+    waiver_carry_over,
+    waiver_reject,
+    waiver_request,
+    waiver_revoke,
+)
 
 
 def _expiry(raw: str) -> datetime:
@@ -65,11 +72,17 @@ def _waiver_action(request: HtmxHttpRequest, pk: int, action: str) -> HttpRespon
     release = waiver.release
     ensure_role(request.user, Role.PM, release.product)
     note = request.POST.get("note", "")
-    services = {"approve": waiver_approve, "reject": waiver_reject, "revoke": waiver_revoke}
+    services = {
+        "approve": waiver_approve,
+        "reject": waiver_reject,
+        "revoke": waiver_revoke,
+        "carry_over": waiver_carry_over,
+    }
     done = {
         "approve": _("The waiver is approved."),
         "reject": _("The waiver is rejected."),
         "revoke": _("The waiver is revoked: the gate blocks again."),
+        "carry_over": _("The waiver is carried over to the current build."),
     }
     try:
         services[action](waiver=waiver, actor=request.user, note=note)
@@ -94,3 +107,9 @@ def waiver_reject_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @viewer_required
 def waiver_revoke_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _waiver_action(request, pk, "revoke")
+
+
+@require_POST
+@viewer_required
+def waiver_carry_over_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _waiver_action(request, pk, "carry_over")

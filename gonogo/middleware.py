@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 
 
 def body_limit(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
-    """Refuse a request body over the limit (1 MiB) with 413 before anything reads it."""
+    """Refuse a request body over the limit (1 MiB) with 413 before any view reads it."""
     from api.problems import problem
 
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -20,6 +20,11 @@ def body_limit(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[
         except ValueError:
             length = 0
         if length > limit:
+            if length <= 16 * limit:
+                # Read and drop it first, so that a sender writing the whole body before
+                # reading gets this answer rather than a reset (gonogo.asgi does the same).
+                while request.read(64 * 1024):
+                    pass
             return problem(
                 413,
                 "body_too_large",

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     # Last: it is sync-only, and placed first it would make Django hop threads around every
     # middleware under ASGI. There, gonogo.asgi already refuses big bodies as they stream.
     "gonogo.middleware.body_limit",
+    "gonogo.input_guard.nul_guard",  # after body_limit: it reads form bodies
 ]
 
 ROOT_URLCONF = "gonogo.urls"

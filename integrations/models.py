@@ -6,11 +6,11 @@ The webhook secret is never stored: `secret_env` names the environment variable 
 from __future__ import annotations
 
 import fnmatch
-import os
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from gonogo.secrets import secret_env_errors, secret_from_env
 
 
 class Provider(models.TextChoices):
@@ -63,15 +63,18 @@ class Integration(models.Model):
     def __str__(self) -> str:
         return self.slug
 
+    def clean(self) -> None:
+        # In clean(), not as field validators, so the rule needs no migration of its own.
+        secret_env_errors(self, ["secret_env", "api_token_env"])
+
     def secret(self) -> str:
-        """The webhook secret from the environment ('' when unset: every signature fails)."""
-        if not self.secret_env:
-            return ""
-        return os.environ.get(self.secret_env) or settings.GONOGO_SECRET_DEFAULTS.get(self.secret_env, "")
+        """The webhook secret from the environment ('' when unset, or when the name is not a
+        GONOGO_ secret variable: every signature fails)."""
+        return secret_from_env(self.secret_env, owner=f"integration {self.slug}", demo_default=True)
 
     def api_token(self) -> str:
-        """The polling credential from the environment ('' when unset)."""
-        return os.environ.get(self.api_token_env, "") if self.api_token_env else ""
+        """The polling credential from the environment ('' when unset or not allowed)."""
+        return secret_from_env(self.api_token_env, owner=f"integration {self.slug}")
 
     def gate_for(self, ci_name: str) -> str | None:
         """The gate key a CI check or job name maps to; the first matching pattern wins."""

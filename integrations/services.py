@@ -7,6 +7,7 @@ its release does not exist yet, to be replayed when it does (`deliveries_replay`
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
@@ -14,7 +15,7 @@ import math
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,9 +26,9 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record, audit_record_many
 from gates.models import Evaluation, Gate, GateResult, ResultSource, ResultStatus
-from gates.services import gate_result_record
+from gates.services import gate_result_record, observation_known
 from gonogo.errors import Conflict, DomainError, NotAllowed, NotFound, RuleViolation
-from gonogo.validation import is_ci_link
+from gonogo.validation import is_ci_link, json_without_nul
 from live.services import live_notify
 from releases.models import ACTIVE_STATES, Product, Release
 from releases.selectors import gate_current_status
@@ -282,14 +283,16 @@ def _plan(
     product = integration.product
     planned = []
     for observation in observations:
-        gate_key = integration.gate_for(observation.name)
+        gate_key = integration.gate_for(observation.identity)
+        if gate_key is None and observation.identity != observation.name:
+            gate_key = integration.gate_for(observation.name)  # plain job names keep working
         if gate_key is None:
-            applied.notes.append(f"“{observation.name}”: no gate pattern matches; ignored")
+            applied.notes.append(f"“{observation.identity}”: no gate pattern matches; ignored")
             continue
         gate = resolver.gate(product, gate_key)
         if gate is None or gate.evaluation != Evaluation.CI:
             applied.notes.append(
-                f"“{observation.name}” → {gate_key}: not a CI gate of {product.slug}; ignored"
+                f"“{observation.identity}” → {gate_key}: not a CI gate of {product.slug}; ignored"
             )
             continue
         release = resolver.release(product, observation)
@@ -298,7 +301,7 @@ def _plan(
             applied.waiting_sha = applied.waiting_sha or observation.sha
             applied.waiting_branch = applied.waiting_branch or observation.branch
             applied.notes.append(
-                f"“{observation.name}” → {gate_key}: no release with commit {observation.sha[:12] or '—'}"
+                f"“{observation.identity}” → {gate_key}: no release with commit {observation.sha[:12] or '—'}"
                 f" or branch {observation.branch or '—'} yet; waiting"
             )
             continue
@@ -324,24 +327,28 @@ def _record(planned: list[Planned], *, source: str) -> None:
         .order_by("pk")
         .values_list("pk", "commit_sha")
     )
-    run_ids = {p.observation.run_id for p in planned}
-    seen = set(
-        GateResult.objects.filter(release_id__in=release_ids, run_id__in=run_ids).values_list(
-            "release_id", "gate_id", "commit_sha", "run_id", "run_attempt", "status"
-        )
-    )
+    run_ids = {p.observation.run_id[:200] for p in planned}
+    # Each run's recorded observations in time order, to tell news from a repeat.
+    history: dict[tuple[Any, ...], list[tuple[str, datetime]]] = {}
+    for *run, status, observed in (
+        GateResult.objects.filter(release_id__in=release_ids, run_id__in=run_ids)
+        .order_by("observed_at", "id")
+        .values_list("release_id", "gate_id", "commit_sha", "run_id", "run_attempt", "status", "observed_at")
+    ):
+        history.setdefault(tuple(run), []).append((status, observed))
     now = timezone.now()
     rows: list[tuple[Planned, GateResult]] = []
     for p in planned:
         o = p.observation
         attempt = max(1, min(o.attempt, 2**31 - 1))
         commit = _commit_for(o, commits[p.release.pk])
-        key = (p.release.pk, p.gate.pk, commit, o.run_id[:200], attempt, p.status)
-        if key in seen:
+        observed_at = min(o.observed_at, now) if o.observed_at else now
+        seen = history.setdefault((p.release.pk, p.gate.pk, commit, o.run_id[:200], attempt), [])
+        if o.run_id and observation_known(seen, status=p.status, observed_at=observed_at) is not None:
             p.applied.duplicates += 1
-            p.applied.notes.append(f"“{o.name}” → {p.gate.key} {p.status}: already recorded")
+            p.applied.notes.append(f"“{o.identity}” → {p.gate.key} {p.status}: already recorded")
             continue
-        seen.add(key)
+        bisect.insort(seen, (p.status, observed_at), key=lambda entry: entry[1])
         rows.append(
             (
                 p,
@@ -353,10 +360,10 @@ def _record(planned: list[Planned], *, source: str) -> None:
                     source=source,
                     url=o.url[:1000] if is_ci_link(o.url[:1000]) else "",
                     summary=(o.summary + (" (allowed to fail)" if p.status != o.status else ""))[:500],
-                    check_name=o.name[:200],
+                    check_name=o.identity[:200],
                     run_id=o.run_id[:200],
                     run_attempt=attempt,
-                    observed_at=min(o.observed_at, now) if o.observed_at else now,
+                    observed_at=observed_at,
                     received_at=now,
                     reporter_label=p.label[:150],
                 ),
@@ -377,7 +384,7 @@ def _record(planned: list[Planned], *, source: str) -> None:
     )
     for p, _row in rows:
         p.applied.recorded += 1
-        p.applied.notes.append(f"“{p.observation.name}” → {p.gate.key} {p.status} on {p.release}")
+        p.applied.notes.append(f"“{p.observation.identity}” → {p.gate.key} {p.status} on {p.release}")
     for release_id in sorted({p.release.pk for p, _row in rows}):
         live_notify(release_id=release_id, change="gate_result")
 
@@ -399,7 +406,9 @@ def observations_apply(
 
 def _payload(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body)
+        # PostgreSQL text cannot hold a NUL: removed from every string read out of it (the
+        # stored body stays as it came, as bytes).
+        payload = json_without_nul(body)
     except (ValueError, RecursionError) as exc:
         raise BadDelivery(f"the body is not JSON: {exc}") from exc
     if not isinstance(payload, dict):

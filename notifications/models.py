@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from gonogo.secrets import secret_env_errors
+
 
 class ChannelKind(models.TextChoices):
     SLACK = "slack", _("Slack-compatible webhook")
@@ -51,3 +53,6 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def clean(self) -> None:
+        secret_env_errors(self, ["url_env"])

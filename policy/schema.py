@@ -16,6 +16,7 @@ from typing import Any
 from accounts.models import Role
 from checklists.models import ChecklistKind
 from gates.models import Evaluation, Gate, Phase
+from gonogo.secrets import env_name_problem
 from gonogo.validation import is_http_url
 from integrations.models import Provider
 from notifications.models import ChannelKind
@@ -146,6 +147,17 @@ class _Checker:
     def choice(self, value: Any, choices: list[str], key: str) -> None:
         if value is not None and value not in choices:
             self.add(key, f"“{value}” is not one of: {', '.join(choices)}")
+
+    def secret_env(self, value: Any, key: str) -> None:
+        """A variable that holds a secret: GONOGO_…, never one of the server's own."""
+        if not isinstance(value, str) or not value:
+            return
+        if env_name_problem(value):
+            self.add(
+                key,
+                f"“{value[:100]}” must start with GONOGO_ and not be one of the server's own settings "
+                "(it names the environment variable that holds the secret, not the secret itself)",
+            )
 
     def role(self, value: Any, key: str) -> None:
         if value is not None and value not in Role.values:
@@ -310,9 +322,7 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
         if isinstance(integ.get("api_url"), str) and integ["api_url"] and not is_http_url(integ["api_url"]):
             c.add(f"{where}.api_url", "must be an http or https link")
         for env_key in ("secret_env", "api_token_env"):
-            env = integ.get(env_key)
-            if isinstance(env, str) and env and not env.replace("_", "").isalnum():
-                c.add(f"{where}.{env_key}", "must be an environment variable name, not the secret itself")
+            c.secret_env(integ.get(env_key), f"{where}.{env_key}")
         mapping = integ.get("gates")
         if isinstance(mapping, dict):
             for pattern, key in mapping.items():
@@ -359,6 +369,7 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
             c.add(f"{where}.email", "is required for an e-mail channel")
         if ch.get("kind") in ("slack", "webhook") and not ch.get("url_env"):
             c.add(f"{where}.url_env", "is required: the environment variable that holds the webhook URL")
+        c.secret_env(ch.get("url_env"), f"{where}.url_env")
         for j, slug in enumerate(ch.get("products") or []):
             if slug not in product_slugs:
                 c.add(f"{where}.products[{j}]", f"unknown product “{slug}”")

@@ -114,6 +114,12 @@ ACTIVE_STATES: frozenset[str] = frozenset(
 )
 
 
+def same_commit(a: str, b: str) -> bool:
+    """Whether two commit hashes name the same commit (either may be abbreviated)."""
+    a, b = a.lower(), b.lower()
+    return bool(a and b) and (a.startswith(b) or b.startswith(a))
+
+
 class Release(models.Model):
     """One version of one product, at one build and commit."""
 

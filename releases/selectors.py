@@ -71,9 +71,15 @@ class GateRow:
         return self.status
 
     @property
+    def current_waivers(self) -> list[Waiver]:
+        """The waivers asked for the release's current build and commit."""
+        current = {e.id for e in self.evidence.waivers if e.current}
+        return [w for w in self.waivers if w.pk in current]
+
+    @property
     def may_ask_waiver(self) -> bool:
         blocking = self.gate.blocking and self.gate.evaluation == "ci" and self.gate.waivable
-        open_request = any(w.state in ("requested",) for w in self.waivers)
+        open_request = any(w.state in ("requested",) for w in self.current_waivers)
         return blocking and self.status != "passed" and self.waiver_in_force is None and not open_request
 
 
@@ -214,6 +220,8 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
         .select_related("requested_by", "decided_by")
         .order_by("-requested_at")
     )
+    for w in waivers:
+        w.is_current = w.is_for_build_of(release)  # type: ignore[attr-defined]
     approver_ids = {w.decided_by_id for w in waivers if w.decided_by_id}
     pm_ids = (
         set(
@@ -285,6 +293,7 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
                     expires_at=w.expires_at,
                     approved_by_name=w.decided_by.get_username() if w.decided_by else "",
                     reason=w.reason,
+                    current=w.is_for_build_of(release),
                 )
                 for w in gate_waivers
             ),
@@ -356,12 +365,19 @@ TERMINAL = frozenset({"passed", "failed", "error", "skipped"})
 
 
 def _supersedes(new: GateResult, old: GateResult) -> bool:
-    """Whether `new` (later in time order) replaces `old` from the same CI job: an older
-    attempt of a run, or a start arriving after the same attempt finished, never does."""
+    """Whether `new` (later or equal in time order) replaces `old` from the same CI job:
+    the newest observation wins — a run that failed, passed and failed again ends failed,
+    a finished job put back in the queue is pending again — except that an older attempt
+    of a run never does, nor a start observed at the same moment its attempt finished."""
     if new.run_id and new.run_id == old.run_id:
         if new.run_attempt < old.run_attempt:
             return False
-        if new.run_attempt == old.run_attempt and old.status in TERMINAL and new.status not in TERMINAL:
+        if (
+            new.run_attempt == old.run_attempt
+            and old.status in TERMINAL
+            and new.status not in TERMINAL
+            and new.observed_at <= old.observed_at
+        ):
             return False
     return True
 

@@ -21,7 +21,16 @@ from audit.services import audit_record
 from gonogo.errors import Conflict, NotAllowed, RuleViolation
 from live.services import live_notify
 
-from .models import RELEASE_TRANSITIONS, Decision, Product, Release, ReleaseState, SignOff, Vote
+from .models import (
+    RELEASE_TRANSITIONS,
+    Decision,
+    Product,
+    Release,
+    ReleaseState,
+    SignOff,
+    Vote,
+    same_commit,
+)
 from .selectors import release_board
 
 # semver.org's regular expression (2.0.0), without a leading "v".
@@ -75,12 +84,6 @@ def _build_number_check(product: Product, number: int) -> None:
             field="build",
             last_accepted=product.last_build_number,
         )
-
-
-def same_commit(a: str, b: str) -> bool:
-    """Whether two commit hashes name the same commit (either may be abbreviated)."""
-    a, b = a.lower(), b.lower()
-    return bool(a and b) and (a.startswith(b) or b.startswith(a))
 
 
 def _commit_check(commit: str) -> str:

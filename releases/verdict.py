@@ -4,7 +4,8 @@ No ORM in here. The board, the API and the CLI all call `verdict()` with the sam
 data, built by `releases.selectors.release_evidence`. A release is ready only when:
 
 1. every blocking pre-release gate has passed for the current commit, or has an approved,
-   unexpired waiver from a PM/PO who is not its asker, on a waivable gate;
+   unexpired waiver from a PM/PO who is not its asker, on a waivable gate, for the
+   current build and commit;
 2. no critical defect is open (`critical-bugs` is never waivable);
 3. every core checklist item has passed;
 4. every required sign-off role has a fresh Go sign-off;
@@ -41,6 +42,9 @@ class WaiverEvidence:
     expires_at: datetime
     approved_by_name: str = ""
     reason: str = ""
+    # Asked for the release's current build and commit. A waiver covers the failure it was
+    # asked about; a new build or commit needs a new one (or the PM/PO carries it over).
+    current: bool = True
 
 
 @dataclass(frozen=True)
@@ -133,9 +137,11 @@ class Verdict:
 
 
 def waiver_counts(gate: GateEvidence, waiver: WaiverEvidence, now: datetime) -> bool:
-    """A waiver counts only when approved by another PM/PO, unexpired, on a waivable gate."""
+    """A waiver counts only when approved by another PM/PO, unexpired, on a waivable gate,
+    for the release's current build and commit."""
     return (
-        gate.waivable
+        waiver.current
+        and gate.waivable
         and gate.key not in NEVER_WAIVABLE
         and waiver.state == "approved"
         and waiver.approved_by is not None

@@ -101,8 +101,8 @@ def ci_world(db: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     from releases.models import Product
     from releases.services import release_create
 
-    monkeypatch.setenv("TEST_GITHUB_SECRET", "It's a Secret to Everybody")
-    monkeypatch.setenv("TEST_GITLAB_SECRET", "gitlab-token-123")
+    monkeypatch.setenv("GONOGO_TEST_GITHUB_SECRET", "It's a Secret to Everybody")
+    monkeypatch.setenv("GONOGO_TEST_GITLAB_SECRET", "gitlab-token-123")
     product = Product.objects.create(slug="ios-app", name="iOS app", platform="ios")
     other = Product.objects.create(slug="api", name="API", platform="backend")
     gates = {}
@@ -127,10 +127,10 @@ def ci_world(db: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         "perf*": "perf",
     }
     github = Integration.objects.create(
-        slug="gh", provider="github", product=product, secret_env="TEST_GITHUB_SECRET", gate_patterns=patterns
+        slug="gh", provider="github", product=product, secret_env="GONOGO_TEST_GITHUB_SECRET", gate_patterns=patterns
     )
     gitlab = Integration.objects.create(
-        slug="gl", provider="gitlab", product=product, secret_env="TEST_GITLAB_SECRET", gate_patterns=patterns
+        slug="gl", provider="gitlab", product=product, secret_env="GONOGO_TEST_GITLAB_SECRET", gate_patterns=patterns
     )
 
     def token(*scopes: str, product_: Any = None) -> str:

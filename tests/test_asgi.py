@@ -55,17 +55,66 @@ def call(
     return status, json.loads(body), read["n"]
 
 
-def test_announced_length_over_the_limit_is_refused_unread() -> None:
+def test_announced_length_over_the_limit_is_read_and_dropped_then_refused() -> None:
+    """The 413 comes after the body is read (and dropped), so a sender that writes it all
+    first reads the answer instead of a reset; Django never sees the body."""
     status, body, chunks_read = call([(b"content-length", str(2 * MiB).encode())], [b"x" * MiB, b"x" * MiB])
+    assert (status, body["code"], chunks_read) == (413, "body_too_large", 2)
+
+
+def test_announced_length_far_over_the_limit_is_refused_unread() -> None:
+    status, body, chunks_read = call([(b"content-length", str(100 * MiB).encode())], [b"x" * MiB] * 100)
     assert (status, body["code"], chunks_read) == (413, "body_too_large", 0)
 
 
 @pytest.mark.django_db(transaction=True)  # a chunked body goes to Django's ASGI handler
-def test_chunked_body_is_cut_off_at_the_limit() -> None:
+def test_chunked_body_is_cut_off_at_the_limit_and_the_rest_dropped() -> None:
     chunks = [b"x" * (256 * 1024)] * 40  # 10 MiB, no length announced
     status, body, chunks_read = call([(b"transfer-encoding", b"chunked")], chunks)
     assert (status, body["status"]) == (413, 413)
-    assert chunks_read <= 5  # stopped just past 1 MiB, not after 10 MiB
+    assert chunks_read == 40  # read to the end (under the discard bound), then answered
+
+
+def test_a_sender_writing_the_whole_body_first_reads_the_413() -> None:
+    """Over a real socket, as webhook senders do it: Python's http.client writes the whole
+    2 MiB body before reading. Every try gets the 413, none a reset."""
+    import http.client
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(application, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        statuses = []
+        for _ in range(20):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                connection.request(
+                    "POST",
+                    "/api/v1/webhooks/github/any",
+                    body=b"{" + b" " * (2 * MiB) + b"}",
+                    headers={"Content-Type": "application/json"},
+                )
+                statuses.append(connection.getresponse().status)
+            except OSError as exc:
+                statuses.append(type(exc).__name__)
+            finally:
+                connection.close()
+        assert statuses == [413] * 20
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -130,6 +130,7 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
     "reviews:action_update": ("post", lambda w: {"pk": w.action.pk}, lambda w: {"owner": ""}, VIEWERS),
     "gates:waiver_reject": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
     "gates:waiver_revoke": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
+    "gates:waiver_carry_over": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
 }
 
 

@@ -32,6 +32,16 @@ class Observation:
     summary: str = ""
     observed_at: datetime | None = None
     allow_failure: bool = False  # GitLab: the job may fail without failing the pipeline
+    # What the job belongs to: its workflow (GitHub) or pipeline stage (GitLab). Jobs of the
+    # same name in two workflows are two jobs: `test` failing in ios-e2e is not cleared by
+    # `test` passing in android-e2e.
+    group: str = ""
+
+    @property
+    def identity(self) -> str:
+        """The job as GitHub shows it, `<workflow> / <job>` (GitLab: `<stage> / <job>`);
+        patterns match this first, then the plain name."""
+        return f"{self.group} / {self.name}" if self.group else self.name
 
 
 class BadDelivery(Exception):

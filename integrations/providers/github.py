@@ -125,6 +125,7 @@ def observations(event: str, payload: Mapping[str, Any]) -> list[Observation]:
                 attempt=number(job.get("run_attempt")),
                 url=text(job.get("html_url"), 1000),
                 summary=f"{workflow} / {name}" if workflow else name,
+                group=workflow,
                 observed_at=timestamp(job.get("completed_at") if job.get("status") == "completed" else None)
                 or timestamp(job.get("started_at"))
                 or timestamp(job.get("created_at")),

@@ -78,6 +78,7 @@ def _job(job: Mapping[str, Any], *, sha: str, branch: str, pipeline_url: str) ->
         run_id=f"job/{job_id}",
         url=pipeline_url,
         summary=text(job.get("stage"), 100) or text(job.get("build_stage"), 100),
+        group=text(job.get("stage"), 100) or text(job.get("build_stage"), 100),
         observed_at=timestamp(finished) or timestamp(started) or timestamp(created),
         allow_failure=job.get("allow_failure", job.get("build_allow_failure")) is True,
     )

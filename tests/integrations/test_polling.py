@@ -256,9 +256,9 @@ def test_github_check_runs_and_commit_statuses_land_on_their_gates(
     lint = Gate.objects.create(key="lint", name="Lint", owner_role="qa", evaluation="ci")
     lint.products.set([s.product])
     s.integration.gate_patterns = {"e2e*": s.gate.key, "ci/lint": "lint"}
-    s.integration.api_token_env = "TEST_GITHUB_TOKEN"
+    s.integration.api_token_env = "GONOGO_TEST_GITHUB_TOKEN"
     s.integration.save()
-    monkeypatch.setenv("TEST_GITHUB_TOKEN", "ghp_secret")
+    monkeypatch.setenv("GONOGO_TEST_GITHUB_TOKEN", "ghp_secret")
     server.reply(CHECKS, check_runs(check_run()))
     server.reply(STATUS, combined(commit_status("ci/lint", "failure")))
 
@@ -408,9 +408,9 @@ def test_a_redirect_never_carries_the_token_to_another_host(
     server.reply(CHECKS, Reply(302, headers={"Location": elsewhere.url + CHECKS + "?per_page=100"}))
     server.reply(STATUS, Reply(302, headers={"Location": elsewhere.url + STATUS}))
     s = setup(server, "github")
-    s.integration.api_token_env = "TEST_GITHUB_TOKEN"
+    s.integration.api_token_env = "GONOGO_TEST_GITHUB_TOKEN"
     s.integration.save()
-    monkeypatch.setenv("TEST_GITHUB_TOKEN", "ghp_secret")
+    monkeypatch.setenv("GONOGO_TEST_GITHUB_TOKEN", "ghp_secret")
 
     releases_poll()
 
@@ -473,9 +473,9 @@ def jenkins_job(*builds: dict[str, Any]) -> Reply:
 def test_jenkins_build_running_then_passed(ci: Callable[..., CI], monkeypatch: pytest.MonkeyPatch) -> None:
     server = ci(etags=False)  # Jenkins sends no ETag
     s = setup(server, "jenkins", repository="job/ios-app")
-    s.integration.api_token_env = "TEST_JENKINS_TOKEN"
+    s.integration.api_token_env = "GONOGO_TEST_JENKINS_TOKEN"
     s.integration.save()
-    monkeypatch.setenv("TEST_JENKINS_TOKEN", "robot:11aa")
+    monkeypatch.setenv("GONOGO_TEST_JENKINS_TOKEN", "robot:11aa")
     older = jenkins_build(40, building=False, result="FAILURE", sha="b" * 40)
     server.reply(
         JOB,
@@ -527,9 +527,9 @@ def test_gitlab_allowed_failure_job_passes_a_gate_that_says_so(
 ) -> None:
     server = ci()
     s = setup(server, "gitlab", slug="android-app", repository="acme/android-app", allow_failure_passes=True)
-    s.integration.api_token_env = "TEST_GITLAB_TOKEN"
+    s.integration.api_token_env = "GONOGO_TEST_GITLAB_TOKEN"
     s.integration.save()
-    monkeypatch.setenv("TEST_GITLAB_TOKEN", "glpat-secret")
+    monkeypatch.setenv("GONOGO_TEST_GITLAB_TOKEN", "glpat-secret")
     pipeline = {
         "id": 77,
         "iid": 12,

@@ -152,7 +152,7 @@ def test_signature_refusals_store_nothing(
 def test_unset_secret_refuses_everything(
     client: Client, ci_world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("TEST_GITHUB_SECRET")
+    monkeypatch.delenv("GONOGO_TEST_GITHUB_SECRET")
     assert post_github(client, "ping", fixture("github/ping.json")).status_code == 401
 
 
