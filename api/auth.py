@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from gonogo.errors import DomainError
+from gonogo.validation import may_hold_nul, nul_paths, without_nul
 from integrations.models import ApiToken
 from integrations.services import token_authenticate
 
@@ -92,15 +93,35 @@ def raw_body(request: HttpRequest) -> bytes:
     return body
 
 
-def json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or a 400 problem saying what is wrong with it."""
+def json_object(body: bytes, *, nul: Literal["refuse", "remove"] = "refuse") -> dict[str, Any]:
+    """The body as a JSON object, or a 400 problem saying what is wrong with it. A NUL
+    (\\u0000) in any string or key is refused with a 400 naming each field by its JSON path
+    (`summary`, `items[2].name`): PostgreSQL text cannot hold one. `nul="remove"` (signed
+    webhooks, which the sender will not change) removes them instead."""
     try:
         data = json.loads(body)
+        if not isinstance(data, dict):
+            raise BodyError(problem(400, "invalid_json", "The body must be a JSON object."))
+        if may_hold_nul(body):  # most bodies skip the walk
+            if nul == "remove":
+                data = without_nul(data)
+            elif fields := nul_paths(data):
+                raise BodyError(
+                    problem(
+                        400,
+                        "nul_character",
+                        "Text may not contain the NUL character (\\u0000); remove it from "
+                        + ", ".join(fields)
+                        + ".",
+                        errors=[
+                            {"field": field, "message": "Contains a NUL character (\\u0000)."}
+                            for field in fields
+                        ],
+                    )
+                )
     except (
         ValueError,
         RecursionError,
     ) as exc:  # JSONDecodeError, UnicodeDecodeError, 4300+ digit ints, deep nesting
         raise BodyError(problem(400, "invalid_json", f"The body is not valid JSON: {exc}.")) from exc
-    if not isinstance(data, dict):
-        raise BodyError(problem(400, "invalid_json", "The body must be a JSON object."))
     return data

@@ -12,7 +12,6 @@ exponential backoff after errors are honoured there, not in the provider modules
 
 from __future__ import annotations
 
-import json
 import logging
 import urllib.error
 import urllib.request
@@ -27,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from gates.models import Evaluation, Gate, ResultSource
+from gonogo.validation import json_without_nul
 from releases.models import ACTIVE_STATES, Release
 from releases.selectors import current_results, gates_for_product
 
@@ -124,8 +124,8 @@ class PollSession:
             self._fail(cursor, now, status, "answer larger than 10 MiB")
             return None
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = json_without_nul(body)  # PostgreSQL text cannot hold a NUL
+        except (ValueError, RecursionError) as exc:
             self._fail(cursor, now, status, f"answer is not JSON: {exc}")
             return None
         self._ok(cursor, status, etag=etag[:255] if conditional else "")

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from api.auth import api_view, json_object, raw_body
 from api.problems import problem
+from gonogo.validation import NUL
 
 from .models import Integration
 from .providers import WEBHOOKS
@@ -67,21 +68,26 @@ def webhook_receive(request: HttpRequest, provider: str, slug: str) -> HttpRespo
             "The delivery is not signed with this integration's secret. Check the secret set on the "
             "webhook against the one configured for this integration on the server.",
         )
-    payload = json_object(body)
-    event = module.event_of(request.headers, payload)
+    # A NUL (\u0000) in a signed payload is the sender's; it cannot be asked to change it,
+    # and PostgreSQL text cannot hold one: the body is stored as it came (bytes) and NUL is
+    # removed from everything read out of it, here and when the delivery is processed.
+    payload = json_object(body, nul="remove")
+    event = module.event_of(request.headers, payload).replace(NUL, "")
     if not event:
         return problem(
             400, "event_missing", "The delivery does not say which event it is (event header missing)."
         )
     used = event in module.EVENTS and event != "ping"
-    headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
+    headers = {
+        name: request.headers[name].replace(NUL, "") for name in KEPT_HEADERS if name in request.headers
+    }
     received = delivery_receive(
         source=provider,
         integration=integration,
         product=integration.product,
         body=body,
         event=event,
-        key=module.delivery_key(request.headers, payload),
+        key=module.delivery_key(request.headers, payload).replace(NUL, ""),
         headers=headers,
         state="received" if used else "ignored",
         outcome="" if used else f"event “{event}” does not report a gate",

@@ -180,9 +180,9 @@ def call(client: Client, method: str, url: str, data: Any) -> Any:
     return response
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("name", sorted(PERMISSIONS))
-def test_permissions_per_role(name: str, make_user: Any, client: Client) -> None:
+def full_world(make_user: Any) -> Any:
+    """A release with one of everything a URL can name: a failed gate with a waiver asked,
+    a meeting, checklist items, a defect, a programme check, an action item."""
     world = build_world(make_user, ready=False)
     gate_result_record(release=world.release, gate=world.gates[0], status="failed", run_id="f")
     world.waiver = waiver_request(
@@ -193,6 +193,13 @@ def test_permissions_per_role(name: str, make_user: Any, client: Client) -> None
     world.defect = defect_report(release=world.release, title="d", severity="minor", actor=world.qa)
     world.programme_item = programme_item()
     world.action = ActionItem.objects.create(title="a", created_by=world.pm, created_at=timezone.now())
+    return world
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(PERMISSIONS))
+def test_permissions_per_role(name: str, make_user: Any, client: Client) -> None:
+    world = full_world(make_user)
     method, kwargs_for, data_for, allowed = PERMISSIONS[name]
     url = reverse(name, kwargs=kwargs_for(world))
     data = data_for(world) if data_for else None
