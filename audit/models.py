@@ -1,6 +1,7 @@
 """The audit trail: who did what to which object, when, before → after. Append-only.
 
-On PostgreSQL a trigger (migration 0002) refuses UPDATE and DELETE on this table.
+On PostgreSQL triggers refuse UPDATE and DELETE (migration 0002) and TRUNCATE (0003) on
+this table, as on the evidence tables (decisions, sign-offs, gate results).
 """
 
 from __future__ import annotations

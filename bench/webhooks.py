@@ -394,17 +394,25 @@ def world_create(tag: str) -> World:
 
 
 def world_delete(tag: str) -> None:
-    """Delete what world_create made and what came of it (audit events stay: append-only)."""
+    """Delete what world_create made and what came of it (audit events stay: append-only).
+    Gate results are evidence and refuse DELETE (audit migration 0003) except in the
+    owner's maintenance session; the bench runs as the owner on its own database."""
+    from django.db import connection, transaction
+
     from gates.models import Gate, GateResult
     from integrations.models import Delivery, Integration
     from releases.models import Product, Release
 
-    GateResult.objects.filter(release__product__slug__startswith=tag).delete()
-    Delivery.objects.filter(product__slug__startswith=tag).delete()
-    Release.objects.filter(product__slug__startswith=tag).delete()
-    Integration.objects.filter(slug__startswith=tag).delete()
-    Gate.objects.filter(key__startswith=tag).delete()
-    Product.objects.filter(slug__startswith=tag).delete()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL gonogo.maintenance = 'on'")
+        GateResult.objects.filter(release__product__slug__startswith=tag).delete()
+        Delivery.objects.filter(product__slug__startswith=tag).delete()
+        Release.objects.filter(product__slug__startswith=tag).delete()
+        Integration.objects.filter(slug__startswith=tag).delete()
+        Gate.objects.filter(key__startswith=tag).delete()
+        Product.objects.filter(slug__startswith=tag).delete()
 
 
 # Processes -------------------------------------------------------------------------------------

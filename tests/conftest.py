@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 
 from accounts.models import Role, RoleMembership
 
@@ -50,6 +52,46 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         service_missing(f"needs Redis at {url}: {exc}")
     return url
+
+
+_flushing = {"on": False}
+
+
+def _maintenance(on: bool) -> None:
+    _flushing["on"] = on
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('gonogo.maintenance', %s, false)", ["on" if on else "off"])
+
+
+@receiver(connection_created)
+def _maintenance_on_reconnect(sender: Any, connection: Any, **kwargs: Any) -> None:
+    # A test that closed its connection leaves the flush a new one: keep it in maintenance.
+    if _flushing["on"] and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('gonogo.maintenance', 'on', false)")
+
+
+@pytest.fixture(autouse=True)
+def _evidence_guards(request: pytest.FixtureRequest) -> Any:
+    """On PostgreSQL the audit trail and the evidence tables refuse UPDATE, DELETE and
+    TRUNCATE (audit migration 0003), except in an owner's session with
+    `gonogo.maintenance = 'on'`. pytest-django flushes the database with TRUNCATE after
+    each transactional test, so only for that flush does the suite turn maintenance on;
+    every test itself runs with the guards in force (a code path that updates or deletes
+    evidence fails here as it would in production)."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if connection.vendor != "postgresql" or not (marker or names & {"db", "transactional_db", "live_server"}):
+        yield
+        return
+    transactional = bool(names & {"transactional_db", "live_server"}) or bool(
+        marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    _maintenance(False)
+    yield
+    if transactional:
+        _maintenance(True)  # the flush that follows is the suite's, not the code's
 
 
 @pytest.fixture
