@@ -16,6 +16,8 @@ from accounts.models import Role
 from accounts.permissions import has_role
 from audit.services import audit_record
 from gonogo.errors import Conflict, NotAllowed
+from gonogo.markdown import md_block, md_code, md_link
+from gonogo.markdown import md_inline as md
 from live.services import live_notify
 
 from .models import Meeting, Release
@@ -152,19 +154,19 @@ def minutes_markdown(board: ReleaseBoard, meeting: Meeting | None) -> str:
         return f"{symbol} {label}"
 
     r = board.release
-    lines = [f"# {t['go_no_go_meeting']}: {r.product.slug} {r.version}", ""]
+    lines = [f"# {t['go_no_go_meeting']}: {md(r.product.slug)} {md(r.version)}", ""]
     lines.append(
-        f"- {t['build']}: {r.build_number} · {t['commit']}: `{r.commit_sha[:10] or '—'}` · {t['branch']}: {r.branch or '—'}"
+        f"- {t['build']}: {r.build_number} · {t['commit']}: {md_code(r.commit_sha[:10])} · {t['branch']}: {md(r.branch or '—')}"
     )
     if meeting:
         lines.append(
             f"- {t['started']}: {_when(meeting.started_at)} · {t['ended']}: {_when(meeting.ended_at)}"
         )
-        lines.append(f"- {t['attendees']}: {', '.join(meeting.attendees) or '—'}")
+        lines.append(f"- {t['attendees']}: {md(', '.join(meeting.attendees) or '—')}")
     verdict = _("READY") if board.verdict.ready else _("BLOCKED") + f" ({board.verdict.count})"
     lines += ["", f"**{t['verdict']}: {verdict}**", ""]
     for b in board.verdict.blockers:
-        lines.append(f"- {b.message()}")
+        lines.append(f"- {md(b.message())}")
 
     lines += [
         "",
@@ -177,7 +179,7 @@ def minutes_markdown(board: ReleaseBoard, meeting: Meeting | None) -> str:
         details = row.result.summary if row.result else ""
         if row.waiver_in_force:
             details += f" ({t['waived_until']} {_when(row.waiver_in_force.expires_at)})"
-        lines.append(f"| {_(row.gate.name)} | {status(row.display_status)} | {details.replace('|', '/')} |")
+        lines.append(f"| {md(_(row.gate.name))} | {status(row.display_status)} | {md(details)} |")
 
     p, c = board.checklist_progress, board.core_progress
     lines += ["", f"## 2. {t['qa_checklist']}", ""]
@@ -186,30 +188,36 @@ def minutes_markdown(board: ReleaseBoard, meeting: Meeting | None) -> str:
         % {"done": p["done"], "total": p["total"], "passed": c["passed"], "core": c["total"]}
     )
     lines += ["", f"## 3. {t['open_defects']}", ""]
-    lines += [f"- [{d.get_severity_display()}] {d.title}" for d in board.open_defects] or [f"- {t['none']}"]
+    lines += [f"- [{d.get_severity_display()}] {md(d.title)}" for d in board.open_defects] or [
+        f"- {t['none']}"
+    ]
     lines += ["", f"## 4. {t['waivers']}", ""]
     waivers = [(row, w) for row in board.gates for w in row.waivers]
     lines += [
-        f"- {_(row.gate.name)}: {w.get_state_display()} — {w.reason} ({t['risk']}: {w.risk}; {t['mitigation']}: {w.mitigation})"
+        f"- {md(_(row.gate.name))}: {w.get_state_display()} — {md(w.reason)} ({t['risk']}: {md(w.risk)}; {t['mitigation']}: {md(w.mitigation)})"
         for row, w in waivers
     ] or [f"- {t['none']}"]
     lines += ["", f"## 5. {t['operations_readiness']}", ""]
-    lines.append(f"- {t['runbook']}: {r.product.runbook_url or t['missing']}")
+    lines.append(
+        f"- {t['runbook']}: {md_link(r.product.runbook_url, r.product.runbook_url) if r.product.runbook_url else t['missing']}"
+    )
     lines.append(f"- {t['rollback_time_target']}: {r.product.rollback_target_minutes} min")
     last = board.last_rollback
     lines.append(
         f"- {t['last_rollback_rehearsal']}: "
         + (f"{last.performed_on} ({last.minutes} min)" if last else _("none on record"))
     )
-    lines += [f"- {t['on_call']} {o.get_role_display()}: {o.name} · {o.contact}" for o in board.oncall]
+    lines += [
+        f"- {t['on_call']} {o.get_role_display()}: {md(o.name)} · {md(o.contact)}" for o in board.oncall
+    ]
     lines += ["", f"## 6. {t['votes_by_role']}", ""]
     for srow in board.signoff_rows:
         s = srow["signoff"]
         if s:
             stale = "" if srow["fresh"] else f" ⚠ {t['stale']}"
-            comment = f" — “{s.comment}”" if s.comment else ""
+            comment = f" — “{md(s.comment)}”" if s.comment else ""
             lines.append(
-                f"- {srow['role_label']}: {status(s.vote)} ({s.signed_by.get_username()}){stale}{comment}"
+                f"- {srow['role_label']}: {status(s.vote)} ({md(s.signed_by.get_username())}){stale}{comment}"
             )
         else:
             lines.append(f"- {srow['role_label']}: {t['not_signed_yet']}")
@@ -217,11 +225,13 @@ def minutes_markdown(board: ReleaseBoard, meeting: Meeting | None) -> str:
     d = board.decision
     if d:
         stale = f" ⚠ {t['stale_the_evidence_changed_since']}" if board.decision_stale else ""
-        lines.append(f"**{status(d.outcome)}** — {d.decided_by.get_username()}, {_when(d.decided_at)}{stale}")
+        lines.append(
+            f"**{status(d.outcome)}** — {md(d.decided_by.get_username())}, {_when(d.decided_at)}{stale}"
+        )
         if d.rationale:
-            lines.append(f"> {d.rationale}")
+            lines.append(md_block(d.rationale, prefix="> "))
     else:
         lines.append(_("Not decided yet."))
     if meeting and meeting.notes:
-        lines += ["", f"## {t['notes']}", "", meeting.notes]
+        lines += ["", f"## {t['notes']}", "", md_block(meeting.notes)]
     return "\n".join(lines) + "\n"
