@@ -21,7 +21,7 @@ PORT ?= 8000
 
 help:
 	@echo "make install   create .venv (Python >= 3.12) from requirements.lock"
-	@echo "make run       migrate, load demo data, serve web + worker + beat on http://$(HOST):$(PORT)/"
+	@echo "make run       migrate, load demo data, serve web + worker + poller + beat on http://$(HOST):$(PORT)/"
 	@echo "make test      lint, type check and the whole test suite (browser tests included)"
 
 $(UV):

@@ -243,5 +243,14 @@ CELERY_BEAT_SCHEDULE = {
     "waivers-expire-announce": {"task": "gates.waivers_expire_announce", "schedule": 60.0},
     "live-prune": {"task": "live.prune", "schedule": 600.0},
     "deliveries-sweep": {"task": "integrations.deliveries_sweep", "schedule": 60.0},
-    "poll-ci": {"task": "integrations.poll_due", "schedule": GONOGO_POLL_INTERVAL_SECONDS},
+    # A run that is not picked up within one interval is dropped: the next one comes.
+    "poll-ci": {
+        "task": "integrations.poll_due",
+        "schedule": GONOGO_POLL_INTERVAL_SECONDS,
+        "options": {"expires": GONOGO_POLL_INTERVAL_SECONDS},
+    },
 }
+# Polling waits on outside servers: it has a queue and a worker of its own (`scripts/serve
+# poller`), so webhook deliveries and alerts are never queued behind a slow CI server.
+CELERY_TASK_ROUTES = {"integrations.poll_due": {"queue": "polling"}}
+CELERY_TASK_DEFAULT_QUEUE = "celery"

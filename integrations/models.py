@@ -216,6 +216,12 @@ class PollCursor(models.Model):
     last_status = models.PositiveIntegerField(_("last HTTP status"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    next_url = models.CharField(_("next page"), max_length=1000, blank=True)
+    # Rate limits are per credential and host; a hold with `holds_all` stops every URL that
+    # shares it (`credential`: a hash of the host and token, never the token).
+    credential = models.CharField(_("credential"), max_length=64, blank=True, db_index=True)
+    holds_all = models.BooleanField(_("holds the whole credential"), default=False)
+    leased_until = models.DateTimeField(_("being asked until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("poll cursor")

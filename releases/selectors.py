@@ -221,7 +221,7 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
         .order_by("-requested_at")
     )
     for w in waivers:
-        w.is_current = w.is_for_build_of(release)  # type: ignore[attr-defined]
+        w.is_current = w.is_for_build_of(release)
     approver_ids = {w.decided_by_id for w in waivers if w.decided_by_id}
     pm_ids = (
         set(

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: migrate, load the demo data, then start web + Celery worker + beat together.
+# `make run`: migrate, load the demo data, then start web + Celery worker + poller + beat together.
 # With nothing set: SQLite and kombu's filesystem broker (no server needed).
 # With DATABASE_URL / REDIS_URL set: PostgreSQL and Redis, same processes.
 set -euo pipefail

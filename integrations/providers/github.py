@@ -161,15 +161,21 @@ def _api_headers(integration: Integration) -> dict[str, str]:
 
 
 def poll(session: PollSession, integration: Integration, release: Release) -> list[Observation]:
-    """The release commit's check runs (the newest of each name, up to 100) and its
-    combined status, with the same run ids as the webhooks (`check_run/<id>`,
-    `status/<id>`). [] when neither changed since the last poll."""
+    """The release commit's check runs (the newest of each name) and its combined status,
+    every page of each (100 a page), with the same run ids as the webhooks
+    (`check_run/<id>`, `status/<id>`). [] when nothing changed since the last poll. From
+    a listing that could not be read to its end, no "passed" is taken: the page not read
+    may hold the failure. GitHub takes an abbreviated commit as it is."""
     base = f"{integration.api_url.rstrip('/')}/repos/{integration.repository.strip('/')}/commits/{release.commit_sha}"
     headers = _api_headers(integration)
     found: list[Observation] = []
-    checks = session.get_json(integration, f"{base}/check-runs?per_page=100", headers=headers)
-    for run in map(_dict, _dict(checks).get("check_runs") or []):
-        found.append(
+    checks = session.get_pages(
+        integration, f"{base}/check-runs?per_page=100", headers=headers, key="check_runs"
+    )
+    unknown = session.last_status in (404, 422)
+    checked: list[Observation] = []
+    for run in map(_dict, checks.items):
+        checked.append(
             Observation(
                 name=text(run.get("name"), 200),
                 status=status_of(run.get("status"), run.get("conclusion")),
@@ -181,11 +187,14 @@ def poll(session: PollSession, integration: Integration, release: Release) -> li
                 or timestamp(run.get("started_at")),
             )
         )
-    combined = _dict(session.get_json(integration, f"{base}/status", headers=headers))
-    sha = text(combined.get("sha"), 64) or release.commit_sha
-    for entry in map(_dict, combined.get("statuses") or []):
+    found += checked if checks.complete else [o for o in checked if o.status != "passed"]
+    combined = session.get_pages(integration, f"{base}/status?per_page=100", headers=headers, key="statuses")
+    unknown = unknown and session.last_status in (404, 422)
+    sha = text(_dict(combined.first).get("sha"), 64) or release.commit_sha
+    statuses: list[Observation] = []
+    for entry in map(_dict, combined.items):
         state = entry.get("state")
-        found.append(
+        statuses.append(
             Observation(
                 name=text(entry.get("context"), 200),
                 status=STATUS.get(state, "error") if isinstance(state, str) else "error",
@@ -196,4 +205,7 @@ def poll(session: PollSession, integration: Integration, release: Release) -> li
                 observed_at=timestamp(entry.get("updated_at")) or timestamp(entry.get("created_at")),
             )
         )
+    found += statuses if combined.complete else [o for o in statuses if o.status != "passed"]
+    if unknown:
+        session.note(integration, release, f"GitHub does not know commit {release.commit_sha}")
     return [o for o in found if o.name]

@@ -116,37 +116,61 @@ def observations(event: str, payload: Mapping[str, Any]) -> list[Observation]:
 # Polling -----------------------------------------------------------------------------
 
 
+def _full_sha(
+    session: PollSession, integration: Integration, release: Release, base: str, headers: dict[str, str]
+) -> str:
+    """The release's commit in full. GitLab's `pipelines?sha=` matches only a full SHA, so
+    an abbreviated one is looked up first (`/repository/commits/:sha`); '' when GitLab does
+    not know it (noted in the log)."""
+    sha = release.commit_sha.lower()
+    if len(sha) == 40:
+        return sha
+    commit = session.get_json(
+        integration, f"{base}/repository/commits/{sha}", headers=headers, conditional=False
+    )
+    full = text(commit.get("id"), 64).lower() if isinstance(commit, Mapping) else ""
+    if full.startswith(sha) and len(full) >= len(sha):
+        return full
+    if session.last_status == 404:
+        session.note(integration, release, f"GitLab does not know commit {release.commit_sha}")
+    return ""
+
+
 def poll(session: PollSession, integration: Integration, release: Release) -> list[Observation]:
-    """The jobs (latest attempt each) of the newest pipeline for the release commit, with
-    the same run ids as the Job Hook (`job/<id>`). [] when the commit has no pipeline or
-    its jobs did not change since the last poll."""
+    """The jobs (latest attempt each, every page) of the newest pipeline for the release
+    commit, with the same run ids as the Job Hook (`job/<id>`). [] when the commit has no
+    pipeline or its jobs did not change since the last poll. From a job list that could not
+    be read to its end, no "passed" is taken."""
     project = quote(unquote(integration.repository.strip()), safe="")
     base = f"{integration.api_url.rstrip('/')}/api/v4/projects/{project}"
     token = integration.api_token()
     headers = {"PRIVATE-TOKEN": token} if token else {}
+    sha = _full_sha(session, integration, release, base, headers)
+    if not sha:
+        return []
     # Not conditional: a running pipeline's entry stays the same while its jobs finish
     # one by one, so a 304 here would hide them.
     pipelines = session.get_json(
         integration,
-        f"{base}/pipelines?sha={release.commit_sha}&order_by=id&sort=desc&per_page=1",
+        f"{base}/pipelines?sha={sha}&order_by=id&sort=desc&per_page=1",
         headers=headers,
         conditional=False,
     )
     if not isinstance(pipelines, list) or not pipelines or not isinstance(pipelines[0], Mapping):
         return []
     pipeline = pipelines[0]
-    jobs = session.get_json(
+    jobs = session.get_pages(
         integration,
         f"{base}/pipelines/{pipeline.get('id')}/jobs?per_page=100&include_retried=false",
         headers=headers,
     )
-    if not isinstance(jobs, list):
-        return []
-    sha = text(pipeline.get("sha"), 64) or release.commit_sha
+    pipeline_sha = text(pipeline.get("sha"), 64) or sha
     found = []
-    for job in jobs:
+    for job in jobs.items:
         if not isinstance(job, Mapping):
             continue
         branch = "" if job.get("tag") else text(job.get("ref"), 255) or text(pipeline.get("ref"), 255)
-        found.append(_job(job, sha=sha, branch=branch, pipeline_url=text(job.get("web_url"), 1000)))
+        found.append(_job(job, sha=pipeline_sha, branch=branch, pipeline_url=text(job.get("web_url"), 1000)))
+    if not jobs.complete:
+        found = [o for o in found if o.status != "passed"]
     return [o for o in found if o.name]

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from releases.models import same_commit
+
 from .base import Observation, text, timestamp
 
 if TYPE_CHECKING:
@@ -69,7 +71,11 @@ def poll(session: PollSession, integration: Integration, release: Release) -> li
     name = text(job.get("name"), 200)
     found = []
     for build in job.get("builds") or []:
-        if not isinstance(build, Mapping) or release.commit_sha.lower() not in _revisions(build):
+        if not isinstance(build, Mapping):
+            continue
+        # An abbreviated release commit matches as the webhooks match it (either way).
+        revision = next((r for r in _revisions(build) if same_commit(r, release.commit_sha)), None)
+        if revision is None:
             continue
         status = status_of(build)
         at = build.get("timestamp")  # epoch ms when it started
@@ -80,7 +86,7 @@ def poll(session: PollSession, integration: Integration, release: Release) -> li
             Observation(
                 name=name,
                 status=status,
-                sha=release.commit_sha,
+                sha=revision,
                 run_id=f"jenkins/{build.get('number')}",
                 url=text(build.get("url"), 1000),
                 observed_at=timestamp(at),
