@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin
 
 from audit.admin import AuditedModelAdmin
 
-from .models import RoleMembership
+from .models import RoleMembership, SsoGroupRole, SsoIdentity
 
 User = get_user_model()
 
@@ -17,8 +17,8 @@ class RoleMembershipInline(admin.TabularInline):
 
 @admin.register(RoleMembership)
 class RoleMembershipAdmin(AuditedModelAdmin):
-    list_display = ["user", "role", "product"]
-    list_filter = ["role", "product"]
+    list_display = ["user", "role", "product", "source"]
+    list_filter = ["role", "product", "source"]
     search_fields = ["user__username", "user__email"]
     autocomplete_fields = ["user", "product"]
 
@@ -39,3 +39,20 @@ class PeopleAdmin(AuditedModelAdmin, UserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("role_memberships")
+
+
+@admin.register(SsoIdentity)
+class SsoIdentityAdmin(AuditedModelAdmin):
+    """Who a person is at the identity provider; add one to link a local account."""
+
+    list_display = ["user", "issuer", "subject", "created_at"]
+    search_fields = ["user__username", "subject"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(SsoGroupRole)
+class SsoGroupRoleAdmin(AuditedModelAdmin):
+    """The policy file's [sso] rules (apply_policy keeps them)."""
+
+    list_display = ["group", "role", "product"]
+    list_filter = ["role", "product"]

@@ -7,6 +7,7 @@ Storage is UTC; TIME_ZONE only changes how times are displayed.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
+    "mozilla_django_oidc",
     "accounts",
     "audit",
     "releases",
@@ -78,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.session_idle_refresh",
+    "axes.middleware.AxesMiddleware",
     # Last: it is sync-only, and placed first it would make Django hop threads around every
     # middleware under ASGI. There, gonogo.asgi already refuses big bodies as they stream.
     "gonogo.middleware.body_limit",
@@ -145,6 +150,60 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "releases:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Sign-in (docs/running.md "Sign-in"). The throttle comes first: a locked-out account or
+# address is refused before any password is checked or any provider is asked.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.ThrottleBackend",
+    "accounts.backends.PasswordBackend",
+    "accounts.oidc.OIDCBackend",
+]
+GONOGO_PASSWORD_LOGIN = env_bool("GONOGO_PASSWORD_LOGIN", default=True)
+# Break-glass while password sign-in is off: active superusers may still use theirs.
+GONOGO_PASSWORD_LOGIN_SUPERUSERS = env_bool("GONOGO_PASSWORD_LOGIN_SUPERUSERS", default=False)
+
+# Lockout (django-axes): after GONOGO_LOCKOUT_FAILURES failed sign-ins an account, and
+# independently a client address, is locked for GONOGO_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = int(os.environ.get("GONOGO_LOCKOUT_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("GONOGO_LOCKOUT_MINUTES", "15")))
+# ["username", "ip_address"]: each locks on its own; an OIDC callback has no user name,
+# so there only the address counts (accounts.throttle.lockout_parameters).
+AXES_LOCKOUT_PARAMETERS = "accounts.throttle.lockout_parameters"
+AXES_RESET_ON_SUCCESS = True
+# Tries made while locked do not push the expiry further: the page can say until when.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
+AXES_VERBOSE = False
+# Behind the TLS proxy, the client address is the one the proxy appended to X-Forwarded-For.
+GONOGO_BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY")
+
+# Sessions end after GONOGO_SESSION_IDLE_MINUTES without a page or an action (live
+# updates and panel refreshes are not activity); accounts.middleware slides the expiry.
+GONOGO_SESSION_IDLE_MINUTES = int(os.environ.get("GONOGO_SESSION_IDLE_MINUTES", "480"))
+SESSION_COOKIE_AGE = GONOGO_SESSION_IDLE_MINUTES * 60
+GONOGO_LIVE_SESSION_CHECK_SECONDS = float(os.environ.get("GONOGO_LIVE_SESSION_CHECK_SECONDS", "30"))
+
+# Single sign-on with OpenID Connect (mozilla-django-oidc; accounts/oidc.py). On when a
+# client id and an issuer (discovery) or the endpoints are set.
+GONOGO_OIDC_ISSUER = os.environ.get("GONOGO_OIDC_ISSUER", "").rstrip("/")
+GONOGO_OIDC_PROVIDER_NAME = os.environ.get("GONOGO_OIDC_PROVIDER_NAME", "SSO")
+GONOGO_OIDC_GROUPS_CLAIM = os.environ.get("GONOGO_OIDC_GROUPS_CLAIM", "groups")
+OIDC_RP_CLIENT_ID = os.environ.get("GONOGO_OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("GONOGO_OIDC_CLIENT_SECRET", "")
+OIDC_RP_SCOPES = os.environ.get("GONOGO_OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = os.environ.get("GONOGO_OIDC_SIGN_ALGO", "RS256")
+# Explicit endpoints win over what the issuer's discovery document says.
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("GONOGO_OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("GONOGO_OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("GONOGO_OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("GONOGO_OIDC_JWKS_ENDPOINT", "")
+OIDC_USE_PKCE = env_bool("GONOGO_OIDC_USE_PKCE", default=True)
+OIDC_TIMEOUT = 10
+OIDC_CALLBACK_CLASS = "accounts.oidc.CallbackView"
+OIDC_AUTHENTICATE_CLASS = "accounts.oidc.AuthenticateView"
+LOGIN_REDIRECT_URL_FAILURE = "accounts:login"
+GONOGO_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and (GONOGO_OIDC_ISSUER or OIDC_OP_AUTHORIZATION_ENDPOINT))
 
 # Internationalisation: English and Korean, chosen by Accept-Language or the switcher.
 LANGUAGE_CODE = "en"
@@ -234,7 +293,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 # Defaults for the demo integration's secret only (CONTRACT §2); real ones come from the environment.
 GONOGO_SECRET_DEFAULTS = {"GONOGO_DEMO_GITHUB_SECRET": "demo-secret"}

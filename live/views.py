@@ -9,11 +9,15 @@ bus), holding no worker thread. Each message names the panels to re-fetch:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponseBase, StreamingHttpResponse
@@ -27,17 +31,44 @@ from . import bus
 HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 
 
-async def _stream(topics: list[str]) -> AsyncIterator[str]:
+def _session_alive(session: SessionBase, user_pk: Any) -> bool:
+    """Whether the stream's session still signs in its person: not ended (logged out,
+    flushed) and not expired. One primary-key read; the connection is handed back."""
+    try:
+        data = session.__class__(session.session_key).load()
+        return str(data.get(SESSION_KEY, "")) == str(user_pk)
+    finally:
+        _release_connection()
+
+
+async def _stream(
+    topics: list[str], session: SessionBase | None = None, user_pk: Any = None
+) -> AsyncIterator[str]:
+    """The event stream. It ends, with `event: signed-out`, once its session has ended or
+    expired (checked every GONOGO_LIVE_SESSION_CHECK_SECONDS): the page then reloads
+    and lands on the login form."""
     yield "retry: 2000\n\n"
-    async for event in bus.subscribe(topics):
+    loop = asyncio.get_running_loop()
+    checked = loop.time()
+    alive = sync_to_async(_session_alive, thread_sensitive=False)
+    async for event in bus.subscribe(topics, heartbeat=min(15.0, settings.GONOGO_LIVE_SESSION_CHECK_SECONDS)):
+        if session is not None and loop.time() - checked >= settings.GONOGO_LIVE_SESSION_CHECK_SECONDS:
+            checked = loop.time()
+            if not await alive(session, user_pk):
+                yield "event: signed-out\ndata: login\n\n"
+                return
         if event is None:
             yield ": keep-alive\n\n"
         else:
             yield f"event: panels\ndata: {','.join(event.panels)}\n\n"
 
 
-def _response(topics: list[str]) -> StreamingHttpResponse:
-    return StreamingHttpResponse(_stream(topics), content_type="text/event-stream", headers=HEADERS)
+def _response(
+    topics: list[str], session: SessionBase | None = None, user_pk: Any = None
+) -> StreamingHttpResponse:
+    return StreamingHttpResponse(
+        _stream(topics, session, user_pk), content_type="text/event-stream", headers=HEADERS
+    )
 
 
 def _allowed(user: Any, release_id: int | None) -> bool | None:
@@ -68,7 +99,7 @@ async def _open(request: HttpRequest, topic: str, release_id: int | None) -> Htt
         raise Http404
     if not allowed:
         raise PermissionDenied
-    return _response([topic])
+    return _response([topic], request.session, user.pk)
 
 
 @require_GET

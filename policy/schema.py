@@ -53,9 +53,10 @@ class Policy:
     integrations: list[dict[str, Any]] = field(default_factory=list)
     checklists: list[dict[str, Any]] = field(default_factory=list)
     channels: list[dict[str, Any]] = field(default_factory=list)
+    sso: dict[str, Any] | None = None  # None: the file has no [sso] section, nothing changes
 
 
-TOP_KEYS = {"products", "gates", "integrations", "checklists", "channels"}
+TOP_KEYS = {"products", "gates", "integrations", "checklists", "channels", "sso"}
 PRODUCT_KEYS = {
     "slug": str,
     "name": str,
@@ -374,9 +375,44 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
             if slug not in product_slugs:
                 c.add(f"{where}.products[{j}]", f"unknown product “{slug}”")
 
+    policy.sso = _sso_check(c, data.get("sso"), product_slugs)
+
     if c.problems:
         raise PolicyError(path, _with_lines(c.problems, text))
     return policy
+
+
+SSO_KEYS = {"groups_claim": str, "roles": list}
+SSO_ROLE_KEYS = {"group": str, "role": str, "product": str}
+
+
+def _sso_check(c: _Checker, sso: Any, product_slugs: set[str]) -> dict[str, Any] | None:
+    """[sso]: the groups claim and the group → role rules of single sign-on."""
+    if sso is None:
+        return None
+    c.table(sso, SSO_KEYS, "sso")
+    if not isinstance(sso, dict):
+        return None
+    claim = sso.get("groups_claim")
+    if isinstance(claim, str) and not claim.strip():
+        c.add("sso.groups_claim", "must not be empty (leave it out for the default)")
+    seen: set[tuple[Any, ...]] = set()
+    for i, rule in enumerate(c.array(sso.get("roles"), "sso.roles")):
+        where = f"sso.roles[{i}]"
+        c.table(rule, SSO_ROLE_KEYS, where)
+        if not isinstance(rule, dict):
+            continue
+        for req in ("group", "role"):
+            if req not in rule:
+                c.add(f"{where}.{req}", "is required")
+        c.role(rule.get("role"), f"{where}.role")
+        if rule.get("product") is not None and rule.get("product") not in product_slugs:
+            c.add(f"{where}.product", f"unknown product “{rule.get('product')}”")
+        ident = (rule.get("group"), rule.get("role"), rule.get("product"))
+        if ident in seen:
+            c.add(f"{where}", "the same group, role and product appear twice in [sso]")
+        seen.add(ident)
+    return sso
 
 
 def _with_lines(problems: list[Problem], text: str) -> list[Problem]:

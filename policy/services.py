@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import models, transaction
 
+from accounts.services import sso_policy_apply
 from audit.services import audit_record
 from checklists.models import ChecklistTemplate, TemplateItem, TemplateSection
 from gates.models import Gate
@@ -166,6 +167,15 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
         }
         channel = a.upsert(Channel, {"slug": ch["slug"]}, values, f"channel {ch['slug']}")
         a.set_products(channel, ch.get("products"), f"channel {ch['slug']}")
+
+    if policy.sso is not None:
+        a.changes.extend(
+            sso_policy_apply(
+                groups_claim=policy.sso.get("groups_claim"),
+                rules=policy.sso.get("roles") or [],
+                actor_label=a.actor_label,
+            )
+        )
 
     return a.changes
 

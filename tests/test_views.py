@@ -29,7 +29,15 @@ from reviews.models import ActionItem
 from .releases.builders import build_world
 from .releases.factories import ProductFactory
 
-PUBLIC = {"accounts:login", "accounts:logout", "set_language"}
+# Sign-in: the login page, logout, and single sign-on's start, callback and logout (off → 404).
+PUBLIC = {
+    "accounts:login",
+    "accounts:logout",
+    "set_language",
+    "oidc_authentication_init",
+    "oidc_authentication_callback",
+    "oidc_logout",
+}
 VIEWERS = set(Role.values)
 LEADS_AND_QA = {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD}
 DEFECT_ROLES = LEADS_AND_QA

@@ -44,6 +44,9 @@
   }
 
   document.addEventListener("htmx:sseMessage", function (evt) {
+    // The server ends the stream this way when the session has ended or expired: reload,
+    // and the page itself sends the person to the login form.
+    if (evt.detail && evt.detail.type === "signed-out") { window.location.reload(); return; }
     if (evt.detail && typeof evt.detail.data === "string") { refresh(evt.detail.data.split(",")); }
   });
   document.addEventListener("htmx:sseOpen", function () {

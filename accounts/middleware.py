@@ -1,0 +1,42 @@
+"""Sliding idle expiry of sessions (GONOGO_SESSION_IDLE_MINUTES).
+
+A session's expiry moves forward when its person does something: opens a page (a plain
+GET) or acts (any POST). Live updates (the SSE streams) and htmx panel refreshes are not
+activity: a board left open on a wall screen must not keep a session alive for ever. The
+session is written at most once a minute, not on every request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponseBase
+
+REFRESH_KEY = "_gonogo_seen"
+REFRESH_EVERY_SECONDS = 60
+
+
+def _is_activity(request: HttpRequest) -> bool:
+    if request.path.startswith("/live/"):
+        return False
+    return not (request.method in ("GET", "HEAD") and request.headers.get("HX-Request"))
+
+
+def session_idle_refresh(
+    get_response: Callable[[HttpRequest], HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        response = get_response(request)
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        if session is None or user is None or not _is_activity(request):
+            return response
+        if not user.is_authenticated:
+            return response
+        now = int(time.time())
+        if now - int(session.get(REFRESH_KEY, 0)) >= REFRESH_EVERY_SECONDS:
+            session[REFRESH_KEY] = now  # modified: SessionMiddleware saves it with a fresh expiry
+        return response
+
+    return middleware

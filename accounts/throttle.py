@@ -1,0 +1,77 @@
+"""Sign-in throttling with django-axes: which client address counts, which parameters
+lock, and the page a locked-out client sees (locked, why, until when)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from axes.helpers import get_client_username, get_cool_off, get_failure_limit
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.db.models import Max, Sum
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address. Behind our TLS proxy (BEHIND_TLS_PROXY) it is the last
+    address in X-Forwarded-For, the one the proxy itself appended: anything before it was
+    written by the client and proves nothing. Otherwise the socket's peer."""
+    if settings.GONOGO_BEHIND_TLS_PROXY:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if forwarded:
+            return forwarded[-1]
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def lockout_parameters(request_or_attempt: Any, credentials: dict[str, Any] | None = None) -> list[str]:
+    """Account and address lock independently; a sign-in without a user name (the OIDC
+    callback) counts against its address only."""
+    if isinstance(request_or_attempt, AccessAttempt):
+        username = request_or_attempt.username
+    else:
+        username = get_client_username(request_or_attempt, credentials)
+    return ["username", "ip_address"] if username else ["ip_address"]
+
+
+def lock_state(request: HttpRequest, credentials: dict[str, Any] | None) -> dict[str, Any]:
+    """What is locked (account, address or both) and until when."""
+    cool_off = get_cool_off(request)
+    limit = get_failure_limit(request, credentials)
+    username = get_client_username(request, credentials)
+    ip = getattr(request, "axes_ip_address", None) or client_ip(request)
+    since = timezone.now() - cool_off if cool_off else None
+    locked: dict[str, datetime | None] = {}
+    for key, value in (
+        ("account", {"username": username} if username else None),
+        ("address", {"ip_address": ip}),
+    ):
+        if value is None:
+            continue
+        attempts = AccessAttempt.objects.filter(**value)
+        if since is not None:
+            attempts = attempts.filter(attempt_time__gte=since)
+        totals = attempts.aggregate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+        if (totals["failures"] or 0) >= limit:
+            locked[key] = totals["last"] + cool_off if cool_off and totals["last"] else None
+    untils = [u for u in locked.values() if u is not None]
+    return {
+        "locked_account": "account" in locked,
+        "locked_address": "address" in locked,
+        "locked_until": max(untils) if untils else None,
+        "failure_limit": limit,
+        "locked_username": username or "",
+    }
+
+
+def lockout_response(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The login page again, saying it is locked, why and until when (429)."""
+    from .views import login_page
+
+    return login_page(request, lockout=lock_state(request, credentials), status=429)
