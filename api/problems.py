@@ -69,6 +69,11 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 def server_error(request: HttpRequest) -> HttpResponse:
     from django.views.defaults import server_error as html_server_error
 
+    from gonogo.outage import current_database_failure, database_failure
+
+    failure = current_database_failure()  # raised in a middleware (the view's: gonogo.outage)
+    if failure is not None:
+        return database_failure(request, failure)
     if is_api(request):
         return problem(
             500, "server_error", "Something went wrong on our side; it has been logged. Try again."

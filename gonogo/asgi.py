@@ -4,6 +4,10 @@ The live streams (`/live/…`, async views held open) run on Django's ASGI handl
 other request runs on Django's WSGI handler in a pool of threads (a2wsgi), which costs one
 hop to a thread where the ASGI handler costs one per sync middleware and signal.
 
+`/healthz` and `/readyz` are answered here on the event loop (`probes`), ahead of
+everything else: a database outage that keeps the request threads waiting never makes a
+load balancer's probe wait behind them.
+
 The 1 MiB body limit (CONTRACT §3) is enforced here, while the body streams in: an
 announced length over the limit is refused before a byte is read, and a chunked body is
 cut off at the limit.
@@ -142,6 +146,46 @@ def by_path(asgi_app: Any, wsgi_app: Any, asgi_prefixes: tuple[str, ...]) -> Any
     return app
 
 
+PROBE_PATHS = ("/healthz", "/readyz")
+
+
+def probes(app: Any) -> Any:
+    """`/healthz` and `/readyz` answered here, on the event loop (see gonogo.health): not
+    behind the request threads, which a database outage can keep waiting, and never
+    through the session or the database. Anything else goes on to `app`."""
+    import asyncio
+
+    from gonogo.health import liveness, readiness
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["path"] not in PROBE_PATHS
+            or scope["method"] not in ("GET", "HEAD")
+        ):
+            await app(scope, receive, send)
+            return
+        if scope["path"] == "/healthz":
+            status, body = 200, liveness()
+        else:
+            status, body = await asyncio.to_thread(readiness)
+        payload = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    (b"cache-control", b"no-store"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else payload})
+
+    return wrapped
+
+
 # Django's WSGI handler returns an HttpResponse, an iterable of bytes (its stubs say otherwise).
 wsgi_application: Any = get_wsgi_application()
 routed = by_path(
@@ -149,4 +193,4 @@ routed = by_path(
     WSGIMiddleware(wsgi_application, workers=int(os.environ.get("WEB_THREADS", "8"))),
     ("/live/",),
 )
-application = body_limit(routed, _limit())
+application = probes(body_limit(routed, _limit()))

@@ -73,6 +73,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session and authentication: while the database is down a request is
+    # refused here (503) without touching either (gonogo/outage.py).
+    "gonogo.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -119,6 +122,13 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A database outage is answered at once (gonogo/outage.py): connecting gives up after
+# GONOGO_DB_CONNECT_TIMEOUT seconds (whole seconds, at least 2: libpq's rule) and a
+# request waits at most GONOGO_DB_POOL_TIMEOUT seconds for a pooled connection.
+DB_CONNECT_TIMEOUT = max(2, int(os.environ.get("GONOGO_DB_CONNECT_TIMEOUT", "3")))
+DB_POOL_TIMEOUT = float(os.environ.get("GONOGO_DB_POOL_TIMEOUT", "2"))
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT
 if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_POOL", default=True):
     # A connection pool: requests run in a pool of threads (WEB_THREADS, see gonogo.asgi)
     # and the live streams in fresh ones; without a pool each would open a new PostgreSQL
@@ -129,7 +139,11 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("DB_POOL",
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
         "max_size": int(os.environ.get("DB_POOL_MAX", str(int(os.environ.get("WEB_THREADS", "8")) + 4))),
-        "timeout": 10,
+        "timeout": DB_POOL_TIMEOUT,
+        # The pool retries a lost connection with a doubling delay; giving a retry up after
+        # this long starts a fresh one (1 s delay) on the next request, so the pool is back
+        # within seconds of PostgreSQL, even after a long outage.
+        "reconnect_timeout": float(os.environ.get("GONOGO_DB_RECONNECT_TIMEOUT", "10")),
         "check": ConnectionPool.check_connection,  # a restarted PostgreSQL costs one retry, not an error
     }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -252,6 +266,13 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 if env_bool("BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS only (docker-compose.yml turns these on; docs/running.md). The probes stay
+# reachable over plain HTTP for load balancers.
+SECURE_SSL_REDIRECT = env_bool("GONOGO_SSL_REDIRECT")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("GONOGO_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("GONOGO_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("GONOGO_HSTS_PRELOAD")
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (no server).
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -296,7 +317,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 # Defaults for the demo integration's secret only (CONTRACT §2); real ones come from the environment.
-GONOGO_SECRET_DEFAULTS = {"GONOGO_DEMO_GITHUB_SECRET": "demo-secret"}
+# With DEBUG off there is no default: the demo integration then has no secret until
+# GONOGO_DEMO_GITHUB_SECRET is set, and its webhooks are refused (401) saying so.
+GONOGO_SECRET_DEFAULTS = {"GONOGO_DEMO_GITHUB_SECRET": "demo-secret" if DEBUG else ""}
 
 CELERY_BEAT_SCHEDULE = {
     "waivers-expire-announce": {"task": "gates.waivers_expire_announce", "schedule": 60.0},

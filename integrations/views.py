@@ -61,6 +61,17 @@ def webhook_receive(request: HttpRequest, provider: str, slug: str) -> HttpRespo
     if integration is None:
         return problem(404, "unknown_integration", f"No active {provider} integration “{slug}”.")
     body = raw_body(request)
+    if not integration.secret():  # every signature would fail: say what to set instead
+        return problem(
+            401,
+            "secret_missing",
+            f"The server has no secret for this integration: set the environment variable "
+            f"{integration.secret_env} on the server to the webhook's secret, restart it, and send "
+            f"the delivery again."
+            if integration.secret_env
+            else "This integration names no secret variable (secret_env): give it one, set that "
+            "variable on the server to the webhook's secret, and send the delivery again.",
+        )
     if not module.authenticate(integration, request.headers, body):
         return problem(
             401,

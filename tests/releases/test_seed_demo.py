@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.contrib.auth import authenticate
@@ -62,10 +63,14 @@ def test_demo_world_matches_the_contract() -> None:
     assert not board.verdict.ready and board.verdict.count >= 3
 
 
-def test_demo_secret_defaults_and_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_secret_defaults_only_with_debug_and_follows_the_environment(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
     call_command("seed_demo", stdout=StringIO())
     github = Integration.objects.get(slug="demo-github")
     monkeypatch.delenv("GONOGO_DEMO_GITHUB_SECRET", raising=False)
+    assert github.secret() == ""  # DEBUG off (as here): no default (tests/test_settings.py)
+    settings.GONOGO_SECRET_DEFAULTS = {"GONOGO_DEMO_GITHUB_SECRET": "demo-secret"}  # what DEBUG on sets
     assert github.secret() == "demo-secret"
     monkeypatch.setenv("GONOGO_DEMO_GITHUB_SECRET", "s3cret")
     assert github.secret() == "s3cret"
