@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.permissions import has_role
+from accounts.permissions import has_role, roles_for
 from audit.services import audit_record
 from gates.models import GateResult
 from gonogo.errors import Conflict, NotAllowed, RuleViolation
@@ -122,12 +122,30 @@ def week_offset(year: int, week: int) -> int:
     return (date.fromisocalendar(year, week, 1) - Week.of().first_day).days // 7
 
 
+def weekly_review_editable_by(*, review: WeeklyReview | None, actor: Any) -> bool:
+    """Who may write a review's notes, end it or run its timer: a PM/PO (of any product),
+    or one of its recorded attendees who holds a role. A review not yet begun is begun by
+    a PM/PO. Being an administrator is not enough (roles act, not the admin flag)."""
+    if has_role(actor, "pm"):
+        return True
+    return review is not None and bool(roles_for(actor)) and actor.get_username() in review.attendees
+
+
+def _ensure_editable(review: WeeklyReview, actor: Any, *, created: bool) -> None:
+    if not weekly_review_editable_by(review=None if created else review, actor=actor):
+        raise NotAllowed(
+            "review_not_yours",
+            _("Only the PM/PO and the review's attendees who hold a role may change or end it."),
+        )
+
+
 @transaction.atomic
 def weekly_review_save(
     *, year: int, week: int, actor: Any, attendees: list[str], notes: dict[str, str], end: bool = False
 ) -> WeeklyReview:
     """Keep who came and the notes per question; `end` closes the review (its minutes
-    stay as they are). Past weeks may be written up late; weeks after next, not yet."""
+    stay as they are). Past weeks may be written up late; weeks after next, not yet. Only
+    those `weekly_review_editable_by` allows (NotAllowed otherwise)."""
     if week_offset(year, week) > 1:
         raise RuleViolation(
             "review_future", _("That week has not come yet: keep notes for it once it has begun.")
@@ -135,6 +153,7 @@ def weekly_review_save(
     review, created = WeeklyReview.objects.select_for_update().get_or_create(
         year=year, week=week, defaults={"started_by": actor, "started_at": timezone.now()}
     )
+    _ensure_editable(review, actor, created=created)
     if review.ended_at is not None:
         raise Conflict("review_ended", _("This review has ended; its minutes no longer change."))
     review.attendees = sorted({a.strip() for a in attendees if a.strip()})
@@ -159,9 +178,10 @@ def weekly_review_timer_start(*, year: int, week: int, actor: Any) -> WeeklyRevi
         raise RuleViolation(
             "timer_week", _("The timer runs for this week's review only (or the week before or after).")
         )
-    review, _created = WeeklyReview.objects.select_for_update().get_or_create(
+    review, created = WeeklyReview.objects.select_for_update().get_or_create(
         year=year, week=week, defaults={"started_by": actor, "started_at": timezone.now()}
     )
+    _ensure_editable(review, actor, created=created)
     if review.ended_at is not None:
         raise Conflict("review_ended", _("This review has ended; its minutes no longer change."))
     review.timer_started_at = timezone.now()

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,6 +34,7 @@ from .services import (
     action_item_create,
     action_item_update,
     week_offset,
+    weekly_review_editable_by,
     weekly_review_save,
     weekly_review_timer_start,
 )
@@ -62,7 +64,14 @@ BOX_TITLES = {
 }
 
 
-def _timer_context(week: Week, review: WeeklyReview | None) -> dict[str, Any]:
+def _ensure_editable(user: Any, week: Week) -> None:
+    """403 unless `user` may change this week's review (its PM/PO, attendees with a role)."""
+    review = WeeklyReview.objects.filter(year=week.year, week=week.week).first()
+    if not weekly_review_editable_by(review=review, actor=user):
+        raise PermissionDenied("Only the PM/PO and the review's attendees who hold a role may change it.")
+
+
+def _timer_context(week: Week, review: WeeklyReview | None, user: Any) -> dict[str, Any]:
     boxes, begins = [], 0
     for q in QUESTIONS:
         boxes.append({"q": q, "title": BOX_TITLES[q], "minutes": TIME_BOXES[q], "from": begins})
@@ -73,6 +82,7 @@ def _timer_context(week: Week, review: WeeklyReview | None) -> dict[str, Any]:
         "time_boxes": boxes,
         "total_minutes": begins,
         "timer_allowed": abs(week_offset(week.year, week.week)) <= 1,
+        "may_edit": weekly_review_editable_by(review=review, actor=user),
     }
 
 
@@ -93,7 +103,7 @@ def _context(request: HtmxHttpRequest, week: Week) -> dict[str, Any]:
             .values_list("username", flat=True)
         ),
         "questions": QUESTIONS,
-        **_timer_context(week, answers.review),
+        **_timer_context(week, answers.review, request.user),
         "held": reviews_held(),
         "products": products,
         "may_record_rehearsal": [p for p in products if has_role(request.user, (Role.DEVOPS, Role.PM), p)],
@@ -113,7 +123,7 @@ def review_week(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
     current = _week(year, week)
     if request.htmx and request.htmx.target == "timer":  # every screen polls the shared timer
         review = WeeklyReview.objects.filter(year=current.year, week=current.week).first()
-        return render(request, "reviews/review.html#timer", _timer_context(current, review))
+        return render(request, "reviews/review.html#timer", _timer_context(current, review, request.user))
     return render(request, "reviews/review.html", _context(request, current))
 
 
@@ -132,6 +142,7 @@ def review_minutes(request: HtmxHttpRequest, year: int, week: int) -> HttpRespon
 @viewer_required
 def review_save(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
     current = _week(year, week)
+    _ensure_editable(request.user, current)
     try:
         weekly_review_save(
             year=current.year,
@@ -220,6 +231,7 @@ def action_update_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @viewer_required
 def review_timer(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
     current = _week(year, week)
+    _ensure_editable(request.user, current)
     try:
         weekly_review_timer_start(year=current.year, week=current.week, actor=request.user)
     except DomainError as error:
