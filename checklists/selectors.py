@@ -5,13 +5,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from accounts.permissions import roles_for
+from releases.models import Product
+
 from .models import Checklist, ChecklistItem, ChecklistKind, ItemState, TemplateItem
+
+
+def programme_products(checklist: Checklist) -> list[Product]:
+    """The products the programme setup checklist covers: its template's products, or
+    every product when the template names none."""
+    return list(checklist.template.products.order_by("slug")) or list(Product.objects.order_by("slug"))
+
+
+def programme_approver_roles(user: Any, checklist: Checklist) -> set[str]:
+    """The roles in which `user` may approve the programme's checks: those held for every
+    product the programme covers (a global membership covers all). A role held for one
+    product only does not approve a check that speaks for all of them."""
+    products = programme_products(checklist)
+    if not products:
+        return roles_for(user, None)
+    return set.intersection(*(roles_for(user, product) for product in products))
 
 
 @dataclass
 class ProgrammeChecklist:
     checklist: Checklist
     items: list[ChecklistItem]
+    approver_roles: frozenset[str] = frozenset()  # the viewer's, see programme_approver_roles
 
     @property
     def done(self) -> int:
@@ -22,13 +42,20 @@ class ProgrammeChecklist:
         return bool(self.items) and self.done == len(self.items)
 
 
-def programme_checklist() -> ProgrammeChecklist | None:
-    """The programme setup checklist with its items, or None if there is none."""
-    checklist = Checklist.objects.filter(kind=ChecklistKind.PROGRAMME).order_by("id").first()
+def programme_checklist(user: Any = None) -> ProgrammeChecklist | None:
+    """The programme setup checklist with its items, or None if there is none; with
+    `user`, the roles in which they may approve its checks."""
+    checklist = (
+        Checklist.objects.filter(kind=ChecklistKind.PROGRAMME)
+        .select_related("template")
+        .order_by("id")
+        .first()
+    )
     if checklist is None:
         return None
     items = list(checklist.items.select_related("ticked_by").order_by("section_position", "position", "id"))
-    return ProgrammeChecklist(checklist=checklist, items=items)
+    roles = frozenset(programme_approver_roles(user, checklist)) if user is not None else frozenset()
+    return ProgrammeChecklist(checklist=checklist, items=items, approver_roles=roles)
 
 
 COMPARED = ("section", "section_position", "title", "instructions", "core", "owner_role", "position")

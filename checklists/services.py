@@ -28,6 +28,7 @@ from .models import (
     ItemState,
     Severity,
 )
+from .selectors import programme_approver_roles
 
 
 def _copy_template(template: ChecklistTemplate, *, release: Release | None) -> tuple[Checklist, int]:
@@ -117,12 +118,19 @@ def _changed_meanwhile(item: ChecklistItem, message: str) -> Conflict:
     )
 
 
+def _programme_refusal() -> str:
+    return _(
+        "Approving this check needs its role for every product the programme covers; a role "
+        "for some of them is not enough."
+    )
+
+
 def _may_tick(actor: Any, item: ChecklistItem) -> bool:
     """QA or the item's owner role on release checklists; on the programme checklist only
-    the role that approves the check."""
+    the role that approves the check, held for every product the programme covers."""
     release = item.checklist.release
     if release is None:
-        return has_role(actor, item.owner_role, None)
+        return item.owner_role in programme_approver_roles(actor, item.checklist)
     return has_role(actor, ("qa", item.owner_role), release.product)
 
 
@@ -148,6 +156,8 @@ def checklist_item_tick(
     if locked.checklist.release_id:
         release_lock(locked.checklist.release_id)
     if not _may_tick(actor, locked):
+        if locked.checklist.release_id is None:
+            raise NotAllowed("role_not_held", _programme_refusal())
         raise NotAllowed("role_not_held", _("Only QA or the item's owner can tick it."))
     if expected_revision is not None and locked.revision != expected_revision:
         raise _changed_meanwhile(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,7 +29,13 @@ from releases.templatetags.board import STATUS
 from releases.views import REFUSED_HEADER, int_or_none, release_get
 
 from .models import Checklist, ChecklistItem, Defect, ItemState, Severity
-from .selectors import ReleaseChecklist, checklist_section_of, checklist_template_changes, release_checklist
+from .selectors import (
+    ReleaseChecklist,
+    checklist_section_of,
+    checklist_template_changes,
+    programme_approver_roles,
+    release_checklist,
+)
 from .services import (
     DEFECT_ROLES,
     checklist_item_tick,
@@ -353,11 +360,13 @@ def checklist_template_update_view(
 @require_POST
 @viewer_required
 def programme_item_approve_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Approve (or take back) one programme setup check: only its approving role."""
+    """Approve (or take back) one programme setup check: only its approving role, held for
+    every product the programme covers."""
     item = get_object_or_404(
-        ChecklistItem.objects.select_related("checklist"), pk=pk, checklist__release__isnull=True
+        ChecklistItem.objects.select_related("checklist__template"), pk=pk, checklist__release__isnull=True
     )
-    ensure_role(request.user, item.owner_role, None)
+    if item.owner_role not in programme_approver_roles(request.user, item.checklist):
+        raise PermissionDenied("This check needs its role for every product the programme covers.")
     state = ItemState.PASSED if request.POST.get("state", "passed") == "passed" else ItemState.OPEN
     try:
         checklist_item_tick(

@@ -161,7 +161,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "boards": boards,
         "failed_results": failed[:50],
         "week_start": week_start,
-        "programme": programme_checklist(),
+        "programme": programme_checklist(request.user),
         "my_roles": roles_for(request.user, None),
     }
     template = "releases/dashboard.html"
