@@ -31,18 +31,22 @@ def _problems(*codes: int) -> dict[str, Any]:
     words = {
         400: "Bad input: `errors` lists each field and what to fix.",
         401: "Missing, unknown or revoked token (webhooks: bad signature or token).",
-        403: "The token is for another product, or lacks the scope.",
-        404: "Unknown product, gate, release or integration.",
+        403: (
+            "`token_product`: the product named is not the token's (another product's, or no "
+            "product at all: the same answer); or `scope_missing`: the token lacks the scope."
+        ),
+        404: "Unknown gate, release or integration (of the token's own product).",
         405: "Method not allowed.",
         409: "The request conflicts with the release's current state.",
         413: "Body over 1 MiB.",
+        503: "`database_unavailable`: nothing was recorded; send it again after `Retry-After` seconds.",
     }
     return {
         str(code): {
             "description": words[code],
             "content": {"application/problem+json": {"schema": _ref("Problem")}},
         }
-        for code in codes
+        for code in (*codes, 503)
     }
 
 

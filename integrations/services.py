@@ -81,17 +81,17 @@ def token_issue(
 
 
 def token_product(token: ApiToken, slug: str) -> Product:
-    """The product `slug` names, which the token must be for: NotFound, else NotAllowed."""
-    product = Product.objects.filter(slug=slug).first()
-    if product is None:
-        raise NotFound("unknown_product", _("No product “%(p)s”.") % {"p": slug}, field="product")
-    if product.pk != token.product_id:
+    """The token's product, when `slug` names it. Any other slug, another product's or one
+    that names no product, gets the same refusal (NotAllowed `token_product`, the same
+    words): a token never learns which other products exist."""
+    if slug != token.product.slug:
         raise NotAllowed(
-            "token_product_mismatch",
-            _("This token is for %(token)s, not %(p)s.") % {"token": token.product.slug, "p": product.slug},
+            "token_product",
+            _("This token is for product %(token)s; ask for a token for the product you named.")
+            % {"token": token.product.slug},
             field="product",
         )
-    return product
+    return token.product
 
 
 def token_authenticate(raw: str) -> ApiToken | None:
@@ -675,8 +675,8 @@ def _release_by_version(product: Product, version: str) -> Release | None:
 
 
 def result_report(*, token: ApiToken, data: Mapping[str, Any], raw_body: bytes) -> Reported:
-    """POST /api/v1/results. Unknown product or gate → NotFound; a token for another
-    product → NotAllowed; an unknown release → NotFound `unknown_release`, with the body
+    """POST /api/v1/results. A product other than the token's (known or not) → NotAllowed
+    `token_product`; an unknown gate → NotFound; an unknown release → NotFound `unknown_release`, with the body
     kept and applied once the release is created."""
     clean = _result_fields(data)
     product = token_product(token, clean["product"])
