@@ -20,14 +20,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(make_user: Any) -> Any:
-    w = build_world(make_user, ready=True)
+    w: Any = build_world(make_user, ready=True)
     Product.objects.create(slug="other-app", name="Other", platform="android")
     w.token = token_issue(name="ci", product=w.product, scopes=["results", "verdict", "metrics"])[1]
     return w
 
 
 def ask(client: Client, token: str, endpoint: str, product: str, version: str) -> Any:
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    auth = {"Authorization": f"Bearer {token}"}
     base = f"/api/v1/releases/{product}/{version}"
     bodies = {
         "results": (
@@ -40,8 +40,8 @@ def ask(client: Client, token: str, endpoint: str, product: str, version: str) -
     }
     if endpoint in bodies:
         url, body = bodies[endpoint]
-        return client.post(url, json.dumps(body), content_type="application/json", **auth)
-    return client.get(base if endpoint == "release" else f"{base}/{endpoint}", **auth)
+        return client.post(url, json.dumps(body), content_type="application/json", headers=auth)
+    return client.get(base if endpoint == "release" else f"{base}/{endpoint}", headers=auth)
 
 
 @pytest.mark.parametrize("endpoint", ["results", "releases", "release", "verdict", "health", "defects"])
