@@ -60,6 +60,8 @@ def login_page(
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
+    # Not Django's default, which also takes PUT (as a POST: a sign-in) and OPTIONS.
+    http_method_names = ["get", "head", "post"]
     redirect_authenticated_user = True
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
 from gonogo.health import healthz, readyz
 
@@ -30,7 +32,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", include("accounts.urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),  # single sign-on: accounts/oidc.py
     path("live/", include("live.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Only POST changes the language; Django's view would answer any method with a redirect.
+    path("i18n/setlang/", require_POST(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]
 

@@ -337,3 +337,104 @@ def test_board_query_count_does_not_grow_with_gates_items_or_events(make_user: A
     assert ChecklistItem.objects.filter(checklist__release=big.release).count() == 301
     client.force_login(big.pm)
     assert queries_for_board(client, big) == small_count
+
+
+# --- Every URL, every method, every role -----------------------------------------------
+#
+# A method a view does not accept is a 405 naming the accepted ones in `Allow`, for every
+# role and for anonymous users too (the method is checked before the login: a wrong method
+# is wrong whoever sends it), never a 200, a redirect or a 500. The accepted methods follow
+# the role rules above (PERMISSIONS, and for the API tests/api/test_auth.py).
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# URL name → the methods its view accepts, where PERMISSIONS / API_ENDPOINTS do not say.
+ACCEPTS: dict[str, set[str]] = {
+    "checklists:template_update": {"GET", "POST"},  # POST applies the template (QA, PM/PO)
+    "accounts:login": {"GET", "HEAD", "POST"},
+    "accounts:logout": {"POST", "OPTIONS"},  # Django's LogoutView: OPTIONS lists the methods
+    "set_language": {"POST"},
+    "oidc_authentication_init": {"GET"},
+    "oidc_authentication_callback": {"GET"},
+    "oidc_logout": {"POST"},
+    "api:openapi": {"GET"},
+    "api:webhook_github": {"POST"},
+    "api:webhook_gitlab": {"POST"},
+    "healthz": {"GET", "HEAD"},
+    "readyz": {"GET", "HEAD"},
+}
+# Accepted methods beyond the one PERMISSIONS tests: (url name, method) → roles allowed.
+EXTRA_METHOD_ROLES: dict[tuple[str, str], set[str]] = {
+    ("checklists:template_update", "POST"): {Role.QA, Role.PM},
+}
+
+
+def accepted_methods(name: str) -> set[str]:
+    from .api.test_auth import API_ENDPOINTS
+
+    if name in ACCEPTS:
+        return ACCEPTS[name]
+    if name in PERMISSIONS:
+        return {"POST"} if PERMISSIONS[name][0] == "post" else {"GET"}
+    if name in API_ENDPOINTS:
+        return {API_ENDPOINTS[name][0].upper()}
+    raise AssertionError(f"say in ACCEPTS which methods {name} accepts")
+
+
+def url_kwargs(name: str, world: Any) -> dict[str, Any]:
+    from .api.test_auth import API_ENDPOINTS
+
+    if name in PERMISSIONS:
+        return dict(PERMISSIONS[name][1](world))
+    if name in API_ENDPOINTS:
+        return {**API_ENDPOINTS[name][1], "product": world.product.slug} if API_ENDPOINTS[name][1] else {}
+    return {"slug": "gh"} if name.startswith("api:webhook_") else {}
+
+
+def send(client: Client, method: str, url: str) -> Any:
+    return client.generic(method, url, b"", content_type="application/x-www-form-urlencoded")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(all_url_names()))
+def test_every_method_on_every_url_for_every_role(name: str, make_user: Any, settings: Any) -> None:
+    from integrations.services import token_issue
+
+    # A dozen users per URL: their password need not be slow to guess here (PBKDF2 takes
+    # about a second a user on a busy CI machine).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+    world = full_world(make_user) if name in PERMISSIONS else build_world(make_user, ready=False)
+    url = reverse(name, kwargs=url_kwargs(name, world))
+    accepted = accepted_methods(name)
+    assert accepted <= set(METHODS)
+    clients: dict[str, Client] = {"anonymous": Client(raise_request_exception=False)}
+    for who, user in [
+        ("no role", make_user()),
+        *[(role, make_user(role, product=world.product)) for role in Role.values],
+        ("other product", make_user(*Role.values, product=ProductFactory(slug="elsewhere"))),
+    ]:
+        clients[who] = Client(raise_request_exception=False)
+        clients[who].force_login(user)
+    if name.startswith("api:"):
+        raw = token_issue(name="m", product=world.product, scopes=("results", "verdict", "metrics"))[1]
+        clients["token"] = Client(raise_request_exception=False, headers={"Authorization": f"Bearer {raw}"})
+
+    for method in METHODS:
+        if method in accepted:
+            continue
+        for who, client in clients.items():
+            response = send(client, method, url)
+            assert response.status_code == 405, (method, who, response.status_code)
+            assert set(response["Allow"].split(", ")) == accepted, (method, who, response["Allow"])
+
+    for method in sorted(accepted):
+        rule = EXTRA_METHOD_ROLES.get((name, method))
+        for who, client in clients.items():
+            if name in PERMISSIONS and rule is None:
+                break  # the one method PERMISSIONS names: test_permissions_per_role
+            status = send(client, method, url).status_code
+            assert status < 500 and status != 405, (method, who, status)
+            if rule is not None and who in Role.values:
+                assert (status != 403) == (who in rule), (method, who, status)
+            elif rule is not None and who in ("no role", "other product"):
+                assert status == 403, (method, who, status)
