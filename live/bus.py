@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,6 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "gonogo:live:"
 DB_POLL_SECONDS = 0.2
@@ -114,12 +117,22 @@ def _poll(topics: list[str], cursor: int) -> tuple[list[tuple[int, str, list[str
 async def _subscribe_db(topics: list[str], heartbeat: float) -> AsyncIterator[Event | None]:
     from asgiref.sync import sync_to_async
 
+    from gonogo.outage import BREAKER, DATABASE_ERRORS, is_outage
+
     poll = sync_to_async(_poll, thread_sensitive=False)
     _rows, cursor = await poll(topics, 2**62)  # start after the newest event
     loop = asyncio.get_running_loop()
     last = loop.time()
     while True:
-        rows, _newest = await poll(topics, cursor)
+        try:
+            rows, _newest = await poll(topics, cursor)
+        except DATABASE_ERRORS as exc:
+            # The database went away under an open stream: end it quietly. The browser
+            # reconnects and is refused at once (503) until the database is back.
+            if is_outage(exc):
+                BREAKER.trip()
+            logger.warning("live stream ended: database unavailable: %s", exc)
+            return
         for pk, topic, panels in rows:
             cursor = max(cursor, pk)  # only past what was read: nothing committed meanwhile is skipped
             last = loop.time()

@@ -464,3 +464,38 @@ def test_a_database_failure_in_a_middleware_is_a_503_too(rf: Any) -> None:
         raise ValueError("a plain bug")
     except ValueError:
         assert server_error(rf.get("/api/v1/results")).status_code == 500
+
+
+def test_a_live_stream_on_the_database_bus_ends_quietly_when_the_database_goes(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without Redis the streams poll a table: a database gone mid-stream ends the stream
+    (the browser reconnects and is refused at once) instead of raising out of it."""
+    import psycopg
+    from asgiref.sync import async_to_sync
+    from django.db import OperationalError
+
+    from gonogo.outage import BREAKER
+    from live import bus
+
+    settings.REDIS_URL = ""
+    calls = {"n": 0}
+
+    def poll(topics: list[str], cursor: int) -> tuple[list[Any], int]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return [], 0
+        error = OperationalError("server closed the connection unexpectedly")
+        error.__cause__ = psycopg.OperationalError("server closed the connection unexpectedly")
+        raise error
+
+    monkeypatch.setattr(bus, "_poll", poll)
+
+    async def read_all() -> list[Any]:
+        return [event async for event in bus.subscribe(["dashboard"], heartbeat=60)]
+
+    try:
+        assert async_to_sync(read_all)() == []
+        assert calls["n"] == 2 and BREAKER.is_open
+    finally:
+        BREAKER.close()
