@@ -29,7 +29,11 @@ from django.shortcuts import resolve_url
 from django.utils.translation import gettext as _
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
-from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
+from mozilla_django_oidc.views import (
+    OIDCAuthenticationCallbackView,
+    OIDCAuthenticationRequestView,
+    OIDCLogoutView,
+)
 
 from .services import SsoRefused, sso_user_sign_in
 
@@ -208,3 +212,9 @@ class CallbackView(OIDCAuthenticationCallbackView):
             log.warning("single sign-on callback refused: %s", exc)
             return self.login_failure()
         return response
+
+
+class LogoutView(OIDCLogoutView):
+    """Logging out is a POST (a GET could be forged by any page)."""
+
+    http_method_names = ["post"]

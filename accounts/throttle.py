@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from axes.helpers import get_client_username, get_cool_off, get_failure_limit
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessBase
 from django.conf import settings
 from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse
@@ -29,7 +29,7 @@ def client_ip(request: HttpRequest) -> str:
 def lockout_parameters(request_or_attempt: Any, credentials: dict[str, Any] | None = None) -> list[str]:
     """Account and address lock independently; a sign-in without a user name (the OIDC
     callback) counts against its address only."""
-    if isinstance(request_or_attempt, AccessAttempt):
+    if isinstance(request_or_attempt, AccessBase):
         username = request_or_attempt.username
     else:
         username = get_client_username(request_or_attempt, credentials)

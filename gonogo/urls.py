@@ -30,7 +30,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("checklists.urls")),
     path("", include("reviews.urls")),
     path("accounts/", include("accounts.urls")),
-    path("oidc/", include("mozilla_django_oidc.urls")),  # single sign-on: accounts/oidc.py
+    path("oidc/", include("accounts.oidc_urls")),  # single sign-on: accounts/oidc.py
     path("live/", include("live.urls")),
     # Only POST changes the language; Django's view would answer any method with a redirect.
     path("i18n/setlang/", require_POST(set_language), name="set_language"),
