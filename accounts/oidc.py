@@ -105,6 +105,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
         except (
             SuspiciousOperation,
             SsoRefused,
+            ImproperlyConfigured,
             jwt.PyJWTError,
             requests.RequestException,
             ValueError,

@@ -223,3 +223,24 @@ def test_failed_sso_callbacks_count_towards_the_address_lockout(
     assert response.status_code == 429
     assert "Sign-in is locked" in response.content.decode()
     assert signed_in_user(client) is None
+
+
+def test_a_provider_that_does_not_answer_sends_back_to_the_login_page(settings: Any) -> None:
+    settings.GONOGO_OIDC_ENABLED = True
+    settings.OIDC_RP_CLIENT_ID = "gonogo"
+    settings.GONOGO_OIDC_ISSUER = "http://127.0.0.1:9"  # nothing listens there
+    client = Client()
+    response = client.get("/oidc/authenticate/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert "The sign-in provider does not answer" in client.get("/accounts/login/").content.decode()
+
+
+def test_a_discovery_document_naming_another_issuer_is_refused(provider: OIDCProvider, mapping: Any) -> None:
+    from accounts.oidc import _discovery
+
+    real = provider.discovery
+    provider.discovery = lambda: {**real(), "issuer": "https://elsewhere.example"}  # type: ignore[method-assign]
+    _discovery.cache_clear()
+    response = Client().get("/oidc/authenticate/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    _discovery.cache_clear()

@@ -207,3 +207,9 @@ def test_the_session_is_written_at_most_once_a_minute(make_user: Any, django_ass
     with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=False):
         client.get("/")
     assert Session.objects.get(pk=key).expire_date > first
+
+
+def test_no_way_to_sign_in_says_so(settings: Any) -> None:
+    settings.GONOGO_PASSWORD_LOGIN = False
+    settings.GONOGO_OIDC_ENABLED = False
+    assert "Sign-in is not set up here yet" in Client().get("/accounts/login/").content.decode()
