@@ -333,8 +333,8 @@ def test_postgres_stopped_and_started_during_500_deliveries_loses_none(
     assert slowest < 3.0, f"a refused delivery took {slowest:.2f} s"
 
     health = [r for path, r, _down in probes if path == "/healthz"]
-    assert health and all(r.status == 200 for r in health)
-    assert max(r.seconds for r in health) < 0.5, max(r.seconds for r in health)
+    assert health and all(r.status == 200 for r in health), [r for r in health if r.status != 200]
+    assert max(r.seconds for r in health) < 1.0, max(r.seconds for r in health)
     ready_down = [r for path, r, down in probes if path == "/readyz" and down]
     assert len(ready_down) >= 5, len(ready_down)
     for reply in ready_down:
