@@ -183,7 +183,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("GONOGO_LOCKOUT_MINUT
 # ["username", "ip_address"]: each locks on its own; an OIDC callback has no user name,
 # so there only the address counts (accounts.throttle.lockout_parameters).
 AXES_LOCKOUT_PARAMETERS = "accounts.throttle.lockout_parameters"
-AXES_RESET_ON_SUCCESS = True
+# A success does not wipe the failures: signing in to one's own account between guesses
+# at another's from the same address must not reset the count.
+AXES_RESET_ON_SUCCESS = False
 # Tries made while locked do not push the expiry further: the page can say until when.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"

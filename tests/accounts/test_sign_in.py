@@ -213,3 +213,16 @@ def test_no_way_to_sign_in_says_so(settings: Any) -> None:
     settings.GONOGO_PASSWORD_LOGIN = False
     settings.GONOGO_OIDC_ENABLED = False
     assert "Sign-in is not set up here yet" in Client().get("/accounts/login/").content.decode()
+
+
+def test_signing_in_to_ones_own_account_does_not_reset_the_count(make_user: Any) -> None:
+    """Four guesses at someone else's password, a sign-in to one's own, four more: still
+    locked at the fifth guess."""
+    make_user("qa", username="victim")
+    make_user("qa", username="mallory")
+    client = Client()
+    for i in range(4):
+        attempt(client, "victim", f"guess-{i}", REMOTE_ADDR="10.9.9.9")
+    own = Client()
+    assert attempt(own, "mallory", "pw", REMOTE_ADDR="10.9.9.9").status_code == 302
+    assert attempt(client, "victim", "guess-5", REMOTE_ADDR="10.9.9.9").status_code == 429
