@@ -41,7 +41,8 @@ PUBLIC = {
 VIEWERS = set(Role.values)
 LEADS_AND_QA = {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD}
 DEFECT_ROLES = LEADS_AND_QA
-# The programme setup checklist belongs to no product: any holder of the role approves.
+# The programme setup checklist belongs to no product: its role held for every product it
+# covers approves (tests/checklists/test_programme_roles.py).
 NOT_PER_PRODUCT = {
     "checklists:programme_approve",
     # The weekly review spans products: anyone with a role takes part (each sees only the
@@ -117,9 +118,10 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
     "reviews:current": ("get", lambda w: {}, None, VIEWERS),
     "reviews:week": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
     "reviews:minutes": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
-    "reviews:save": ("post", lambda w: {"year": 2026, "week": 47}, lambda w: {"q1": "n"}, VIEWERS),
+    # Changed by its PM/PO, or by attendees holding a role (tests/reviews/test_review_roles.py).
+    "reviews:save": ("post", lambda w: {"year": 2026, "week": 47}, lambda w: {"q1": "n"}, {Role.PM}),
     "reviews:action_create": ("post", lambda w: {}, lambda w: {"title": "Fix it"}, VIEWERS),
-    "reviews:timer": ("post", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
+    "reviews:timer": ("post", lambda w: {"year": 2026, "week": 47}, None, {Role.PM}),
     "reviews:trends": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
     "reviews:csv": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
     "reviews:rehearsal_create": (
