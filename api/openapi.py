@@ -29,7 +29,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _problems(*codes: int) -> dict[str, Any]:
     words = {
-        400: "Bad input: `errors` lists each field and what to fix.",
+        400: "Bad input (a NUL character anywhere: `nul_character`): `errors` names each field and what to fix.",
         401: "Missing, unknown or revoked token (webhooks: bad signature or token).",
         403: (
             "`token_product`: the product named is not the token's (another product's, or no "
@@ -52,8 +52,14 @@ def _problems(*codes: int) -> dict[str, Any]:
 
 def _path_params() -> list[dict[str, Any]]:
     return [
-        {"name": "product", "in": "path", "required": True, "schema": {"type": "string"}},
-        {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}},
+        {
+            "name": "product",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "example": "ios-app",
+        },
+        {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}, "example": "2.4.0"},
     ]
 
 
@@ -334,7 +340,13 @@ def _webhook(provider: str, headers: list[dict[str, Any]], summary: str) -> dict
             "tags": ["webhooks"],
             "security": [],
             "parameters": [
-                {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
+                {
+                    "name": "slug",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "example": "gh" if provider == "github" else "gl",
+                },
                 *headers,
             ],
             "requestBody": {
@@ -413,7 +425,7 @@ def schema() -> dict[str, Any]:
                     "parameters": _path_params(),
                     "responses": {
                         "200": _json(_ref("Release"), "The release."),
-                        **_problems(401, 403, 404, 405),
+                        **_problems(400, 401, 403, 404, 405),
                     },
                 }
             },
@@ -425,7 +437,7 @@ def schema() -> dict[str, Any]:
                     "parameters": _path_params(),
                     "responses": {
                         "200": _json(_ref("Verdict"), "The verdict."),
-                        **_problems(401, 403, 404, 405),
+                        **_problems(400, 401, 403, 404, 405),
                     },
                 }
             },

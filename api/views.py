@@ -235,7 +235,7 @@ def release_health(request: ApiRequest, product: str, version: str) -> HttpRespo
     errors: list[dict[str, str]] = []
     values = {name: _number(data, name, errors) for name in HEALTH_FIELDS}
     sampled_at = None
-    if data.get("sampled_at") is not None:
+    if data.get("sampled_at") not in (None, ""):  # "" as absent: sampled now
         sampled_at = timestamp(data["sampled_at"]) if isinstance(data["sampled_at"], str) else None
         if sampled_at is None:
             errors.append(
