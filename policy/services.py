@@ -55,7 +55,11 @@ class _Applier:
 
     def removed(self, obj: models.Model, label: str) -> None:
         audit_record(
-            actor=None, actor_label=self.actor_label, action="policy.remove", obj=obj, before={"label": label}
+            actor=None,
+            actor_label=self.actor_label,
+            action="policy.remove",
+            obj=obj,
+            before={"label": label, **{f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}},
         )
         obj.delete()
         self.changes.append(f"removed {label}")
@@ -64,6 +68,7 @@ class _Applier:
         if slugs is None:
             return
         wanted = set(Product.objects.filter(slug__in=slugs).values_list("pk", flat=True))
+        current_slugs = sorted(obj.products.values_list("slug", flat=True))
         current = set(obj.products.values_list("pk", flat=True))
         if wanted != current:
             obj.products.set(wanted)
@@ -73,6 +78,7 @@ class _Applier:
                 actor_label=self.actor_label,
                 action="policy.update",
                 obj=obj,
+                before={"products": current_slugs},
                 after={"products": sorted(slugs)},
             )
 

@@ -15,11 +15,13 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, RoleMembership
+from audit.models import AuditEvent
 from checklists.models import ChecklistItem, Defect, DefectState, ItemState
 from gates.models import Gate, GateResult, Waiver, WaiverState
 from operations.models import OnCallContact, Rehearsal, RehearsalKind, RehearsalOutcome
 
 from .models import ACTIVE_STATES, Decision, Product, Release, SignOff
+from .rules import RuleChange, rule_change_message, rule_weakenings
 from .verdict import (
     CoreItemEvidence,
     DefectEvidence,
@@ -145,8 +147,38 @@ class ReleaseBoard:
         return self.progress(self.core_items)
 
     @cached_property
+    def rules(self) -> dict[str, Any]:
+        """The rules the verdict applies now (kept with a decision: `rule_config`)."""
+        return rule_config(self.release.product, [row.gate for row in self.gates])
+
+    @cached_property
+    def rule_changes(self) -> list[dict[str, str]]:
+        """Rules weakened since the standing Go was given, in words, each with who changed
+        it and when (from the audit trail). Empty for a No-Go, and for a decision kept
+        before decisions recorded their rules."""
+        decision = self.decision
+        if decision is None or decision.outcome != "go" or "rules" not in (decision.snapshot or {}):
+            return []
+        changes = rule_weakenings(decision.snapshot["rules"], self.rules)
+        if not changes:
+            return []
+        events = _rule_change_events(changes, since=decision.decided_at)
+        rows = []
+        for change in changes:
+            event = events.get((change.object_type, change.object_id))
+            row = {"what": rule_change_message(change), "by": "", "at": ""}
+            if event is not None:
+                row["by"] = event.actor_label
+                row["at"] = timezone.localtime(event.at).strftime("%H:%M")
+            rows.append(row)
+        return rows
+
+    @cached_property
     def decision_stale(self) -> bool:
-        return bool(self.decision and self.decision.evidence_fingerprint != self.fingerprint)
+        """The decision stood on other evidence, or a rule it stood on was weakened since."""
+        if not self.decision:
+            return False
+        return self.decision.evidence_fingerprint != self.fingerprint or bool(self.rule_changes)
 
     @property
     def go_stands(self) -> bool:
@@ -205,6 +237,56 @@ class ReleaseBoard:
                 }
             )
         return rows
+
+
+def rule_config(product: Product, gates: list[Gate]) -> dict[str, Any]:
+    """The configuration the verdict depends on, as plain data a decision keeps: the
+    product's gates (blocks, waivable, phase, where the status comes from), its required
+    sign-off roles and rehearsal window, who holds a role on it, and which of its API
+    tokens that may report evidence are revoked. `releases.rules.rule_weakenings` compares two of these."""
+    roles = (
+        RoleMembership.objects.filter(Q(product__isnull=True) | Q(product=product))
+        .order_by("id")
+        .values_list("id", "user__username", "role")
+    )
+    # Tokens live in integrations; read through the product's reverse relation. Only those
+    # that may write evidence (results, health) matter; a verdict-only token reads.
+    tokens = [
+        [pk, name, revoked_at is not None]
+        for pk, name, scopes, revoked_at in product.api_tokens.order_by("id").values_list(
+            "id", "name", "scopes", "revoked_at"
+        )
+        if {"results", "metrics"} & set(scopes or [])
+    ]
+    return {
+        "product_id": product.pk,
+        "gates": {
+            g.key: {
+                "id": g.pk,
+                "name": g.name,
+                "blocking": g.blocking,
+                "waivable": g.waivable,
+                "phase": g.phase,
+                "evaluation": g.evaluation,
+            }
+            for g in gates
+        },
+        "signoff_roles": sorted(product.signoff_roles),
+        "rehearsal_window_days": product.rehearsal_window_days,
+        "roles": [list(r) for r in roles],
+        "tokens": tokens,
+    }
+
+
+def _rule_change_events(changes: list[RuleChange], *, since: datetime) -> dict[tuple[str, str], AuditEvent]:
+    """The newest audit event since `since` for each changed configuration row."""
+    wanted = Q()
+    for change in changes:
+        wanted |= Q(object_type=change.object_type, object_id=change.object_id)
+    events: dict[tuple[str, str], AuditEvent] = {}
+    for event in AuditEvent.objects.filter(wanted, at__gte=since).order_by("at", "id"):
+        events[(event.object_type, event.object_id)] = event
+    return events
 
 
 def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBoard:

@@ -629,6 +629,8 @@ def _evidence_snapshot(board: Any) -> dict[str, Any]:
         "ready": board.verdict.ready,
         "blockers": [{"code": b.code, "target": b.target, "id": b.target_id} for b in board.verdict.blockers],
         "fingerprint": board.fingerprint,
+        # The rules the verdict applied: a later weakening makes a Go stale (releases/rules.py).
+        "rules": board.rules,
     }
 
 
