@@ -8,7 +8,14 @@ export DEBUG="${DEBUG:-1}"
 export GONOGO_BIND="${GONOGO_BIND:-${HOST:-127.0.0.1}:${PORT:-8000}}"
 PY=.venv/bin/python
 
-$PY manage.py migrate --no-input -v 0
+if [ -n "${MIGRATE_DATABASE_URL:-}" ]; then
+  # Migrate as the role that owns the tables; the processes below run as DATABASE_URL's
+  # role, which db_grant gives only what the app needs (docs/running.md "Database roles").
+  DATABASE_URL="$MIGRATE_DATABASE_URL" $PY manage.py migrate --no-input -v 0
+  DATABASE_URL="$MIGRATE_DATABASE_URL" $PY manage.py db_grant --role "${GONOGO_DB_APP_ROLE:-gonogo_app}" --create
+else
+  $PY manage.py migrate --no-input -v 0
+fi
 $PY manage.py seed_demo | tail -n 1
 url="http://${GONOGO_BIND}/"
 cat <<MSG

@@ -107,7 +107,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("audit", "0002_append_only_trigger"),
         ("releases", "0004_backfill_rollout_percent"),
-        ("gates", "0003_gateresult_unique_per_commit"),
+        ("gates", "0004_waiver_per_build_and_observation_identity"),
     ]
 
     operations = [migrations.RunPython(forwards, backwards)]
