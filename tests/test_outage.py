@@ -11,7 +11,8 @@ outage, while the test keeps reading the database to check what was recorded.
 
 What must hold (issue 11, item 7): every delivery refused during the outage is a 503
 with Retry-After, answered within 3 s, and none is a 500; `/readyz` says 503 naming the
-database within 1 s while it is down; `/healthz` answers 200 fast throughout; once
+database within 1 s while it is down; `/healthz` answers 200 fast throughout; a page is
+never a 500 (refused: the plain "temporarily unavailable" page); once
 PostgreSQL is back, redelivering the refused ones (same X-GitHub-Delivery, as GitHub's
 "Redeliver" does) loses nothing: each delivery is recorded exactly once and its result
 applied. Bounded: about 40 s, and everything it starts is stopped at the end.
@@ -156,7 +157,7 @@ def request(
     try:
         parsed = json.loads(data) if data else {}
     except ValueError:
-        parsed = {"raw": data[:200].decode(errors="replace")}
+        parsed = {"raw": data[:2000].decode(errors="replace")}
     return Reply(
         response.status,
         time.monotonic() - t0,
@@ -296,7 +297,7 @@ def test_postgres_stopped_and_started_during_500_deliveries_loses_none(
 
     def probe() -> None:
         while not done.is_set():
-            for path in ("/healthz", "/readyz"):
+            for path in ("/healthz", "/readyz", "/accounts/login/"):
                 was_down = not proxy.up
                 reply = request(port, "GET", path)
                 probes.append((path, reply, was_down and not proxy.up))
@@ -340,6 +341,14 @@ def test_postgres_stopped_and_started_during_500_deliveries_loses_none(
     for reply in ready_down:
         assert reply.status == 503 and reply.body["database"] != "ok" and reply.body["broker"] == "ok", reply
         assert reply.seconds < 1.0, reply.seconds
+
+    pages = [(r, down) for path, r, down in probes if path == "/accounts/login/"]
+    assert all(r.status in (200, 503) for r, _down in pages), [r.status for r, _down in pages]
+    refused_pages = [r for r, down in pages if r.status == 503]
+    assert refused_pages, "no page was refused while the database was down"
+    for reply in refused_pages:  # the plain page: no 500, no stack trace
+        assert reply.retry_after == "30" and reply.content_type.startswith("text/html"), reply
+        assert "Temporarily unavailable" in reply.body["raw"], reply
 
     # PostgreSQL is back: redeliver what was refused (GitHub: "Redeliver"), until accepted.
     pending = list(refused)
