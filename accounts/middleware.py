@@ -32,6 +32,8 @@ def session_idle_refresh(
         user = getattr(request, "user", None)
         if session is None or user is None or not _is_activity(request):
             return response
+        if not session.accessed:
+            return response  # a view that never asked who is signed in (/healthz): no query here either
         if not user.is_authenticated:
             return response
         now = int(time.time())

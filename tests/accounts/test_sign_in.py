@@ -226,3 +226,12 @@ def test_signing_in_to_ones_own_account_does_not_reset_the_count(make_user: Any)
     own = Client()
     assert attempt(own, "mallory", "pw", REMOTE_ADDR="10.9.9.9").status_code == 302
     assert attempt(client, "victim", "guess-5", REMOTE_ADDR="10.9.9.9").status_code == 429
+
+
+def test_a_request_that_never_reads_the_session_does_not_load_it(
+    make_user: Any, django_assert_num_queries: Any
+) -> None:
+    client = Client()
+    client.force_login(make_user("qa"))
+    with django_assert_num_queries(0):
+        assert client.get("/healthz").status_code == 200
