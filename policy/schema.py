@@ -322,8 +322,6 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
             c.add(f"{where}.product", f"unknown product “{integ.get('product')}”")
         if isinstance(integ.get("api_url"), str) and integ["api_url"] and not is_http_url(integ["api_url"]):
             c.add(f"{where}.api_url", "must be an http or https link")
-        for env_key in ("secret_env", "api_token_env"):
-            c.secret_env(integ.get(env_key), f"{where}.{env_key}")
         mapping = integ.get("gates")
         if isinstance(mapping, dict):
             for pattern, key in mapping.items():
@@ -370,16 +368,32 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
             c.add(f"{where}.email", "is required for an e-mail channel")
         if ch.get("kind") in ("slack", "webhook") and not ch.get("url_env"):
             c.add(f"{where}.url_env", "is required: the environment variable that holds the webhook URL")
-        c.secret_env(ch.get("url_env"), f"{where}.url_env")
         for j, slug in enumerate(ch.get("products") or []):
             if slug not in product_slugs:
                 c.add(f"{where}.products[{j}]", f"unknown product “{slug}”")
 
     policy.sso = _sso_check(c, data.get("sso"), product_slugs)
+    _check_secret_envs(c, data, "")
 
     if c.problems:
         raise PolicyError(path, _with_lines(c.problems, text))
     return policy
+
+
+def _check_secret_envs(c: _Checker, data: Any, where: str) -> None:
+    """Every `*_env` key anywhere in the file (secret_env, api_token_env, url_env, a
+    product's token_env…) names a variable that holds a secret: GONOGO_…, never one of the
+    server's own settings."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and key.endswith("_env"):
+                c.secret_env(value, path)
+            else:
+                _check_secret_envs(c, value, path)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _check_secret_envs(c, value, f"{where}[{i}]")
 
 
 SSO_KEYS = {"groups_claim": str, "roles": list}
