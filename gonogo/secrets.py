@@ -44,11 +44,10 @@ SERVER_NAMES = frozenset(
         "GONOGO_TOKEN",
         "GONOGO_CHROMIUM",
         "GONOGO_SCREENSHOTS",
-        "GONOGO_MIGRATE_DATABASE_URL",
-        "GONOGO_APP_DB_PASSWORD",
     }
 )
-# Whole families that belong to the server (single sign-on client secret, HSTS, sessions…).
+# Whole families that belong to the server (single sign-on, sessions, the database roles'
+# GONOGO_DB_APP_PASSWORD / GONOGO_DB_APP_ROLE of docs/running.md).
 SERVER_PREFIXES = ("GONOGO_OIDC_", "GONOGO_SSO_", "GONOGO_SESSION_", "GONOGO_DB_")
 
 _SETTINGS_FILE = Path(__file__).with_name("settings.py")
