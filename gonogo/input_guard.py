@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
@@ -92,6 +93,10 @@ def nul_guard(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[
     """Refuse any request whose URL, query string or form holds a NUL, with a 400."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
+        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+        if NUL in session_key and hasattr(request, "session"):
+            # No session can have such a key (and looking it up would fail): none is sent.
+            request.session = request.session.__class__(None)
         field = nul_field(request)
         if field is not None:
             return refusal(request, field)

@@ -338,3 +338,11 @@ def test_the_refusal_page_is_translated(make_user: Any) -> None:
     response = client.get(reverse("releases:dashboard") + "?q=%00", headers={"Accept-Language": "ko"})
     assert response.status_code == 400
     assert '<html lang="ko">' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_session_cookie_holding_nul_is_no_session() -> None:
+    client = nul_client()
+    client.cookies["sessionid"] = f"abcdefgh{NUL}ijkl"
+    response = client.get(reverse("releases:dashboard"))
+    assert response.status_code == 302 and reverse("accounts:login") in response["Location"]
