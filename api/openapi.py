@@ -491,6 +491,7 @@ def schema() -> dict[str, Any]:
                         "in": "header",
                         "required": True,
                         "schema": {"type": "string"},
+                        "example": "check_run",
                     },
                     {
                         "name": "X-GitHub-Delivery",
@@ -515,6 +516,7 @@ def schema() -> dict[str, Any]:
                         "in": "header",
                         "required": True,
                         "schema": {"type": "string"},
+                        "example": "Pipeline Hook",
                     },
                     {
                         "name": "Idempotency-Key",
