@@ -63,8 +63,8 @@ lock: | $(UV)
 # Re-extract and compile the translation catalogues.
 messages: install
 	$(PY) scripts/extract_policy_strings.py
-	$(PY) manage.py makemessages -l ko -e html,txt,py,md --no-obsolete --ignore '.venv/*' --ignore '.tools/*' --ignore 'tests/*' --ignore 'bench/*'
-	$(PY) manage.py compilemessages --ignore '.venv/*' --ignore '.tools/*'
+	DEBUG=1 $(PY) manage.py makemessages -l ko -e html,txt,py,md --no-obsolete --ignore '.venv/*' --ignore '.tools/*' --ignore 'tests/*' --ignore 'bench/*'
+	DEBUG=1 $(PY) manage.py compilemessages --ignore '.venv/*' --ignore '.tools/*'
 
 bench: install
 	bench/run.sh
