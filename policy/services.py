@@ -59,7 +59,10 @@ class _Applier:
             actor_label=self.actor_label,
             action="policy.remove",
             obj=obj,
-            before={"label": label, **{f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}},
+            before={
+                "label": label,
+                **{f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields},
+            },
         )
         obj.delete()
         self.changes.append(f"removed {label}")

@@ -27,6 +27,13 @@ def service_missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings: Any) -> None:
+    """Hashing a password the production way costs about a second on a small machine, and
+    most tests make several users: tests hash with MD5. Nothing here tests the hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def postgres(db: Any) -> None:
     """Use in tests that need PostgreSQL itself (triggers, row locks across connections)."""
@@ -169,10 +176,18 @@ def ci_world(db: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         "perf*": "perf",
     }
     github = Integration.objects.create(
-        slug="gh", provider="github", product=product, secret_env="GONOGO_TEST_GITHUB_SECRET", gate_patterns=patterns
+        slug="gh",
+        provider="github",
+        product=product,
+        secret_env="GONOGO_TEST_GITHUB_SECRET",
+        gate_patterns=patterns,
     )
     gitlab = Integration.objects.create(
-        slug="gl", provider="gitlab", product=product, secret_env="GONOGO_TEST_GITLAB_SECRET", gate_patterns=patterns
+        slug="gl",
+        provider="gitlab",
+        product=product,
+        secret_env="GONOGO_TEST_GITLAB_SECRET",
+        gate_patterns=patterns,
     )
 
     def token(*scopes: str, product_: Any = None) -> str:

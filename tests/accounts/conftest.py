@@ -8,11 +8,6 @@ import pytest
 from .oidc_provider import OIDCProvider
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def provider(settings: Any) -> Iterator[OIDCProvider]:
     """A local OpenID Connect provider, and the app pointed at it by discovery."""
