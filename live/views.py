@@ -10,6 +10,7 @@ bus), holding no worker thread. Each message names the panels to re-fetch:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,9 +25,12 @@ from django.http import Http404, HttpRequest, HttpResponseBase, StreamingHttpRes
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import can_view
+from gonogo.outage import DATABASE_ERRORS
 from releases.models import Release
 
 from . import bus
+
+logger = logging.getLogger(__name__)
 
 HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 
@@ -37,6 +41,11 @@ def _session_alive(session: SessionBase, user_pk: Any) -> bool:
     try:
         data = session.__class__(session.session_key).load()
         return str(data.get(SESSION_KEY, "")) == str(user_pk)
+    except DATABASE_ERRORS:
+        # The database is down for a moment: that ends no one's session. The stream goes
+        # on and asks again at the next check.
+        logger.info("live stream: session not checked, the database is unavailable")
+        return True
     finally:
         _release_connection()
 

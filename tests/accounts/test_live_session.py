@@ -104,3 +104,18 @@ def test_a_stream_with_a_live_session_stays_open(signed_in: tuple[Client, str]) 
     status, body, lasted = stream(cookie, seconds=1.5)
     assert status == 200 and "signed-out" not in body and lasted >= 1.5
     assert ": keep-alive" in body  # checked, and still signed in
+
+
+def test_a_database_outage_ends_no_live_stream() -> None:
+    """The stream's periodic session check meets a database that is down: the stream goes
+    on (the session did not end) instead of failing mid-response."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import OperationalError
+
+    from live.views import _session_alive
+
+    class Unreachable(SessionStore):
+        def load(self) -> dict:
+            raise OperationalError("connection refused")
+
+    assert _session_alive(Unreachable("some-key"), 1) is True
