@@ -248,6 +248,9 @@ class Waiver(models.Model):
     def __str__(self) -> str:
         return f"{self.gate.key} waiver on {self.release} ({self.state})"
 
+    # Not stored: the board's selector sets it (`is_for_build_of` the release it shows).
+    is_current: bool = True
+
     def is_for_build_of(self, release: Any) -> bool:
         """Whether this waiver was asked for the release's current build and commit."""
         return self.build_number == release.build_number and (
