@@ -81,7 +81,10 @@ def gate_result_record(
                     GateResult.objects.filter(**same, run_attempt=run_attempt).order_by("observed_at", "id")
                 )
                 known = observation_known(
-                    [(r.status, r.observed_at) for r in history], status=status, observed_at=observed
+                    [(r.status, r.observed_at) for r in history],
+                    status=status,
+                    observed_at=observed,
+                    timed=observed_at is not None,
                 )
                 if known is not None:
                     return Recorded(history[known], True)
@@ -117,21 +120,24 @@ def gate_result_record(
 
 
 def observation_known(
-    history: list[tuple[str, datetime]], *, status: str, observed_at: datetime
+    history: list[tuple[str, datetime]], *, status: str, observed_at: datetime, timed: bool = True
 ) -> int | None:
     """Whether an observation of one CI run (same commit, run id and attempt) adds nothing,
     given that run's recorded observations as (status, observed_at) in time order: the
     index of the row it repeats, or None when it must be recorded.
 
     It repeats a row when that exact observation (status and time) is there already — a
-    redelivery, however late — or when the run's newest observation has the same status.
-    Anything else is news: a run that failed, passed and failed again (a check run
-    updated in place, a job back in the queue) ends with its newest observation, whatever
-    was seen before."""
+    redelivery, however late — or when the run's newest observation has the same status
+    and is not older than it. A same-status observation that is newer is recorded: another
+    one may still arrive out of order between the two (fail 08:00, fail 08:10, then pass
+    08:05 must end failed). With no time from CI (`timed=False`: the time is the receipt),
+    the same status as the newest is a repeat, as the API promises for a run id and status
+    sent again. Anything else is news: a run that failed, passed and failed again ends
+    with its newest observation, whatever was seen before."""
     for index, (seen_status, seen_at) in enumerate(history):
         if seen_status == status and seen_at == observed_at:
             return index
-    if history and history[-1][0] == status:
+    if history and history[-1][0] == status and (not timed or observed_at <= history[-1][1]):
         return len(history) - 1
     return None
 
@@ -274,7 +280,8 @@ def waiver_carry_over(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
     """A PM/PO carries an approved, unexpired waiver of an earlier build over to the
     release's current build and commit, on record: a new approved waiver with the same
     reason, risk, mitigation, asker and expiry (never later), pointing at the one it came
-    from. The PM/PO must not be its asker, and the gate must still be waivable."""
+    from, and the PM/PO's written reason why it still holds. The PM/PO must not be its
+    asker, and the gate must still be waivable."""
     waiver = (
         Waiver.objects.select_for_update(of=("self",))
         .select_related("gate", "release__product", "requested_by")
@@ -284,6 +291,12 @@ def waiver_carry_over(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
     release = Release.objects.select_related("product").get(pk=waiver.release_id)
     if not has_role(actor, Role.PM, release.product):
         raise NotAllowed("role_not_held", _("Only a PM/PO can carry a waiver over."))
+    if not (note or "").strip():
+        raise RuleViolation(
+            "field_required",
+            _("Say why the waiver still holds for the new build: a waiver is always written."),
+            field="note",
+        )
     if waiver.requested_by_id == actor.pk:
         raise NotAllowed("own_waiver", _("You asked for this waiver; another PM/PO must carry it over."))
     if waiver.state != WaiverState.APPROVED:
@@ -325,8 +338,8 @@ def waiver_carry_over(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
         expires_at=waiver.expires_at,
         decided_by=actor,
         decided_at=now,
-        decision_note=(note or "").strip()
-        or _("Carried over from build %(build)s.") % {"build": waiver.build_number},
+        decision_note=_("Carried over from build %(build)s: %(why)s")
+        % {"build": waiver.build_number, "why": note.strip()},
     )
     audit_record(
         actor=actor,

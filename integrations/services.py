@@ -344,7 +344,10 @@ def _record(planned: list[Planned], *, source: str) -> None:
         commit = _commit_for(o, commits[p.release.pk])
         observed_at = min(o.observed_at, now) if o.observed_at else now
         seen = history.setdefault((p.release.pk, p.gate.pk, commit, o.run_id[:200], attempt), [])
-        if o.run_id and observation_known(seen, status=p.status, observed_at=observed_at) is not None:
+        known = observation_known(
+            seen, status=p.status, observed_at=observed_at, timed=o.observed_at is not None
+        )
+        if o.run_id and known is not None:
             p.applied.duplicates += 1
             p.applied.notes.append(f"“{o.identity}” → {p.gate.key} {p.status}: already recorded")
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,21 @@ def _dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+_ACTIONS_JOB = re.compile(r"/actions/runs/(\d+)/job/\d+")
+
+
+def _check_run_group(run: Mapping[str, Any]) -> str:
+    """What a check run belongs to. A check run carries no workflow name, but one made by
+    GitHub Actions links its workflow run (`…/actions/runs/<id>/job/<job>`): jobs of the
+    same name in two workflows are then two jobs, and a re-run (same workflow run, next
+    attempt) still replaces its own. Other apps' check runs are known by name alone."""
+    for key in ("details_url", "html_url"):
+        match = _ACTIONS_JOB.search(text(run.get(key), 1000))
+        if match:
+            return f"run {match.group(1)}"
+    return ""
+
+
 def observations(event: str, payload: Mapping[str, Any]) -> list[Observation]:
     if event == "check_run":
         run = _dict(payload.get("check_run"))
@@ -80,6 +96,7 @@ def observations(event: str, payload: Mapping[str, Any]) -> list[Observation]:
                 summary=text(_dict(run.get("output")).get("title")),
                 observed_at=timestamp(run.get("completed_at") if run.get("status") == "completed" else None)
                 or timestamp(run.get("started_at")),
+                group=_check_run_group(run),
             )
         ]
     if event == "check_suite":
@@ -185,6 +202,7 @@ def poll(session: PollSession, integration: Integration, release: Release) -> li
                 summary=text(_dict(run.get("output")).get("title")),
                 observed_at=timestamp(run.get("completed_at") if run.get("status") == "completed" else None)
                 or timestamp(run.get("started_at")),
+                group=_check_run_group(run),
             )
         )
     found += checked if checks.complete else [o for o in checked if o.status != "passed"]

@@ -162,3 +162,65 @@ def test_gitlab_jobs_of_the_same_name_in_two_stages_are_two_jobs(
     with django_capture_on_commit_callbacks(execute=True):
         assert post_gitlab(client, "Pipeline Hook", payload).status_code == 202
     assert status_of(ci_world, "e2e-regression") == "failed"
+
+
+def test_a_failure_delivered_out_of_order_still_wins(
+    client: Client, ci_world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Fail 08:00, fail 08:10, then the 08:05 pass arrives last: the run's newest
+    observation is the 08:10 failure."""
+    sha = ci_world.release.commit_sha
+    deliver_all(
+        client,
+        django_capture_on_commit_callbacks,
+        "check_run",
+        [
+            check_run("completed", "failure", at="2026-11-27T08:00:00Z", sha=sha),
+            check_run("completed", "failure", at="2026-11-27T08:10:00Z", sha=sha),
+            check_run("completed", "success", at="2026-11-27T08:05:00Z", sha=sha),
+        ],
+    )
+    assert status_of(ci_world, "contract") == "failed"
+
+
+def actions_check_run(
+    name: str, conclusion: str, *, at: str, sha: str, run_id: int, workflow_run: int
+) -> dict[str, Any]:
+    payload = check_run("completed", conclusion, at=at, sha=sha, run_id=run_id)
+    run = payload["check_run"]
+    run["name"] = name
+    run["details_url"] = f"https://github.com/acme/ios-app/actions/runs/{workflow_run}/job/{run_id + 1000}"
+    run["html_url"] = run["details_url"]
+    return payload
+
+
+def test_check_runs_of_the_same_name_in_two_workflows_are_two_jobs(
+    client: Client, ci_world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    sha = ci_world.release.commit_sha
+    deliver_all(
+        client,
+        django_capture_on_commit_callbacks,
+        "check_run",
+        [
+            actions_check_run(
+                "pact", "failure", at="2026-11-27T08:00:00Z", sha=sha, run_id=4, workflow_run=111
+            ),
+            actions_check_run(
+                "pact", "success", at="2026-11-27T08:30:00Z", sha=sha, run_id=5, workflow_run=222
+            ),
+        ],
+    )
+    assert status_of(ci_world, "contract") == "failed"
+    # A re-run of the failing workflow (same workflow run, a new check run) clears it.
+    deliver_all(
+        client,
+        django_capture_on_commit_callbacks,
+        "check_run",
+        [
+            actions_check_run(
+                "pact", "success", at="2026-11-27T09:00:00Z", sha=sha, run_id=6, workflow_run=111
+            )
+        ],
+    )
+    assert status_of(ci_world, "contract") == "passed"

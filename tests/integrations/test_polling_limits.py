@@ -528,3 +528,21 @@ def test_integrations_sharing_a_token_share_its_limit(
 
     assert server.paths() == [CHECKS]  # the second integration's token is the same: held too
     assert status_of(second) is None
+
+
+def test_polled_check_runs_of_the_same_name_in_two_workflows_are_two_jobs(
+    paged: Callable[..., PagedCI],
+) -> None:
+    server = paged()
+    s = setup(server, "github")
+    failing = check_run("completed", "failure", run_id=4)
+    passing = check_run("completed", "success", run_id=5)
+    for run, workflow_run in ((failing, 111), (passing, 222)):
+        run["details_url"] = f"https://github.com/acme/ios-app/actions/runs/{workflow_run}/job/{run['id']}"
+    passing["completed_at"] = "2025-11-27T08:30:00Z"
+    server.reply(CHECKS, check_runs(failing, passing))
+    server.reply(STATUS, combined())
+
+    releases_poll()
+
+    assert status_of(s) == "failed"
