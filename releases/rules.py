@@ -72,11 +72,16 @@ def rule_weakenings(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[R
             )
         )
 
-    # Compared by who and which role, not by row: a membership re-created as it was (single
-    # sign-on re-syncs them at sign-in) grants nothing new.
+    # A new PM/PO on the product: someone who may call Go and approve waivers that the Go
+    # was not decided with ("granting oneself the PM role"). Other roles only sign off,
+    # and a new sign-off changes the evidence anyway; a new QA joining by single sign-on
+    # during a rollout must not withdraw the Go. Compared by who and which role, not by
+    # row: a membership re-created as it was (SSO re-syncs them at sign-in) grants nothing.
     old_roles = {(str(r[1]), str(r[2])) for r in before.get("roles") or [] if len(r) > 2}
     for membership_id, username, role in sorted(
-        tuple(r[:3]) for r in now.get("roles") or [] if len(r) > 2 and (str(r[1]), str(r[2])) not in old_roles
+        tuple(r[:3])
+        for r in now.get("roles") or []
+        if len(r) > 2 and str(r[2]) == "pm" and (str(r[1]), str(r[2])) not in old_roles
     ):
         changes.append(
             RuleChange(

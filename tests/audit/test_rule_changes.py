@@ -103,6 +103,15 @@ def test_a_role_granted_on_the_product_makes_the_go_stale(make_user: Any) -> Non
     ]
 
 
+def test_a_new_qa_or_lead_leaves_the_go_standing(make_user: Any) -> None:
+    """Someone joining by single sign-on during a rollout withdraws nothing: only a PM/PO
+    may call Go or approve a waiver."""
+    world = go_over_a_waived_failure(make_user)
+    RoleMembership.objects.create(user=make_user(), role=Role.QA, product=world.product)
+    RoleMembership.objects.create(user=make_user(), role=Role.BACKEND_LEAD)
+    assert release_board(world.refresh()).go_stands
+
+
 def test_a_role_on_another_product_changes_nothing(make_user: Any) -> None:
     world = go_over_a_waived_failure(make_user)
     other = build_world(make_user).product
