@@ -120,8 +120,9 @@ class OIDCBackend(OIDCAuthenticationBackend):
         if kwargs.get("nonce") is None:
             return payload  # a userinfo answer signed as a JWT: no ID-token checks apply
         issuer = settings.GONOGO_OIDC_ISSUER
-        # Google also writes its issuer without the scheme ("accounts.google.com").
-        if issuer and str(payload.get("iss", "")).rstrip("/") not in (
+        # Always checked: without an issuer, a multi-tenant key set (Entra's `common`) would
+        # let any tenant's users in. Google also writes its issuer without the scheme.
+        if not issuer or str(payload.get("iss", "")).rstrip("/") not in (
             issuer,
             issuer.removeprefix("https://"),
         ):
@@ -147,7 +148,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> Any:
         claims = self.get_userinfo(access_token, id_token, payload)
-        issuer = settings.GONOGO_OIDC_ISSUER or str(payload.get("iss", "")).rstrip("/")
+        issuer = settings.GONOGO_OIDC_ISSUER
         claim = groups_claim()
         groups = claims.get(claim) or []
         if isinstance(groups, str):

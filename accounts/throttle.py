@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from axes.helpers import get_client_username, get_cool_off, get_failure_limit
+from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt, AccessBase
 from django.conf import settings
 from django.db.models import Max, Sum
@@ -36,13 +36,38 @@ def lockout_parameters(request_or_attempt: Any, credentials: dict[str, Any] | No
     return ["username", "ip_address"] if username else ["ip_address"]
 
 
+def _failures(request: HttpRequest, **which: str) -> tuple[int, datetime | None]:
+    """Failures (and the last one's time) within the cool-off, for one account or address."""
+    cool_off = get_cool_off(request)
+    attempts = AccessAttempt.objects.filter(**which)
+    if cool_off:
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
+    totals = attempts.aggregate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+    return totals["failures"] or 0, totals["last"]
+
+
+def failure_limit(request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
+    """django-axes' limit for this try. Axes counts the account and the address together
+    (the larger count) against one limit; the account must lock at GONOGO_LOCKOUT_FAILURES
+    and the address only at GONOGO_LOCKOUT_ADDRESS_FAILURES. So: the account's limit once
+    the account has reached it, else the address's (which is the higher)."""
+    username = get_client_username(request, credentials)
+    if username:
+        failures, _last = _failures(request, username=username)
+        if failures >= settings.GONOGO_LOCKOUT_FAILURES:
+            return int(settings.GONOGO_LOCKOUT_FAILURES)
+    return max(int(settings.GONOGO_LOCKOUT_ADDRESS_FAILURES), int(settings.GONOGO_LOCKOUT_FAILURES))
+
+
 def lock_state(request: HttpRequest, credentials: dict[str, Any] | None) -> dict[str, Any]:
     """What is locked (account, address or both) and until when."""
     cool_off = get_cool_off(request)
-    limit = get_failure_limit(request, credentials)
     username = get_client_username(request, credentials)
     ip = getattr(request, "axes_ip_address", None) or client_ip(request)
-    since = timezone.now() - cool_off if cool_off else None
+    limits = {
+        "account": int(settings.GONOGO_LOCKOUT_FAILURES),
+        "address": max(int(settings.GONOGO_LOCKOUT_ADDRESS_FAILURES), int(settings.GONOGO_LOCKOUT_FAILURES)),
+    }
     locked: dict[str, datetime | None] = {}
     for key, value in (
         ("account", {"username": username} if username else None),
@@ -50,18 +75,15 @@ def lock_state(request: HttpRequest, credentials: dict[str, Any] | None) -> dict
     ):
         if value is None:
             continue
-        attempts = AccessAttempt.objects.filter(**value)
-        if since is not None:
-            attempts = attempts.filter(attempt_time__gte=since)
-        totals = attempts.aggregate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
-        if (totals["failures"] or 0) >= limit:
-            locked[key] = totals["last"] + cool_off if cool_off and totals["last"] else None
+        failures, last = _failures(request, **value)
+        if failures >= limits[key]:
+            locked[key] = last + cool_off if cool_off and last else None
     untils = [u for u in locked.values() if u is not None]
     return {
         "locked_account": "account" in locked,
         "locked_address": "address" in locked,
         "locked_until": max(untils) if untils else None,
-        "failure_limit": limit,
+        "failure_limit": limits["account"] if "account" in locked else limits["address"],
         "locked_username": username or "",
     }
 

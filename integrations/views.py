@@ -3,6 +3,7 @@ the raw body, stores the delivery, and answers; processing happens after commit.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,6 +15,8 @@ from gonogo.validation import NUL
 from .models import Integration
 from .providers import WEBHOOKS
 from .services import delivery_receive
+
+logger = logging.getLogger(__name__)
 
 # Headers kept with a delivery, for the admin and for reprocessing.
 KEPT_HEADERS = (
@@ -62,15 +65,18 @@ def webhook_receive(request: HttpRequest, provider: str, slug: str) -> HttpRespo
         return problem(404, "unknown_integration", f"No active {provider} integration “{slug}”.")
     body = raw_body(request)
     if not integration.secret():  # every signature would fail: say what to set instead
+        # The variable's name goes to the server's log, not to whoever sent this.
+        logger.warning(
+            "webhook for integration %s refused: no secret; set %s on the server",
+            integration.slug,
+            integration.secret_env or "(no secret_env named)",
+        )
         return problem(
             401,
             "secret_missing",
-            f"The server has no secret for this integration: set the environment variable "
-            f"{integration.secret_env} on the server to the webhook's secret, restart it, and send "
-            f"the delivery again."
-            if integration.secret_env
-            else "This integration names no secret variable (secret_env): give it one, set that "
-            "variable on the server to the webhook's secret, and send the delivery again.",
+            "The server has no secret for this integration yet: its administrator must set the "
+            "environment variable the integration names (the server's log says which), restart "
+            "it, and then the delivery can be sent again.",
         )
     if not module.authenticate(integration, request.headers, body):
         return problem(

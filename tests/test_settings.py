@@ -124,3 +124,17 @@ def test_the_probes_are_not_redirected_to_https(client: Any, settings: Any) -> N
     settings.SECURE_SSL_REDIRECT = True
     assert client.get("/accounts/login/").status_code == 301
     assert client.get("/healthz").status_code == 200
+
+
+def test_single_sign_on_needs_the_issuer() -> None:
+    """Without an issuer every ID token's `iss` could not be checked (a multi-tenant key set
+    would let any tenant in): endpoints alone do not turn single sign-on on."""
+    endpoints = {
+        "GONOGO_OIDC_CLIENT_ID": "gonogo",
+        "GONOGO_OIDC_AUTHORIZATION_ENDPOINT": "https://login.example/authorize",
+        "GONOGO_OIDC_TOKEN_ENDPOINT": "https://login.example/token",
+        "GONOGO_OIDC_JWKS_ENDPOINT": "https://login.example/keys",
+    }
+    assert show("settings.GONOGO_OIDC_ENABLED", DEBUG="1", **endpoints) == "False"
+    issuer = {**endpoints, "GONOGO_OIDC_ISSUER": "https://login.example"}
+    assert show("settings.GONOGO_OIDC_ENABLED", DEBUG="1", **issuer) == "True"

@@ -216,7 +216,7 @@ def test_failed_sso_callbacks_count_towards_the_address_lockout(
 ) -> None:
     provider.id_token_changes = {"aud": "someone-else"}
     client = Client()
-    for _ in range(settings.AXES_FAILURE_LIMIT):
+    for _ in range(settings.GONOGO_LOCKOUT_ADDRESS_FAILURES):
         sign_in(client, provider)
     provider.id_token_changes = {}
     response = sign_in(client, provider)
