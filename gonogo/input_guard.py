@@ -10,6 +10,7 @@ field by its JSON path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -73,16 +74,18 @@ def refusal(request: HttpRequest, field: str) -> HttpResponse:
             errors=[{"field": field, "message": "Contains a NUL character (\\u0000)."}],
         )
     message = _(
-        "“%(field)s” contains a NUL character (\\0), which cannot be stored. Remove it and try again."
+        "“%(field)s” contains an invisible control character (NUL, often pasted in by mistake) "
+        "that cannot be stored. Delete it, or type the text again, and send it once more."
     ) % {"field": field}
     if request.headers.get("HX-Request"):
         response = HttpResponse(
             format_html('<ul class="messages" role="alert"><li class="msg-error">{}</li></ul>', message),
             status=400,
         )
-        # Shown at the top of the page, where a plain form's refusal appears, instead of
-        # replacing the panel that asked.
-        response["HX-Retarget"] = "#main"
+        # Shown at the top of the panel that asked (where the person is looking), without
+        # replacing it; at the top of the page when the request names no panel.
+        target = request.headers.get("HX-Target", "")
+        response["HX-Retarget"] = f"#{target}" if re.fullmatch(r"[A-Za-z][\w-]{0,80}", target) else "#main"
         response["HX-Reswap"] = "afterbegin"
         response[REFUSED_HEADER] = "1"
         return response

@@ -156,7 +156,13 @@ def unavailable(request: HttpRequest) -> HttpResponse:
         else:
             # No request passed: no context processor runs (they read the session and user).
             html = loader.render_to_string(
-                "503.html", {"LANGUAGE_CODE": language, "retry_after": RETRY_AFTER_SECONDS}
+                "503.html",
+                {
+                    "LANGUAGE_CODE": language,
+                    "retry_after": RETRY_AFTER_SECONDS,
+                    "sending": request.method not in ("GET", "HEAD"),
+                    "path": request.get_full_path() if request.method in ("GET", "HEAD") else request.path,
+                },
             )
             response = HttpResponse(html, status=503, content_type="text/html; charset=utf-8")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -284,6 +284,7 @@ def test_every_form_of_every_page_refuses_nul_in_each_field(make_user: Any) -> N
                 body = response.content.decode()
                 ok = response.status_code == 400 and f"“{field}”" in body
                 if htmx:
+                    # Without HX-Target the refusal goes to the top of the page.
                     ok = ok and response["X-Gonogo-Refused"] == "1" and response["HX-Retarget"] == "#main"
                     ok = ok and "<html" not in body
                 if not ok:
@@ -346,3 +347,18 @@ def test_a_session_cookie_holding_nul_is_no_session() -> None:
     client.cookies["sessionid"] = f"abcdefgh{NUL}ijkl"
     response = client.get(reverse("releases:dashboard"))
     assert response.status_code == 302 and reverse("accounts:login") in response["Location"]
+
+
+@pytest.mark.django_db
+def test_an_htmx_refusal_lands_in_the_panel_that_asked(client: Any, make_user: Any) -> None:
+    from accounts.models import Role
+
+    client.force_login(make_user(Role.PM))
+    headers = {"HX-Request": "true", "HX-Target": "decision"}
+    response = client.post("/i18n/setlang/", {"language": f"k{NUL}o"}, headers=headers)
+    assert response.status_code == 400
+    assert (response["HX-Retarget"], response["HX-Reswap"]) == ("#decision", "afterbegin")
+    hostile = client.post(
+        "/i18n/setlang/", {"language": f"k{NUL}o"}, headers={**headers, "HX-Target": "x' onload"}
+    )
+    assert hostile["HX-Retarget"] == "#main"

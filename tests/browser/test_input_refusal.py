@@ -21,8 +21,8 @@ def test_a_nul_in_the_rationale_is_refused_on_the_page(asgi_server: str, browser
     pm.goto(asgi_server + BOARD)
     pm.locator("#rationale").fill("Not yet\x00 ready")
     pm.get_by_role("button", name="Call No-Go").click()
-    refusal = pm.locator("#main > ul.messages[role=alert]")
-    expect(refusal).to_contain_text("“rationale” contains a NUL character")
+    refusal = pm.locator("#decision > ul.messages[role=alert]")  # where the PM is looking
+    expect(refusal).to_contain_text("“rationale” contains an invisible control character")
     expect(pm.locator("#decision")).to_be_visible()  # the panel was not replaced
     expect(pm.locator("#rationale")).to_be_visible()
     assert not Decision.objects.exists()

@@ -15,7 +15,7 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from gates.models import Waiver, WaiverState
 from gates.services import gate_result_record, waiver_approve, waiver_carry_over, waiver_reject
-from gonogo.errors import Conflict, NotAllowed
+from gonogo.errors import Conflict, NotAllowed, RuleViolation
 from releases.selectors import release_board
 from releases.services import release_new_build
 from releases.verdict import GateEvidence, WaiverEvidence, waiver_counts
@@ -94,21 +94,26 @@ def test_the_pm_carries_a_waiver_over_on_record(make_user: Any) -> None:
     assert gate_codes(world) == []
     event = AuditEvent.objects.get(action="waiver.carry_over")
     assert (event.before["build"], event.after["build"], event.actor_id) == (10, 11, other_pm.pk)
+    assert "Same sandbox flake" in carried.decision_note
     with pytest.raises(Conflict):
-        waiver_carry_over(waiver=world.waiver, actor=other_pm)  # once per build
+        waiver_carry_over(waiver=world.waiver, actor=other_pm, note="again")  # once per build
 
 
 def test_carry_over_refusals(make_user: Any) -> None:
     world = waived_world(make_user)
     with pytest.raises(Conflict) as exc:
-        waiver_carry_over(waiver=world.waiver, actor=world.pm)
+        waiver_carry_over(waiver=world.waiver, actor=world.pm, note="n")
     assert exc.value.code == "waiver_already_current"
     new_build(world)
     with pytest.raises(NotAllowed):
-        waiver_carry_over(waiver=world.waiver, actor=world.lead)
+        waiver_carry_over(waiver=world.waiver, actor=world.lead, note="n")
     with pytest.raises(NotAllowed) as own:
-        waiver_carry_over(waiver=world.waiver, actor=world.waiver.requested_by)
+        waiver_carry_over(waiver=world.waiver, actor=world.waiver.requested_by, note="n")
     assert own.value.code in ("own_waiver", "role_not_held")
+    other_pm = make_user(Role.PM, product=world.product)
+    with pytest.raises(RuleViolation) as unwritten:
+        waiver_carry_over(waiver=world.waiver, actor=other_pm, note="  ")
+    assert unwritten.value.field == "note"
 
 
 def test_board_shows_the_earlier_build_and_offers_carry_over_to_a_pm(make_user: Any, client: Client) -> None:
@@ -124,6 +129,7 @@ def test_board_shows_the_earlier_build_and_offers_carry_over_to_a_pm(make_user: 
     response = client.post(carry, {"note": "still flaky"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "carried over" in response.content.decode()
+    assert "carried over: counts for build 11" in response.content.decode()
     assert gate_codes(world) == []
 
 
