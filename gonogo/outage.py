@@ -195,6 +195,9 @@ def _probe() -> bool:
         logger.warning("database still unavailable: %s", exc)
         BREAKER.trip()
         return False
+    except BaseException:
+        BREAKER.trip()  # never leave a probe marked as running: the next one may try
+        raise
     BREAKER.close()
     return True
 

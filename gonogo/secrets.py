@@ -48,7 +48,14 @@ SERVER_NAMES = frozenset(
 )
 # Whole families that belong to the server (single sign-on, sessions, the database roles'
 # GONOGO_DB_APP_PASSWORD / GONOGO_DB_APP_ROLE of docs/running.md).
-SERVER_PREFIXES = ("GONOGO_OIDC_", "GONOGO_SSO_", "GONOGO_SESSION_", "GONOGO_DB_")
+SERVER_PREFIXES = (
+    "GONOGO_OIDC_",
+    "GONOGO_SSO_",
+    "GONOGO_SESSION_",
+    "GONOGO_DB_",
+    "GONOGO_BENCH_",
+    "GONOGO_LOCKOUT_",
+)
 
 _SETTINGS_FILE = Path(__file__).with_name("settings.py")
 _scanned: frozenset[str] | None = None

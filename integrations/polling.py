@@ -134,7 +134,7 @@ class PollSession:
         self.deadline = deadline
         self.clock = clock
         self.last_status: int | None = None
-        self.foreign_next = False
+        self.next_refused = False
 
     def get_json(
         self,
@@ -182,12 +182,12 @@ class PollSession:
                 logger.warning("polling %s: more than %s pages; the rest is not read", seen[0], MAX_PAGES)
                 break
             seen.append(url)
-            self.foreign_next = False
+            self.next_refused = False
             answer = self._get(integration, url, headers=headers, conditional=True)
             if answer is None:
                 pages.complete = False
                 break
-            if self.foreign_next:
+            if self.next_refused:
                 pages.complete = False
             data, next_url = answer
             if data is None:  # 304: unchanged since last time
@@ -217,6 +217,8 @@ class PollSession:
         know), once per worker process rather than at every poll."""
         key = (integration.pk, release.pk, message)
         if key not in _NOTED:
+            if len(_NOTED) > 10_000:
+                _NOTED.clear()  # a long-lived worker: forget, and say it once more
             _NOTED.add(key)
             logger.warning(
                 "polling %s for %s %s: %s", integration, release.product.slug, release.version, message
@@ -317,12 +319,17 @@ class PollSession:
         except (ValueError, RecursionError) as exc:
             self._fail(cursor, now, status, f"answer is not JSON: {exc}")
             return None
-        next_url = link_next(response_headers, target)
+        try:
+            next_url = link_next(response_headers, target)
+        except ValueError as exc:  # a malformed Link header: this page counts, no next
+            logger.warning("polling %s: unreadable Link header: %s", url, exc)
+            self.next_refused = True
+            next_url = ""
         if next_url and _origin(next_url) != home:
             # Never follow a page link to another host either: this page counts, the
             # listing is incomplete (so no "passed" is taken from it).
             logger.warning("polling %s: next page on another host (%s); not followed", url, next_url)
-            self.foreign_next = True
+            self.next_refused = True
             next_url = ""
         etag = (response_headers.get("ETag") or "")[:255] if conditional else ""
         self._ok(cursor, status, etag=etag, next_url=next_url[:1000])
