@@ -18,6 +18,7 @@ from gonogo.errors import Conflict, NotAllowed, RuleViolation
 from gonogo.validation import ci_link
 from live.services import live_notify
 from releases.models import Release
+from releases.selectors import WAIVABLE_STATUSES, gate_current_status
 from releases.services import release_lock
 
 from .models import Evaluation, Gate, GateResult, ResultSource, ResultStatus, Waiver, WaiverState
@@ -171,6 +172,12 @@ def waiver_request(
     if not gate.waivable:
         raise RuleViolation(
             "gate_not_waivable", _("“%(gate)s” may not be waived.") % {"gate": gate.name}, field="gate"
+        )
+    if gate_current_status(release=release, gate=gate) not in WAIVABLE_STATUSES:
+        raise Conflict(
+            "gate_not_failing",
+            _("“%(gate)s” has not failed for this build: a waiver is only for a gate that failed.")
+            % {"gate": gate.name},
         )
     required = {
         "reason": (reason, _("A waiver needs a reason.")),

@@ -82,7 +82,10 @@ class GateRow:
     def may_ask_waiver(self) -> bool:
         blocking = self.gate.blocking and self.gate.evaluation == "ci" and self.gate.waivable
         open_request = any(w.state in ("requested",) for w in self.current_waivers)
-        return blocking and self.status != "passed" and self.waiver_in_force is None and not open_request
+        # Only past a gate that has failed (failed, error, skipped): not one still running
+        # or not reported yet, which may yet pass.
+        failing = self.status in WAIVABLE_STATUSES
+        return blocking and failing and self.waiver_in_force is None and not open_request
 
 
 @dataclass
@@ -444,6 +447,7 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
 # results: a skipped job never lets the gate pass.
 STATUS_WEIGHT = {"failed": 0, "error": 1, "running": 2, "pending": 3, "skipped": 4, "passed": 5}
 TERMINAL = frozenset({"passed", "failed", "error", "skipped"})
+WAIVABLE_STATUSES = frozenset({"failed", "error", "skipped"})  # what a waiver may carry
 
 
 def _supersedes(new: GateResult, old: GateResult) -> bool:

@@ -148,3 +148,20 @@ def test_the_verdict_never_counts_a_waiver_of_another_build() -> None:
     )
     assert waiver_counts(gate, waiver, now)
     assert not waiver_counts(gate, WaiverEvidence(**{**waiver.__dict__, "current": False}), now)
+
+
+def test_a_waiver_is_only_for_a_gate_that_failed(make_user: Any) -> None:
+    """Not for one still running or not reported yet (after a new build, say): it may pass."""
+    from releases.selectors import release_board as board_of
+
+    from ..releases.builders import build_world
+
+    world = build_world(make_user, ready=False)
+    gate_result_record(release=world.release, gate=world.gates[0], status="running", run_id="r1")
+    for gate in world.gates:  # one running, one never reported
+        with pytest.raises(Conflict) as exc:
+            ask(world, gate=gate)
+        assert exc.value.code == "gate_not_failing"
+    assert not any(row.may_ask_waiver for row in board_of(world.release).gates if row.gate in world.gates)
+    gate_result_record(release=world.release, gate=world.gates[0], status="failed", run_id="r1")
+    assert ask(world).state == WaiverState.REQUESTED
