@@ -33,7 +33,9 @@ for _ in $(seq 1 100); do curl -sf -o /dev/null "$base/bench/empty/" && break; s
 
 cookie=$($PY bench/session.py pm)
 board="$base/releases/ios-app/2.4.0/"
-curl -sf -o /dev/null -H "Cookie: sessionid=$cookie" "$board" || { echo "board not reachable" >&2; exit 1; }
+# 200, not a redirect to the login page: a bench of the login redirect measures nothing.
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: sessionid=$cookie" "$board")
+[ "$code" = 200 ] || { echo "board answered $code, not 200 (is the bench session signed in?)" >&2; exit 1; }
 
 rps() {  # rps URL → requests per second (wrk, 10 s, 2 threads, 16 connections)
   wrk -t2 -c16 -d10s -H "Cookie: sessionid=$cookie" "$1" | awk '/Requests\/sec/ {print $2}'
@@ -50,8 +52,10 @@ qa=$($PY bench/session.py qa)
 csrf=benchcsrftoken0123456789abcdefgh  # 32 characters: Django accepts it as cookie and header
 export TICK_COOKIE="sessionid=$qa; csrftoken=$csrf" TICK_CSRF=$csrf TICK_TARGET="item-${item##*/}" TICK_REFERER="$base/"
 tickurl="$base/releases/${item%/*}/checklist/items/${item##*/}/tick/"
-curl -sf -o /dev/null -X POST -H "Cookie: $TICK_COOKIE" -H "X-CSRFToken: $csrf" -d state=passed "$tickurl" \
-  || { echo "tick not accepted" >&2; exit 1; }
+answer=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -X POST -H "Cookie: $TICK_COOKIE" -H "X-CSRFToken: $csrf" -d state=passed "$tickurl")
+case "$answer" in
+  *"/accounts/login/"*|4*|5*) echo "tick answered $answer (is the bench session signed in?)" >&2; exit 1 ;;
+esac
 tickrps=$(wrk -t2 -c16 -d10s -s bench/tick.lua "$tickurl" | awk '/Requests\/sec/ {print $2}')
 tickratio=$($PY -c "print(f'{$tickrps / $empty:.3f}')")
 tickms=$($PY -c "print(f'{1000 * 16 / $tickrps:.1f}')")

@@ -15,7 +15,7 @@ from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 user = get_user_model().objects.get(username=sys.argv[1])
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[BACKEND_SESSION_KEY] = "accounts.backends.PasswordBackend"  # one of AUTHENTICATION_BACKENDS
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 print(session.session_key)

@@ -720,6 +720,14 @@ def main() -> None:
             return lost, doubled, unacked
 
         ours_runs = [r for r in runs if "ours" in r.label]
+        refusals: Counter[int] = Counter()
+        for r in [*ours_runs, paced]:
+            refusals.update({code: n for code, n in r.statuses.items() if 400 <= code < 500})
+        if refusals:
+            # A 401 or 404 costs nothing: a bench of refusals measures nothing.
+            raise SystemExit(
+                f"bench: our receiver refused deliveries {dict(refusals)}; check the bench integration"
+            )
         floor_runs = [*(r for r in runs if "floor" in r.label), floor_paced]
         lost_sat, doubled_sat, unacked_sat = inbox_check(ours_runs, flood)
         lost_steady, doubled_steady, unacked_steady = inbox_check([paced], product)

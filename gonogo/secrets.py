@@ -53,7 +53,6 @@ SERVER_PREFIXES = (
     "GONOGO_SSO_",
     "GONOGO_SESSION_",
     "GONOGO_DB_",
-    "GONOGO_BENCH_",
     "GONOGO_LOCKOUT_",
 )
 
