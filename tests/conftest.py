@@ -217,3 +217,19 @@ def _fresh_integration_cache() -> Any:
     views._cache.clear()
     yield
     views._cache.clear()
+
+
+@pytest.fixture
+def provider(settings: Any) -> Any:
+    """A local OpenID Connect provider (tests/accounts/oidc_provider.py), and the app
+    pointed at it by discovery: for the sign-on tests and the browser journey."""
+    from tests.accounts.oidc_provider import OIDCProvider
+
+    idp = OIDCProvider().start()
+    settings.GONOGO_OIDC_ENABLED = True
+    settings.GONOGO_OIDC_ISSUER = idp.issuer
+    settings.GONOGO_OIDC_PROVIDER_NAME = "Local IdP"
+    settings.OIDC_RP_CLIENT_ID = idp.client_id
+    settings.OIDC_RP_CLIENT_SECRET = idp.client_secret
+    yield idp
+    idp.stop()

@@ -4,7 +4,6 @@ demo board."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,18 +17,6 @@ from ..accounts.oidc_provider import OIDCProvider
 from .conftest import screenshot
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def provider(settings: Any) -> Iterator[OIDCProvider]:
-    idp = OIDCProvider().start()
-    settings.GONOGO_OIDC_ENABLED = True
-    settings.GONOGO_OIDC_ISSUER = idp.issuer
-    settings.GONOGO_OIDC_PROVIDER_NAME = "Local IdP"
-    settings.OIDC_RP_CLIENT_ID = idp.client_id
-    settings.OIDC_RP_CLIENT_SECRET = idp.client_secret
-    yield idp
-    idp.stop()
 
 
 def test_a_lead_signs_in_with_sso_and_signs_off(
