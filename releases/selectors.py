@@ -245,10 +245,11 @@ class ReleaseBoard:
 def rule_config(product: Product, gates: list[Gate]) -> dict[str, Any]:
     """The configuration the verdict depends on, as plain data a decision keeps: the
     product's gates (blocks, waivable, phase, where the status comes from), its required
-    sign-off roles and rehearsal window, who holds a role on it, and which of its API
+    sign-off roles and rehearsal window, who is PM/PO on it, and which of its API
     tokens that may report evidence are revoked. `releases.rules.rule_weakenings` compares two of these."""
+    # Only who is PM/PO: the one role whose new holders weaken a Go (`rule_weakenings`).
     roles = (
-        RoleMembership.objects.filter(Q(product__isnull=True) | Q(product=product))
+        RoleMembership.objects.filter(Q(product__isnull=True) | Q(product=product), role=Role.PM)
         .order_by("id")
         .values_list("id", "user__username", "role")
     )
@@ -378,7 +379,7 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
                     expires_at=w.expires_at,
                     approved_by_name=w.decided_by.get_username() if w.decided_by else "",
                     reason=w.reason,
-                    current=w.is_for_build_of(release),
+                    current=w.is_current,
                 )
                 for w in gate_waivers
             ),

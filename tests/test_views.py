@@ -401,10 +401,6 @@ def send(client: Client, method: str, url: str) -> Any:
 def test_every_method_on_every_url_for_every_role(name: str, make_user: Any, settings: Any) -> None:
     from integrations.services import token_issue
 
-    # A dozen users per URL: their password need not be slow to guess here (PBKDF2 takes
-    # about a second a user on a busy CI machine).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
     world = full_world(make_user) if name in PERMISSIONS else build_world(make_user, ready=False)
     url = reverse(name, kwargs=url_kwargs(name, world))
     accepted = accepted_methods(name)

@@ -116,6 +116,9 @@ def observations(event: str, payload: Mapping[str, Any]) -> list[Observation]:
 # Polling -----------------------------------------------------------------------------
 
 
+_RESOLVED: dict[tuple[int, str, str], str] = {}
+
+
 def _full_sha(
     session: PollSession, integration: Integration, release: Release, base: str, headers: dict[str, str]
 ) -> str:
@@ -125,11 +128,17 @@ def _full_sha(
     sha = release.commit_sha.lower()
     if len(sha) == 40:
         return sha
+    key = (integration.pk, base, sha)
+    if key in _RESOLVED:  # a commit's full SHA never changes: asked once per worker
+        return _RESOLVED[key]
     commit = session.get_json(
         integration, f"{base}/repository/commits/{sha}", headers=headers, conditional=False
     )
     full = text(commit.get("id"), 64).lower() if isinstance(commit, Mapping) else ""
     if full.startswith(sha) and len(full) >= len(sha):
+        if len(_RESOLVED) > 10_000:
+            _RESOLVED.clear()
+        _RESOLVED[key] = full
         return full
     if session.last_status == 404:
         session.note(integration, release, f"GitLab does not know commit {release.commit_sha}")
