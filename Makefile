@@ -17,12 +17,13 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test lint typecheck pytest messages vendor bench clean
+.PHONY: help install run test lint typecheck pytest messages vendor bench clean cli
 
 help:
 	@echo "make install   create .venv (Python >= 3.12) from requirements.lock"
 	@echo "make run       migrate, load demo data, serve web + worker + poller + beat on http://$(HOST):$(PORT)/"
 	@echo "make test      lint, type check and the whole test suite (browser tests included)"
+	@echo "make cli       build var/gonogo-cli.pyz, the gonogo command as one file for a pipeline's repository"
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -68,6 +69,10 @@ messages: install
 
 bench: install
 	bench/run.sh
+
+# The `gonogo` command as one file (standard library only, Python 3.9+) for pipelines.
+cli:
+	python3 scripts/build_cli.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var/
