@@ -1,5 +1,6 @@
-"""Writes about people and roles: single sign-on sign-in, role re-sync from the groups
-claim, and the policy file's [sso] section. Keyword-only, atomic, audited."""
+"""Writes about people and roles: single sign-on sign-in and role re-sync from the groups
+claim (the policy file's [sso] section is applied by policy/sso.py). Keyword-only, atomic,
+audited."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 
-from .models import MembershipSource, RoleMembership, SsoGroupRole, SsoIdentity, SsoSettings
+from .models import MembershipSource, RoleMembership, SsoGroupRole, SsoIdentity
 
 USERNAME_RE = re.compile(r"[^\w.@+-]")
 
@@ -115,56 +116,3 @@ def sso_user_sign_in(*, issuer: str, claims: dict[str, Any], groups: list[str]) 
         user.save(update_fields=changed)
     sso_roles_sync(user=user, groups=groups)
     return user
-
-
-@transaction.atomic
-def sso_policy_apply(*, groups_claim: str | None, rules: list[dict[str, Any]], actor_label: str) -> list[str]:
-    """Make the stored [sso] section match the policy file: the groups claim, and the
-    group → role rules (the file defines them whole: rules not in it are removed). Each
-    change is an audit event; running it twice changes nothing. `rules` are validated
-    dicts with `group`, `role` and an optional `product` slug."""
-    from releases.models import Product
-
-    changes = []
-    if groups_claim is not None:
-        row, _created = SsoSettings.objects.get_or_create(pk=1)
-        if row.groups_claim != groups_claim:
-            audit_record(
-                actor=None,
-                actor_label=actor_label,
-                action="policy.update",
-                obj=row,
-                before={"groups_claim": row.groups_claim},
-                after={"groups_claim": groups_claim},
-            )
-            row.groups_claim = groups_claim
-            row.save(update_fields=["groups_claim"])
-            changes.append(f"updated sso (groups_claim: {groups_claim})")
-    products = dict(Product.objects.values_list("slug", "pk"))
-    keep = []
-    for rule in rules:
-        product_id = products[rule["product"]] if rule.get("product") else None
-        same = SsoGroupRole.objects.filter(group=rule["group"], role=rule["role"])
-        obj = (
-            same.filter(product_id=product_id) if product_id else same.filter(product__isnull=True)
-        ).first()
-        label = f"sso role {rule['group']} → {rule['role']} ({rule.get('product') or '*'})"
-        if obj is None:
-            obj = SsoGroupRole.objects.create(group=rule["group"], role=rule["role"], product_id=product_id)
-            audit_record(
-                actor=None,
-                actor_label=actor_label,
-                action="policy.create",
-                obj=obj,
-                after={"group": rule["group"], "role": rule["role"], "product": rule.get("product") or "*"},
-            )
-            changes.append(f"created {label}")
-        keep.append(obj.pk)
-    for gone in SsoGroupRole.objects.exclude(pk__in=keep).select_related("product"):
-        label = f"sso role {gone.group} → {gone.role} ({gone.product.slug if gone.product else '*'})"
-        audit_record(
-            actor=None, actor_label=actor_label, action="policy.remove", obj=gone, before={"label": label}
-        )
-        gone.delete()
-        changes.append(f"removed {label}")
-    return changes

@@ -4,11 +4,11 @@ same file changes nothing and says so."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models, transaction
 
-from accounts.services import sso_policy_apply
 from audit.services import audit_record
 from checklists.models import ChecklistTemplate, TemplateItem, TemplateSection
 from gates.models import Gate
@@ -17,7 +17,8 @@ from notifications.models import Channel
 from operations.services import oncall_set
 from releases.models import Product
 
-from .schema import Policy
+from .specs import Policy, ProductSpec, SectionSpec
+from .sso import sso_policy_apply
 
 
 class _Applier:
@@ -67,7 +68,7 @@ class _Applier:
         obj.delete()
         self.changes.append(f"removed {label}")
 
-    def set_products(self, obj: Any, slugs: list[str] | None, label: str) -> None:
+    def set_products(self, obj: Any, slugs: Sequence[str] | None, label: str) -> None:
         if slugs is None:
             return
         wanted = set(Product.objects.filter(slug__in=slugs).values_list("pk", flat=True))
@@ -86,28 +87,24 @@ class _Applier:
             )
 
 
-def _product_values(p: dict[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = {"name": p["name"], "platform": p["platform"]}
+def _product_values(p: ProductSpec) -> dict[str, Any]:
+    """The product's fields the file sets; a setting it leaves out stays as it is."""
     optional = {
-        "rollout": "rollout_stages",
-        "rollback_target_minutes": "rollback_target_minutes",
-        "signoff_roles": "signoff_roles",
-        "runbook_url": "runbook_url",
-        "rehearsal_window_days": "rehearsal_window_days",
+        "rollout_stages": list(p.rollout) if p.rollout is not None else None,
+        "rollback_target_minutes": p.rollback_target_minutes,
+        "signoff_roles": list(p.signoff_roles) if p.signoff_roles is not None else None,
+        "runbook_url": p.runbook_url,
+        "rehearsal_window_days": p.rehearsal_window_days,
+        "health_error_rate": p.health.error_rate,
+        "health_p95_latency_ms": p.health.p95_latency_ms,
+        "health_rate_429": p.health.rate_429,
+        "soak_minutes": p.health.soak_minutes,
     }
-    for key, field in optional.items():
-        if key in p:
-            values[field] = p[key]
-    health = p.get("health") or {}
-    for key, field in {
-        "error_rate": "health_error_rate",
-        "p95_latency_ms": "health_p95_latency_ms",
-        "rate_429": "health_rate_429",
-        "soak_minutes": "soak_minutes",
-    }.items():
-        if key in health:
-            values[field] = float(health[key]) if key in ("error_rate", "rate_429") else health[key]
-    return values
+    return {
+        "name": p.name,
+        "platform": p.platform,
+        **{field: value for field, value in optional.items() if value is not None},
+    }
 
 
 @transaction.atomic
@@ -116,102 +113,96 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
     a = _Applier(actor_label)
 
     for p in policy.products:
-        product = a.upsert(Product, {"slug": p["slug"]}, _product_values(p), f"product {p['slug']}")
-        for oc in p.get("oncall") or []:
-            existing = product.oncall_contacts.filter(role=oc["role"]).first()
-            if existing is None or (existing.name, existing.contact) != (oc["name"], oc["contact"]):
+        product = a.upsert(Product, {"slug": p.slug}, _product_values(p), f"product {p.slug}")
+        for oc in p.oncall:
+            existing = product.oncall_contacts.filter(role=oc.role).first()
+            if existing is None or (existing.name, existing.contact) != (oc.name, oc.contact):
                 oncall_set(
                     product=product,
-                    role=oc["role"],
-                    name=oc["name"],
-                    contact=oc["contact"],
+                    role=oc.role,
+                    name=oc.name,
+                    contact=oc.contact,
                     actor_label=a.actor_label,
                 )
-                a.changes.append(f"set on-call {p['slug']} {oc['role']}: {oc['name']}")
+                a.changes.append(f"set on-call {p.slug} {oc.role}: {oc.name}")
 
     for position, g in enumerate(policy.gates):
         values = {
-            "name": g["name"],
-            "owner_role": g["owner_role"],
-            "description": g.get("description", ""),
-            "phase": g.get("phase", "pre_release"),
-            "blocking": g.get("blocking", True),
-            "waivable": g.get("waivable", False),
-            "evaluation": g.get("evaluation", "ci"),
-            "allow_failure_passes": g.get("allow_failure_passes", False),
-            "position": g.get("position", (position + 1) * 10),
+            "name": g.name,
+            "owner_role": g.owner_role,
+            "description": g.description,
+            "phase": g.phase,
+            "blocking": g.blocking,
+            "waivable": g.waivable,
+            "evaluation": g.evaluation,
+            "allow_failure_passes": g.allow_failure_passes,
+            "position": g.position if g.position is not None else (position + 1) * 10,
         }
-        gate = a.upsert(Gate, {"key": g["key"]}, values, f"gate {g['key']}")
-        a.set_products(gate, g.get("products"), f"gate {g['key']}")
+        gate = a.upsert(Gate, {"key": g.key}, values, f"gate {g.key}")
+        a.set_products(gate, g.products, f"gate {g.key}")
 
     for integ in policy.integrations:
         values = {
-            "provider": integ["provider"],
-            "product": Product.objects.get(slug=integ["product"]),
-            "secret_env": integ.get("secret_env", ""),
-            "api_token_env": integ.get("api_token_env", ""),
-            "gate_patterns": integ.get("gates", {}),
-            "api_url": integ.get("api_url", ""),
-            "repository": integ.get("repository", ""),
-            "active": integ.get("active", True),
+            "provider": integ.provider,
+            "product": Product.objects.get(slug=integ.product),
+            "secret_env": integ.secret_env,
+            "api_token_env": integ.api_token_env,
+            "gate_patterns": dict(integ.gates),
+            "api_url": integ.api_url,
+            "repository": integ.repository,
+            "active": integ.active,
         }
-        a.upsert(Integration, {"slug": integ["slug"]}, values, f"integration {integ['slug']}")
+        a.upsert(Integration, {"slug": integ.slug}, values, f"integration {integ.slug}")
 
     for cl in policy.checklists:
         template = a.upsert(
             ChecklistTemplate,
-            {"key": cl["key"]},
-            {"name": cl["name"], "kind": cl["kind"]},
-            f"checklist {cl['key']}",
+            {"key": cl.key},
+            {"name": cl.name, "kind": cl.kind},
+            f"checklist {cl.key}",
         )
-        a.set_products(template, cl.get("products"), f"checklist {cl['key']}")
-        _sync_sections(a, template, cl.get("sections") or [])
+        a.set_products(template, cl.products, f"checklist {cl.key}")
+        _sync_sections(a, template, cl.sections)
 
     for ch in policy.channels:
         values = {
-            "kind": ch["kind"],
-            "url_env": ch.get("url_env", ""),
-            "email": ch.get("email", ""),
-            "active": ch.get("active", True),
+            "kind": ch.kind,
+            "url_env": ch.url_env,
+            "email": ch.email,
+            "active": ch.active,
         }
-        channel = a.upsert(Channel, {"slug": ch["slug"]}, values, f"channel {ch['slug']}")
-        a.set_products(channel, ch.get("products"), f"channel {ch['slug']}")
+        channel = a.upsert(Channel, {"slug": ch.slug}, values, f"channel {ch.slug}")
+        a.set_products(channel, ch.products, f"channel {ch.slug}")
 
     if policy.sso is not None:
-        a.changes.extend(
-            sso_policy_apply(
-                groups_claim=policy.sso.get("groups_claim"),
-                rules=policy.sso.get("roles") or [],
-                actor_label=a.actor_label,
-            )
-        )
+        a.changes.extend(sso_policy_apply(sso=policy.sso, actor_label=a.actor_label))
 
     return a.changes
 
 
-def _sync_sections(a: _Applier, template: ChecklistTemplate, sections: list[dict[str, Any]]) -> None:
+def _sync_sections(a: _Applier, template: ChecklistTemplate, sections: Sequence[SectionSpec]) -> None:
     """The file defines the template whole: sections and items not in it are removed.
     Running checklists are copies and do not change."""
     keep_sections = []
     for s_pos, s in enumerate(sections):
-        label = f"checklist {template.key} section “{s['title']}”"
+        label = f"checklist {template.key} section “{s.title}”"
         section = a.upsert(
-            TemplateSection, {"template": template, "title": s["title"]}, {"position": s_pos}, label
+            TemplateSection, {"template": template, "title": s.title}, {"position": s_pos}, label
         )
         keep_sections.append(section.pk)
         keep_items = []
-        for i_pos, item in enumerate(s.get("items") or []):
+        for i_pos, item in enumerate(s.items):
             values = {
-                "instructions": item.get("instructions", ""),
-                "core": item.get("core", False),
-                "owner_role": item.get("owner_role", "qa"),
+                "instructions": item.instructions,
+                "core": item.core,
+                "owner_role": item.owner_role,
                 "position": i_pos,
             }
             obj = a.upsert(
                 TemplateItem,
-                {"section": section, "title": item["title"]},
+                {"section": section, "title": item.title},
                 values,
-                f"{label} item “{item['title']}”",
+                f"{label} item “{item.title}”",
             )
             keep_items.append(obj.pk)
         for gone_item in section.items.exclude(pk__in=keep_items):
