@@ -43,6 +43,7 @@ run: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache  # the layers of docs/development.md (pyproject.toml)
 
 # Tests run with DEBUG off, as in production; this key exists only for them.
 # Tests hold one connection per thread (and threads of their own): no pool there.

@@ -5,7 +5,7 @@ audited."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -14,6 +14,9 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 
 from .models import MembershipSource, RoleMembership, SsoGroupRole, SsoIdentity
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 USERNAME_RE = re.compile(r"[^\w.@+-]")
 
@@ -32,16 +35,24 @@ def _membership_label(role: str, product_id: int | None, slugs: dict[int, str]) 
 
 
 @transaction.atomic
-def sso_roles_sync(*, user: Any, groups: list[str], actor_label: str = "sso") -> list[str]:
+def sso_roles_sync(*, user: User, groups: list[str], actor_label: str = "sso") -> list[str]:
     """Make `user`'s single sign-on memberships exactly those the policy's [sso] rules give
     for `groups`: grants what is missing, removes SSO memberships no group gives any more,
     each an audit event. Memberships given by hand are never touched; a role already held
     by hand is not granted twice. Returns one line per change."""
-    from releases.models import Product
-
     wanted = set(SsoGroupRole.objects.filter(group__in=groups).values_list("role", "product_id"))
     current = {(m.role, m.product_id): m for m in RoleMembership.objects.filter(user=user)}
-    slugs = dict(Product.objects.values_list("pk", "slug"))
+    # The slugs of the products either side names, through the memberships' own relations.
+    slugs = dict(
+        SsoGroupRole.objects.filter(group__in=groups, product__isnull=False).values_list(
+            "product_id", "product__slug"
+        )
+    )
+    slugs.update(
+        RoleMembership.objects.filter(user=user, product__isnull=False).values_list(
+            "product_id", "product__slug"
+        )
+    )
     changes = []
     for (role, product_id), membership in sorted(current.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         if membership.source == MembershipSource.SSO and (role, product_id) not in wanted:
@@ -70,7 +81,7 @@ def sso_roles_sync(*, user: Any, groups: list[str], actor_label: str = "sso") ->
 
 
 @transaction.atomic
-def sso_user_sign_in(*, issuer: str, claims: dict[str, Any], groups: list[str]) -> Any:
+def sso_user_sign_in(*, issuer: str, claims: dict[str, Any], groups: list[str]) -> User:
     """The person the provider vouched for: found by (issuer, subject), or created on first
     sign-in with a user name from `preferred_username` (else `email`). A local account that
     already has that user name is not taken over (SsoRefused): an administrator links it.

@@ -11,12 +11,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from gonogo.errors import DomainError
-from gonogo.validation import may_hold_nul, nul_paths, without_nul
+from core.errors import DomainError
+from core.problems import method_refused, problem, problem_from
+from core.validation import may_hold_nul, nul_paths, without_nul
 from integrations.models import ApiToken
-from integrations.services import token_authenticate
-
-from .problems import problem, problem_from
+from integrations.tokens import token_authenticate
 
 View = Callable[..., HttpResponse]
 
@@ -34,12 +33,7 @@ def api_view(methods: tuple[str, ...], scope: str | None = None) -> Callable[[Vi
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
-                return problem(
-                    405,
-                    "method_not_allowed",
-                    f"Use {' or '.join(methods)} here.",
-                    headers={"Allow": ", ".join(methods)},
-                )
+                return method_refused(methods)
             if scope is not None:
                 header = request.headers.get("Authorization", "")
                 kind, _space, raw = header.partition(" ")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from gonogo.validation import CI_LINK_PATTERN
+from core.validation import CI_LINK_PATTERN
 
 STATUSES = ["pending", "running", "passed", "failed", "error", "skipped"]
 NOT_BLANK = "\\S"

@@ -2,9 +2,8 @@
 
 from django.urls import path
 
-from integrations.views import webhook_receive
-
 from . import views
+from .webhooks import webhook_receive
 
 app_name = "api"
 

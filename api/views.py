@@ -13,16 +13,19 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
-from checklists.services import defect_sync
-from gonogo.errors import NotFound, RuleViolation
+from api.results import result_report
+from board.lifecycle import release_report
+from board.selectors import ReleaseBoard, release_board
+from checklists.defects import defect_sync
+from core.errors import NotFound, RuleViolation
+from integrations.inbox import deliveries_replay_schedule
 from integrations.models import TokenScope
 from integrations.providers.base import timestamp
-from integrations.services import result_report, token_product
+from integrations.tokens import token_product
 from operations.models import Rollback
+from operations.rollout import rollout_stages
 from operations.services import HEALTH_FIELDS, health_sample_record
-from releases.models import Product, Release
-from releases.selectors import ReleaseBoard, release_board
-from releases.services import release_report, rollout_stages
+from releases.models import Product, Release, ReleaseState, Vote
 
 from .auth import ApiRequest, api_view, json_object, raw_body
 from .openapi import BUILD_PATTERN, COMMIT_PATTERN, schema
@@ -96,6 +99,9 @@ def releases_create(request: ApiRequest) -> HttpResponse:
         branch=(data.get("branch") or "")[:255],
         actor_label=f"token:{request.api_token.name}",
     )
+    if what != "unchanged":
+        # CI results that arrived before this release (or its new commit) apply now.
+        deliveries_replay_schedule(release=release)
     board = release_board(release)
     return JsonResponse(
         {**_release_json(request, board), "outcome": what}, status=201 if what == "created" else 200
@@ -104,9 +110,7 @@ def releases_create(request: ApiRequest) -> HttpResponse:
 
 def _board_url(request: HttpRequest, release: Release, anchor: str = "") -> str:
     url = request.build_absolute_uri(
-        reverse(
-            "releases:release_board", kwargs={"product": release.product.slug, "version": release.version}
-        )
+        reverse("board:release_board", kwargs={"product": release.product.slug, "version": release.version})
     )
     return f"{url}#{anchor}" if anchor else url
 
@@ -116,7 +120,9 @@ def _decision(board: ReleaseBoard) -> dict[str, Any]:
     decision = board.decision
     if board.go_stands:
         outcome = "go"
-    elif decision is not None and decision.outcome == "no_go" and board.release.state == "no_go":
+    elif (
+        decision is not None and decision.outcome == Vote.NO_GO and board.release.state == ReleaseState.NO_GO
+    ):
         outcome = "no_go"
     else:
         outcome = "pending"
@@ -170,7 +176,7 @@ def _release_json(request: HttpRequest, board: ReleaseBoard) -> dict[str, Any]:
         "decision": _decision(board),
         "rollout": {
             "stages": rollout_stages(release),
-            "halted": release.state == "halted",
+            "halted": release.state == ReleaseState.HALTED,
             "stage_percent": release.rollout_percent,
             "rollback": _rollback(release),
             "last_health": None

@@ -11,9 +11,9 @@ django.setup()
 
 from django.utils import timezone  # noqa: E402
 
+from board.lifecycle import release_create  # noqa: E402
 from checklists.models import Checklist, ChecklistItem, ChecklistTemplate  # noqa: E402
 from releases.models import Product  # noqa: E402
-from releases.services import release_create  # noqa: E402
 
 product = Product.objects.get(slug="api")
 version = f"9.{timezone.now():%m%d%H%M%S}.0"

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import webhooks as wb  # sets the environment
+import webhooks_setup as wb  # sets the environment
 
 PART = sys.argv[1] if len(sys.argv) > 1 else "all"
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 400
@@ -80,9 +80,9 @@ def ack_profile(world: wb.World) -> None:
     from django.test import AsyncClient, Client
 
     from api.auth import json_object
+    from integrations.inbox import delivery_receive
     from integrations.models import Integration
     from integrations.providers import github
-    from integrations.services import delivery_receive
     from integrations.tasks import delivery_process_task
 
     bodies = wb.Bodies()
@@ -215,8 +215,8 @@ def worker_profile(world: wb.World) -> None:
     from django.utils import timezone
 
     from gates.models import GateResult
+    from integrations.inbox import delivery_process
     from integrations.models import Delivery
-    from integrations.services import delivery_process
 
     bodies = wb.Bodies()
     names = list(wb.JOB_NAMES.values())

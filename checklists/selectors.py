@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from accounts.permissions import roles_for
+from accounts.capabilities import Capability, acting_roles
 from releases.models import Product
 
 from .models import Checklist, ChecklistItem, ChecklistKind, ItemState, TemplateItem
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
 
 def programme_products(checklist: Checklist) -> list[Product]:
@@ -17,14 +21,16 @@ def programme_products(checklist: Checklist) -> list[Product]:
     return list(checklist.template.products.order_by("slug")) or list(Product.objects.order_by("slug"))
 
 
-def programme_approver_roles(user: Any, checklist: Checklist) -> set[str]:
+def programme_approver_roles(user: AbstractBaseUser | AnonymousUser | None, checklist: Checklist) -> set[str]:
     """The roles in which `user` may approve the programme's checks: those held for every
     product the programme covers (a global membership covers all). A role held for one
     product only does not approve a check that speaks for all of them."""
     products = programme_products(checklist)
     if not products:
-        return roles_for(user, None)
-    return set.intersection(*(roles_for(user, product) for product in products))
+        return set(acting_roles(user, Capability.APPROVE_PROGRAMME_ITEM))
+    return set.intersection(
+        *(set(acting_roles(user, Capability.APPROVE_PROGRAMME_ITEM, product)) for product in products)
+    )
 
 
 @dataclass
@@ -42,7 +48,7 @@ class ProgrammeChecklist:
         return bool(self.items) and self.done == len(self.items)
 
 
-def programme_checklist(user: Any = None) -> ProgrammeChecklist | None:
+def programme_checklist(user: AbstractBaseUser | AnonymousUser | None = None) -> ProgrammeChecklist | None:
     """The programme setup checklist with its items, or None if there is none; with
     `user`, the roles in which they may approve its checks."""
     checklist = (

@@ -1,34 +1,36 @@
-"""Checklist copies, ticks and defects. Atomic, audited."""
+"""Checklists: copied from their templates, ticked (and a tick taken back), and brought up
+to date with a changed template. Atomic, audited. Defects are checklists/defects.py."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.permissions import has_role
+from accounts.capabilities import Capability, can
+from audit.models import AuditEvent
 from audit.services import audit_record
-from gonogo.errors import Conflict, NotAllowed, RuleViolation
-from gonogo.validation import ci_link, http_url
+from core.errors import Conflict, NotAllowed, RuleViolation
+from core.validation import http_url
 from live.services import live_notify
+from releases.lifecycle import release_lock
 from releases.models import Release
-from releases.services import release_lock
 
 from .models import (
     Checklist,
     ChecklistItem,
     ChecklistKind,
     ChecklistTemplate,
-    Defect,
-    DefectState,
     ItemState,
-    Severity,
 )
 from .selectors import programme_approver_roles
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def _copy_template(template: ChecklistTemplate, *, release: Release | None) -> tuple[Checklist, int]:
@@ -60,7 +62,7 @@ def _copy_template(template: ChecklistTemplate, *, release: Release | None) -> t
 
 
 @transaction.atomic
-def checklists_create_for_release(*, release: Release, actor: Any = None) -> list[Checklist]:
+def checklists_create_for_release(*, release: Release, actor: User | None = None) -> list[Checklist]:
     """Snapshot every release template that applies to the product. Templates edited later
     do not change these copies. Safe to call twice."""
     templates = (
@@ -85,7 +87,7 @@ def checklists_create_for_release(*, release: Release, actor: Any = None) -> lis
 
 
 @transaction.atomic
-def programme_checklist_ensure(*, template: ChecklistTemplate, actor: Any = None) -> Checklist:
+def programme_checklist_ensure(*, template: ChecklistTemplate, actor: User | None = None) -> Checklist:
     """The programme setup checklist: one copy, made once."""
     existing = Checklist.objects.filter(template=template, release__isnull=True).first()
     if existing:
@@ -125,13 +127,15 @@ def _programme_refusal() -> str:
     )
 
 
-def _may_tick(actor: Any, item: ChecklistItem) -> bool:
+def _may_tick(actor: User | None, item: ChecklistItem) -> bool:
     """QA or the item's owner role on release checklists; on the programme checklist only
     the role that approves the check, held for every product the programme covers."""
     release = item.checklist.release
     if release is None:
         return item.owner_role in programme_approver_roles(actor, item.checklist)
-    return has_role(actor, ("qa", item.owner_role), release.product)
+    return can(actor, Capability.TICK_ANY_ITEM, release.product) or can(
+        actor, Capability.TICK_OWN_ITEM, release.product, role=item.owner_role
+    )
 
 
 @transaction.atomic
@@ -139,7 +143,7 @@ def checklist_item_tick(
     *,
     item: ChecklistItem,
     state: str,
-    actor: Any,
+    actor: User | None,
     note: str = "",
     evidence_url: str = "",
     expected_revision: int | None = None,
@@ -184,11 +188,9 @@ def checklist_item_tick(
 
 
 @transaction.atomic
-def checklist_tick_undo(*, release: Release, actor: Any) -> ChecklistItem:
+def checklist_tick_undo(*, release: Release, actor: User | None) -> ChecklistItem:
     """Take back the actor's last tick on this release's checklists: the item returns to
     what it was before, unless someone changed it since (Conflict, nothing overwritten)."""
-    from audit.models import AuditEvent
-
     release_lock(release.pk)
     last = (
         AuditEvent.objects.filter(
@@ -239,113 +241,8 @@ def checklist_tick_undo(*, release: Release, actor: Any) -> ChecklistItem:
     return item
 
 
-DEFECT_ROLES = ("qa", "mobile_lead", "backend_lead")
-
-
-def _ensure_defect_role(actor: Any, release: Release) -> None:
-    if actor is None:
-        return  # a system (CI, a tracker) reporting through an authenticated API
-    if not has_role(actor, DEFECT_ROLES, release.product):
-        raise NotAllowed("role_not_held", _("Only QA or a lead can record or resolve defects."))
-
-
 @transaction.atomic
-def defect_report(
-    *,
-    release: Release,
-    title: str,
-    severity: str,
-    actor: Any = None,
-    actor_label: str = "",
-    tracker_url: str = "",
-    checklist_item: ChecklistItem | None = None,
-) -> Defect:
-    """Open a defect (QA or a lead; `actor=None` for a system such as CI, named by
-    `actor_label`). An open critical defect blocks the verdict."""
-    _ensure_defect_role(actor, release)
-    if not (title or "").strip():
-        raise RuleViolation("field_required", _("A defect needs a title."), field="title")
-    if severity not in Severity.values:
-        raise RuleViolation(
-            "severity_invalid", _("Severity must be critical, major or minor."), field="severity"
-        )
-    release_lock(release.pk)
-    defect = Defect.objects.create(
-        release=release,
-        checklist_item=checklist_item,
-        title=title.strip()[:255],
-        severity=severity,
-        tracker_url=http_url(tracker_url, field="tracker_url"),
-        reported_by=actor if getattr(actor, "is_authenticated", False) else None,
-        reported_via="" if getattr(actor, "is_authenticated", False) else actor_label[:150],
-        reported_at=timezone.now(),
-    )
-    audit_record(
-        actor=actor,
-        actor_label=actor_label,
-        action="defect.report",
-        obj=defect,
-        after={"title": defect.title, "severity": severity},
-        release_id=release.pk,
-    )
-    live_notify(release_id=release.pk, change="defect")
-    return defect
-
-
-@transaction.atomic
-def defect_resolve(*, defect: Defect, actor: Any, actor_label: str = "") -> Defect:
-    release_lock(defect.release_id)
-    defect = (
-        Defect.objects.select_for_update(of=("self",)).select_related("release__product").get(pk=defect.pk)
-    )
-    _ensure_defect_role(actor, defect.release)
-    if defect.state == DefectState.RESOLVED:
-        raise Conflict("already_resolved", _("This defect is already resolved."))
-    defect.state = DefectState.RESOLVED
-    defect.resolved_by = actor if getattr(actor, "is_authenticated", False) else None
-    defect.resolved_at = timezone.now()
-    defect.save(update_fields=["state", "resolved_by", "resolved_at"])
-    audit_record(
-        actor=actor,
-        actor_label=actor_label,
-        action="defect.resolve",
-        obj=defect,
-        before={"state": DefectState.OPEN},
-        after={"state": DefectState.RESOLVED},
-        release_id=defect.release_id,
-    )
-    live_notify(release_id=defect.release_id, change="defect")
-    return defect
-
-
-@transaction.atomic
-def defect_reopen(*, defect: Defect, actor: Any, actor_label: str = "") -> Defect:
-    release_lock(defect.release_id)
-    defect = (
-        Defect.objects.select_for_update(of=("self",)).select_related("release__product").get(pk=defect.pk)
-    )
-    _ensure_defect_role(actor, defect.release)
-    if defect.state == DefectState.OPEN:
-        raise Conflict("already_open", _("This defect is already open."))
-    defect.state = DefectState.OPEN
-    defect.resolved_by = None
-    defect.resolved_at = None
-    defect.save(update_fields=["state", "resolved_by", "resolved_at"])
-    audit_record(
-        actor=actor,
-        actor_label=actor_label,
-        action="defect.reopen",
-        obj=defect,
-        before={"state": DefectState.RESOLVED},
-        after={"state": DefectState.OPEN},
-        release_id=defect.release_id,
-    )
-    live_notify(release_id=defect.release_id, change="defect")
-    return defect
-
-
-@transaction.atomic
-def checklist_update_from_template(*, checklist: Checklist, actor: Any) -> list[Any]:
+def checklist_update_from_template(*, checklist: Checklist, actor: User | None) -> list[Any]:
     """Bring a release's checklist in line with its template, as
     `checklist_template_changes` showed: add new items, update wording and flags, delete
     removed items that were never ticked. Outcomes and evidence are never touched. QA or
@@ -353,7 +250,7 @@ def checklist_update_from_template(*, checklist: Checklist, actor: Any) -> list[
     from .selectors import checklist_template_changes
 
     release = checklist.release
-    if release is None or not has_role(actor, ("qa", "pm"), release.product):
+    if release is None or not can(actor, Capability.UPDATE_CHECKLIST_FROM_TEMPLATE, release.product):
         raise NotAllowed("role_not_held", _("Only QA or the PM/PO can update a checklist from its template."))
     release_lock(release.pk)
     changes = checklist_template_changes(checklist)
@@ -381,112 +278,3 @@ def checklist_update_from_template(*, checklist: Checklist, actor: Any) -> list[
     )
     live_notify(release_id=release.pk, change="checklist")
     return changes
-
-
-SEVERITY_RANK = {Severity.MINOR: 0, Severity.MAJOR: 1, Severity.CRITICAL: 2}
-
-
-def _ensure_tracker_may_change(
-    existing: Defect, actor_label: str, *, title: str, severity: str, state: str
-) -> None:
-    """Refuse a token's change of a defect it may not change (see `defect_sync`); asking
-    for what is already there is never refused."""
-    changes = (
-        state != existing.state
-        or (severity in Severity.values and severity != existing.severity)
-        or (bool(title.strip()) and title.strip()[:255] != existing.title)
-    )
-    if not changes:
-        return
-    if existing.reported_by_id is not None:
-        raise NotAllowed(
-            "defect_recorded_by_person",
-            _(
-                "This defect was recorded by %(who)s in the app; only QA or a lead can change it, "
-                "on the release's checklist or board."
-            )
-            % {"who": existing.reported_by.get_username() if existing.reported_by else _("a person")},
-        )
-    if existing.reported_via and existing.reported_via != actor_label:
-        raise NotAllowed(
-            "defect_reported_by_another",
-            _(
-                "This defect was reported through %(source)s; only that tracker, or QA or a lead in "
-                "the app, can change it."
-            )
-            % {"source": existing.reported_via},
-        )
-    if (
-        severity in Severity.values
-        and SEVERITY_RANK[Severity(severity)] < SEVERITY_RANK[Severity(existing.severity)]
-    ):
-        raise NotAllowed(
-            "severity_lowering_refused",
-            _(
-                "A token may not lower a defect's severity (%(before)s → %(after)s); QA or a lead "
-                "can change it in the app."
-            )
-            % {"before": existing.severity, "after": severity},
-        )
-
-
-@transaction.atomic
-def defect_sync(
-    *,
-    release: Release,
-    title: str,
-    severity: str,
-    tracker_url: str = "",
-    state: str = "open",
-    actor_label: str,
-) -> tuple[Defect, str]:
-    """A defect reported by CI or a tracker (no person). The tracker link identifies it:
-    the same link again changes nothing while the state is the same, `resolved` resolves
-    it, `open` reopens it. Returns the defect and `created`, `updated`, `unchanged`,
-    `resolved` or `reopened`.
-
-    A token can never clear what people found: a defect that a person recorded is changed
-    only by a person with the role (in the app), one that a tracker reported only by that
-    same tracker, and a severity is never lowered this way (raising it is fine)."""
-    if state not in DefectState.values:
-        raise RuleViolation("state_invalid", _("State must be open or resolved."), field="state")
-    link = ci_link(tracker_url, field="tracker_url")  # the same check as the API schema
-    release_lock(release.pk)
-    existing = (
-        Defect.objects.select_for_update().filter(release=release, tracker_url=link).order_by("-id").first()
-        if link
-        else None
-    )
-    if existing is None:
-        if state == DefectState.RESOLVED:
-            raise RuleViolation(
-                "defect_unknown",
-                _("No defect with this tracker link on this release to resolve."),
-                field="tracker_url",
-            )
-        created = defect_report(release=release, title=title, severity=severity, actor_label=actor_label)
-        Defect.objects.filter(pk=created.pk).update(tracker_url=link)
-        created.tracker_url = link
-        return created, "created"
-    _ensure_tracker_may_change(existing, actor_label, title=title, severity=severity, state=state)
-    if severity in Severity.values and (severity, title.strip()[:255]) != (existing.severity, existing.title):
-        before = {"title": existing.title, "severity": existing.severity}
-        existing.severity, existing.title = severity, title.strip()[:255] or existing.title
-        existing.save(update_fields=["severity", "title"])
-        audit_record(
-            actor=None,
-            actor_label=actor_label,
-            action="defect.update",
-            obj=existing,
-            before=before,
-            after={"title": existing.title, "severity": existing.severity},
-            release_id=release.pk,
-        )
-        live_notify(release_id=release.pk, change="defect")
-        if existing.state == state:
-            return existing, "updated"
-    if existing.state == state:
-        return existing, "unchanged"
-    if state == DefectState.RESOLVED:
-        return defect_resolve(defect=existing, actor=None, actor_label=actor_label), "resolved"
-    return defect_reopen(defect=existing, actor=None, actor_label=actor_label), "reopened"

@@ -19,15 +19,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Role
-from accounts.permissions import ensure_role, ensure_view, roles_for, viewer_required
+from accounts.capabilities import Capability, can, ensure_can, may_do
+from accounts.permissions import viewer_required
 from audit.models import AuditEvent
-from gonogo.errors import DomainError
-from gonogo.http import HtmxHttpRequest, csv_download
+from core.errors import DomainError
+from core.htmx import htmx_target, render_panel
+from core.http import HtmxHttpRequest, csv_download, int_or_none
+from core.status import STATUS
 from releases.models import Release
-from releases.templatetags.board import STATUS
-from releases.views import REFUSED_HEADER, int_or_none, release_get
+from releases.selectors import release_get
 
+from .defects import defect_reopen, defect_report, defect_resolve
 from .models import Checklist, ChecklistItem, Defect, ItemState, Severity
 from .selectors import (
     ReleaseChecklist,
@@ -36,19 +38,9 @@ from .selectors import (
     programme_approver_roles,
     release_checklist,
 )
-from .services import (
-    DEFECT_ROLES,
-    checklist_item_tick,
-    checklist_tick_undo,
-    checklist_update_from_template,
-    defect_reopen,
-    defect_report,
-    defect_resolve,
-)
+from .services import checklist_item_tick, checklist_tick_undo, checklist_update_from_template
 
 PAGE_PANELS = frozenset({"checklist", "defects"})
-# Roles that may own and tick checklist items (QA ticks any item of a release).
-TICK_ROLES = (Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD, Role.DEVOPS)
 # The outcome buttons: state, keyboard key, and the symbol the board uses for it.
 OUTCOMES = [
     (state, key, STATUS[state][0])
@@ -63,18 +55,21 @@ def checklist_url(release: Release, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def _annotate(page: ReleaseChecklist, roles: set[str]) -> set[str]:
+def _annotate(page: ReleaseChecklist, request: HtmxHttpRequest, release: Release) -> dict[str, bool]:
     """Give each item of `page` what its row shows: its defects, and whether the viewer may
-    tick it (QA, or the item's owner role). Returns `roles`."""
+    tick it (QA, or the item's owner role). Returns the viewer's `may` mapping."""
+    may = may_do(request.user, release.product)
     for item in page.items:
         item.found_defects = page.defects_for(item)  # type: ignore[attr-defined]
-        item.may_tick = Role.QA in roles or item.owner_role in roles  # type: ignore[attr-defined]
-    return roles
+        item.may_tick = may[Capability.TICK_ANY_ITEM] or can(  # type: ignore[attr-defined]
+            request.user, Capability.TICK_OWN_ITEM, release.product, role=item.owner_role
+        )
+    return may
 
 
 def page_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> dict[str, Any]:
     page = release_checklist(release)
-    roles = _annotate(page, roles_for(request.user, release.product))
+    may = _annotate(page, request, release)
     last_tick = (
         AuditEvent.objects.filter(
             release_id=release.pk,
@@ -89,13 +84,11 @@ def page_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> di
         "page": page,
         "checklist_url": checklist_url(release),
         "board_url": reverse(
-            "releases:release_board", kwargs={"product": release.product.slug, "version": release.version}
+            "board:release_board", kwargs={"product": release.product.slug, "version": release.version}
         ),
         "outcomes": OUTCOMES,
         "severities": Severity.choices,
-        "may_report_defects": bool(roles & set(DEFECT_ROLES)),
-        "may_tick_any": bool(roles & set(TICK_ROLES)),
-        "may_update": bool(roles & {Role.QA, Role.PM}),
+        "may": may,
         "undoable": last_tick if last_tick and last_tick.action == "checklist_item.tick" else None,
         **extra,
     }
@@ -104,23 +97,20 @@ def page_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> di
 def render_page(
     request: HtmxHttpRequest, release: Release, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
-    template = "checklists/checklist.html"
-    panel = request.htmx.target if request.htmx else None
-    if panel in PAGE_PANELS:
-        template = f"checklists/checklist.html#{panel}"
-    return render(request, template, page_context(request, release, **extra), status=status)
+    context = page_context(request, release, **extra)
+    return render_panel(request, "checklists/checklist.html", PAGE_PANELS, context, status=status)
 
 
 def item_context(request: HtmxHttpRequest, release: Release, item: ChecklistItem) -> dict[str, Any]:
     """What one item's row needs: its section (for the count), its defects, the roles."""
     part = checklist_section_of(item)
-    roles = _annotate(part, roles_for(request.user, release.product))
+    may = _annotate(part, request, release)
     return {
         "release": release,
         "section": part.sections[0],
         "outcomes": OUTCOMES,
         "severities": Severity.choices,
-        "may_report_defects": bool(roles & set(DEFECT_ROLES)),
+        "may": may,
     }
 
 
@@ -136,8 +126,6 @@ def render_item(
     html += render(request, "checklists/checklist.html#section-count", {**context, "oob": True}).content
     response = HttpResponse(html, status=status)
     response["HX-Trigger"] = "checklist-changed"
-    if status >= 400:
-        response[REFUSED_HEADER] = "1"
     return response
 
 
@@ -145,8 +133,8 @@ def render_item(
 @viewer_required
 def checklist_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
     release = release_get(product, version)
-    ensure_view(request.user, release.product)
-    target = request.htmx.target if request.htmx else None
+    ensure_can(request.user, Capability.VIEW, release.product)
+    target = htmx_target(request)
     if target and target.startswith("item-") and target[5:].isascii() and target[5:].isdigit():
         item = _item_of(release, int(target[5:]))
         response = render_item(request, release, item.pk)
@@ -166,7 +154,8 @@ def _item_of(release: Release, pk: int) -> ChecklistItem:
 def checklist_item_tick_view(request: HtmxHttpRequest, product: str, version: str, pk: int) -> HttpResponse:
     release = release_get(product, version)
     item = _item_of(release, pk)
-    ensure_role(request.user, (Role.QA, item.owner_role), release.product)
+    if not can(request.user, Capability.TICK_ANY_ITEM, release.product):
+        ensure_can(request.user, Capability.TICK_OWN_ITEM, release.product, role=item.owner_role)
     state = request.POST.get("state", "")
     try:
         checklist_item_tick(
@@ -194,14 +183,12 @@ def checklist_item_tick_view(request: HtmxHttpRequest, product: str, version: st
 @viewer_required
 def checklist_undo_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
     release = release_get(product, version)
-    ensure_role(request.user, TICK_ROLES, release.product)
+    ensure_can(request.user, Capability.UNDO_TICK, release.product)
     try:
         item = checklist_tick_undo(release=release, actor=request.user)
     except DomainError as error:
         if request.htmx:
-            response = render_page(request, release, status=error.status, error=error)
-            response[REFUSED_HEADER] = "1"
-            return response
+            return render_page(request, release, status=error.status, error=error)
         messages.error(request, error.message)
         return redirect(checklist_url(release))
     done = _("Your last tick is undone: “%(item)s” is %(state)s again.") % {
@@ -220,7 +207,7 @@ def checklist_undo_view(request: HtmxHttpRequest, product: str, version: str) ->
 @viewer_required
 def defect_create_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
     release = release_get(product, version)
-    ensure_role(request.user, DEFECT_ROLES, release.product)
+    ensure_can(request.user, Capability.REPORT_DEFECT, release.product)
     item_id = int_or_none(request.POST.get("item"))
     item = _item_of(release, item_id) if item_id else None
     try:
@@ -250,14 +237,12 @@ def defect_create_view(request: HtmxHttpRequest, product: str, version: str) -> 
 def _defect_action(request: HtmxHttpRequest, pk: int, action: Any, done: str) -> HttpResponse:
     defect = get_object_or_404(Defect.objects.select_related("release__product"), pk=pk)
     release = defect.release
-    ensure_role(request.user, DEFECT_ROLES, release.product)
+    ensure_can(request.user, Capability.RESOLVE_DEFECT, release.product)
     try:
         action(defect=defect, actor=request.user)
     except DomainError as error:
         if request.htmx:
-            response = render_page(request, release, status=error.status, error=error)
-            response[REFUSED_HEADER] = "1"
-            return response
+            return render_page(request, release, status=error.status, error=error)
         messages.error(request, error.message)
         return redirect(checklist_url(release, "defects"))
     if request.htmx:
@@ -309,7 +294,7 @@ def checklist_report(request: HtmxHttpRequest, product: str, version: str, fmt: 
     """The regression report: each item's outcome, who and when, by section, and the
     defects, as Markdown or CSV."""
     release = release_get(product, version)
-    ensure_view(request.user, release.product)
+    ensure_can(request.user, Capability.VIEW, release.product)
     page = release_checklist(release)
     rows = report_rows(page)
     filename = f"regression-{release.product.slug}-{release.version}.{fmt}"
@@ -332,10 +317,10 @@ def checklist_template_update_view(
 ) -> HttpResponse:
     """What the template changed since the copy was made; applying it needs QA or PM/PO."""
     release = release_get(product, version)
-    ensure_view(request.user, release.product)
+    ensure_can(request.user, Capability.VIEW, release.product)
     checklist = get_object_or_404(Checklist.objects.select_related("template"), pk=pk, release=release)
     if request.method == "POST":
-        ensure_role(request.user, (Role.QA, Role.PM), release.product)
+        ensure_can(request.user, Capability.UPDATE_CHECKLIST_FROM_TEMPLATE, release.product)
         try:
             checklist_update_from_template(checklist=checklist, actor=request.user)
         except DomainError as error:
@@ -352,7 +337,7 @@ def checklist_template_update_view(
             "checklist": checklist,
             "changes": changes,
             "checklist_url": checklist_url(release),
-            "may_update": bool(roles_for(request.user, release.product) & {Role.QA, Role.PM}),
+            "may": may_do(request.user, release.product),
         },
     )
 
@@ -384,4 +369,4 @@ def programme_item_approve_view(request: HtmxHttpRequest, pk: int) -> HttpRespon
             if state == ItemState.PASSED
             else _("Approval taken back."),
         )
-    return redirect(reverse("releases:dashboard") + "#programme")
+    return redirect(reverse("board:dashboard") + "#programme")

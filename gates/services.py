@@ -1,35 +1,30 @@
-"""Recording gate results and running the waiver process. Atomic, audited."""
+"""Recording one gate result (the writer is gates/recording.py) and running the waiver
+process. Atomic, audited."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
-from accounts.permissions import has_role
+from accounts.capabilities import Capability, can
 from audit.services import audit_record
-from gonogo.errors import Conflict, NotAllowed, RuleViolation
-from gonogo.validation import ci_link
+from core.errors import Conflict, NotAllowed, RuleViolation
+from core.validation import ci_link
+from gates.selectors import WAIVABLE_STATUSES, gate_current_status
 from live.services import live_notify
+from releases.lifecycle import release_lock
 from releases.models import Release
-from releases.selectors import WAIVABLE_STATUSES, gate_current_status
-from releases.services import release_lock
 
-from .models import Evaluation, Gate, GateResult, ResultSource, ResultStatus, Waiver, WaiverState
+from .models import Gate, ResultSource, Waiver, WaiverState
+from .recording import Recorded, ResultEntry, gate_results_record, result_check
 
-WAIVER_ASKER_ROLES = (Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD)
-
-
-@dataclass(frozen=True)
-class Recorded:
-    result: GateResult
-    duplicate: bool
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def gate_result_record(
@@ -45,102 +40,29 @@ def gate_result_record(
     run_attempt: int = 1,
     observed_at: datetime | None = None,
     check_name: str = "",
-    actor: Any = None,
+    actor: User | None = None,
     actor_label: str = "",
 ) -> Recorded:
-    """Record one observation of a gate. Never edits an older result: the gate's status
-    is the newest observation for the release's current commit (per CI job `check_name`
-    when several feed one gate). The same observation again (a redelivery), or the status
-    the run already has, is a duplicate and changes nothing (`observation_known`)."""
-    if status not in ResultStatus.values:
-        raise RuleViolation(
-            "status_invalid",
-            _("Status must be one of: %(choices)s.") % {"choices": ", ".join(ResultStatus.values)},
-            field="status",
-        )
-    if gate.evaluation != Evaluation.CI:
-        raise RuleViolation(
-            "gate_not_reported_by_ci",
-            _("“%(gate)s” is decided by the app's own records (defects or checklist), not by CI.")
-            % {"gate": gate.key},
-            field="gate",
-        )
-    run_id = (run_id or "").strip()[:200]
-    run_attempt = max(1, min(int(run_attempt or 1), 2**31 - 1))
-    link = ci_link((url or "")[:1000], field="url")
-    try:
-        with transaction.atomic():
-            release_lock(release.pk)  # serialise with decisions and other results
-            current_commit = Release.objects.filter(pk=release.pk).values_list("commit_sha", flat=True).get()
-            commit_sha = (commit or current_commit).strip().lower()
-            same = {"release": release, "gate": gate, "commit_sha": commit_sha, "run_id": run_id}
-            now = timezone.now()
-            # A clock ahead of ours must not pin a status: never later than receipt.
-            observed: datetime = min(observed_at, now) if observed_at else now
-            if run_id:
-                history = list(
-                    GateResult.objects.filter(**same, run_attempt=run_attempt).order_by("observed_at", "id")
-                )
-                known = observation_known(
-                    [(r.status, r.observed_at) for r in history],
-                    status=status,
-                    observed_at=observed,
-                    timed=observed_at is not None,
-                )
-                if known is not None:
-                    return Recorded(history[known], True)
-            result = GateResult.objects.create(
-                **same,
-                status=status,
-                source=source,
-                url=link,
-                summary=(summary or "")[:500],
-                check_name=(check_name or "")[:200],
-                run_attempt=run_attempt,
-                observed_at=observed,
-                received_at=now,
-                reported_by=actor if getattr(actor, "is_authenticated", False) else None,
-                reporter_label=actor_label[:150],
-            )
-            audit_record(
-                actor=actor,
-                actor_label=actor_label,
-                action="gate_result.record",
-                obj=result,
-                after={"gate": gate.key, "status": status, "source": source, "run_id": run_id},
-                release_id=release.pk,
-            )
-            live_notify(release_id=release.pk, change="gate_result")
-    except IntegrityError:
-        # A concurrent delivery of the same observation won the race.
-        existing = GateResult.objects.get(
-            **same, run_attempt=run_attempt, status=status, observed_at=observed
-        )
-        return Recorded(existing, True)
-    return Recorded(result, False)
-
-
-def observation_known(
-    history: list[tuple[str, datetime]], *, status: str, observed_at: datetime, timed: bool = True
-) -> int | None:
-    """Whether an observation of one CI run (same commit, run id and attempt) adds nothing,
-    given that run's recorded observations as (status, observed_at) in time order: the
-    index of the row it repeats, or None when it must be recorded.
-
-    It repeats a row when that exact observation (status and time) is there already — a
-    redelivery, however late — or when the run's newest observation has the same status
-    and is not older than it. A same-status observation that is newer is recorded: another
-    one may still arrive out of order between the two (fail 08:00, fail 08:10, then pass
-    08:05 must end failed). With no time from CI (`timed=False`: the time is the receipt),
-    the same status as the newest is a repeat, as the API promises for a run id and status
-    sent again. Anything else is news: a run that failed, passed and failed again ends
-    with its newest observation, whatever was seen before."""
-    for index, (seen_status, seen_at) in enumerate(history):
-        if seen_status == status and seen_at == observed_at:
-            return index
-    if history and history[-1][0] == status and (not timed or observed_at <= history[-1][1]):
-        return len(history) - 1
-    return None
+    """Record one observation of a gate: `gate_results_record` with one entry, against
+    `commit` exactly ('' = the release's current commit). Here a link that is not http(s)
+    is refused, not dropped, and the run id is trimmed."""
+    result_check(gate=gate, status=status)
+    entry = ResultEntry(
+        release=release,
+        gate=gate,
+        status=status,
+        source=source,
+        commit=commit or "",
+        url=ci_link((url or "")[:1000], field="url"),
+        summary=summary or "",
+        check_name=check_name or "",
+        run_id=(run_id or "").strip(),
+        run_attempt=run_attempt,
+        observed_at=observed_at,
+        actor=actor,
+        actor_label=actor_label or "",
+    )
+    return gate_results_record(entries=[entry])[0]
 
 
 def _waiver_snapshot(waiver: Waiver) -> dict[str, Any]:
@@ -159,7 +81,7 @@ def waiver_request(
     *,
     release: Release,
     gate: Gate,
-    actor: Any,
+    actor: User | None,
     reason: str,
     risk: str,
     mitigation: str,
@@ -167,7 +89,7 @@ def waiver_request(
 ) -> Waiver:
     """A lead or QA asks to pass a failing waivable gate, saying why, the risk and the
     mitigation. Expiry defaults to 72 hours and may be at most 7 days away."""
-    if not has_role(actor, WAIVER_ASKER_ROLES, release.product):
+    if not can(actor, Capability.ASK_WAIVER, release.product):
         raise NotAllowed("role_not_held", _("Only QA or a lead can ask for a waiver."))
     if not gate.waivable:
         raise RuleViolation(
@@ -224,14 +146,14 @@ def waiver_request(
     return waiver
 
 
-def _decide(waiver: Waiver, *, actor: Any, state: str, note: str, action: str) -> Waiver:
+def _decide(waiver: Waiver, *, actor: User | None, state: str, note: str, action: str) -> Waiver:
     waiver = (
         Waiver.objects.select_for_update(of=("self",))
         .select_related("gate", "release__product")
         .get(pk=waiver.pk)
     )
     release_lock(waiver.release_id)
-    if not has_role(actor, Role.PM, waiver.release.product):
+    if not can(actor, Capability.APPROVE_WAIVER, waiver.release.product):
         raise NotAllowed("role_not_held", _("Only a PM/PO can approve or reject a waiver."))
     if waiver.requested_by_id == actor.pk:
         raise NotAllowed("own_waiver", _("You asked for this waiver; another PM/PO must decide it."))
@@ -263,7 +185,7 @@ def _decide(waiver: Waiver, *, actor: Any, state: str, note: str, action: str) -
 
 
 @transaction.atomic
-def waiver_approve(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
+def waiver_approve(*, waiver: Waiver, actor: User | None, note: str = "") -> Waiver:
     """A PM/PO who did not ask approves; the gate counts as waived until expiry."""
     return _decide(waiver, actor=actor, state=WaiverState.APPROVED, note=note, action="waiver.approve")
 
@@ -283,7 +205,7 @@ def _ensure_current_build(waiver: Waiver) -> Release:
 
 
 @transaction.atomic
-def waiver_carry_over(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
+def waiver_carry_over(*, waiver: Waiver, actor: User | None, note: str = "") -> Waiver:
     """A PM/PO carries an approved, unexpired waiver of an earlier build over to the
     release's current build and commit, on record: a new approved waiver with the same
     reason, risk, mitigation, asker and expiry (never later), pointing at the one it came
@@ -296,7 +218,7 @@ def waiver_carry_over(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
     )
     release_lock(waiver.release_id)
     release = Release.objects.select_related("product").get(pk=waiver.release_id)
-    if not has_role(actor, Role.PM, release.product):
+    if not can(actor, Capability.CARRY_OVER_WAIVER, release.product):
         raise NotAllowed("role_not_held", _("Only a PM/PO can carry a waiver over."))
     if not (note or "").strip():
         raise RuleViolation(
@@ -361,12 +283,12 @@ def waiver_carry_over(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
 
 
 @transaction.atomic
-def waiver_reject(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
+def waiver_reject(*, waiver: Waiver, actor: User | None, note: str = "") -> Waiver:
     return _decide(waiver, actor=actor, state=WaiverState.REJECTED, note=note, action="waiver.reject")
 
 
 @transaction.atomic
-def waiver_revoke(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
+def waiver_revoke(*, waiver: Waiver, actor: User | None, note: str = "") -> Waiver:
     """A PM/PO withdraws an approved waiver; the gate blocks again at once."""
     waiver = (
         Waiver.objects.select_for_update(of=("self",))
@@ -374,7 +296,7 @@ def waiver_revoke(*, waiver: Waiver, actor: Any, note: str = "") -> Waiver:
         .get(pk=waiver.pk)
     )
     release_lock(waiver.release_id)
-    if not has_role(actor, Role.PM, waiver.release.product):
+    if not can(actor, Capability.REVOKE_WAIVER, waiver.release.product):
         raise NotAllowed("role_not_held", _("Only a PM/PO can revoke a waiver."))
     if waiver.state != WaiverState.APPROVED:
         raise Conflict("waiver_not_approved", _("Only an approved waiver can be revoked."))

@@ -150,12 +150,12 @@ PROBE_PATHS = ("/healthz", "/readyz")
 
 
 def probes(app: Any) -> Any:
-    """`/healthz` and `/readyz` answered here, on the event loop (see gonogo.health): not
+    """`/healthz` and `/readyz` answered here, on the event loop (see core.health): not
     behind the request threads, which a database outage can keep waiting, and never
     through the session or the database. Anything else goes on to `app`."""
     import asyncio
 
-    from gonogo.health import liveness, readiness
+    from core.health import liveness, readiness
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         if (

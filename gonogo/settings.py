@@ -65,8 +65,10 @@ INSTALLED_APPS = [
     "notifications",
     "policy",
     "live",
-    "api",
+    "board",
     "reviews",
+    "api",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -75,7 +77,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the session and authentication: while the database is down a request is
     # refused here (503) without touching either (gonogo/outage.py).
-    "gonogo.outage.DatabaseOutageMiddleware",
+    "core.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,8 +90,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # Last: it is sync-only, and placed first it would make Django hop threads around every
     # middleware under ASGI. There, gonogo.asgi already refuses big bodies as they stream.
-    "gonogo.middleware.body_limit",
-    "gonogo.input_guard.nul_guard",  # after body_limit: it reads form bodies
+    "core.middleware.body_limit",
+    "core.input_guard.nul_guard",  # after body_limit: it reads form bodies
 ]
 
 ROOT_URLCONF = "gonogo.urls"
@@ -162,7 +164,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "releases:dashboard"
+LOGIN_REDIRECT_URL = "board:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Sign-in (docs/running.md "Sign-in"). The throttle comes first: a locked-out account or
@@ -270,6 +272,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie.
+CSRF_FAILURE_VIEW = "core.handlers.csrf_failure"  # not swapped into an htmx panel
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 if env_bool("BEHIND_TLS_PROXY"):
@@ -313,7 +316,7 @@ GONOGO_BENCH = env_bool("GONOGO_BENCH")  # adds the benchmarks' baseline views
 GONOGO_DELIVERY_KEEP_DAYS = int(os.environ.get("GONOGO_DELIVERY_KEEP_DAYS", "30"))  # at least 7
 GONOGO_POLL_INTERVAL_SECONDS = float(os.environ.get("GONOGO_POLL_INTERVAL_SECONDS", "30"))
 
-# CONTRACT §3: request bodies over 1 MiB are refused (413, gonogo.middleware).
+# CONTRACT §3: request bodies over 1 MiB are refused (413, core.middleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 LOGGING = {

@@ -13,25 +13,25 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from gonogo.health import healthz, readyz
+from core.health import healthz, readyz
 
 admin.site.site_header = "Go/No-Go settings"
 admin.site.site_title = "Go/No-Go"
 
-handler404 = "api.problems.not_found"
-handler500 = "api.problems.server_error"
+handler400 = "core.handlers.bad_request"
+handler403 = "core.handlers.permission_denied"
+handler404 = "core.handlers.not_found"
+handler500 = "core.handlers.server_error"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", include("api.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("", include("releases.urls")),
-    path("", include("gates.urls")),
+    path("", include("board.urls")),
     path("", include("checklists.urls")),
     path("", include("reviews.urls")),
     path("accounts/", include("accounts.urls")),
     path("oidc/", include("accounts.oidc_urls")),  # single sign-on: accounts/oidc.py
-    path("live/", include("live.urls")),
     # Only POST changes the language; Django's view would answer any method with a redirect.
     path("i18n/setlang/", require_POST(set_language), name="set_language"),
     path("admin/", admin.site.urls),

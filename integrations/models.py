@@ -10,7 +10,7 @@ import fnmatch
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from gonogo.secrets import secret_env_errors, secret_from_env
+from core.secrets import secret_env_errors, secret_from_env
 
 
 class Provider(models.TextChoices):

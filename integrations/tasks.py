@@ -9,9 +9,10 @@ from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from live.bus import redis_client
 from releases.models import Release
 
-from . import services
+from . import inbox
 from .models import Delivery, DeliveryState
 
 
@@ -23,7 +24,7 @@ from .models import Delivery, DeliveryState
     max_retries=10,
 )
 def delivery_process_task(delivery_id: int) -> str:
-    return services.delivery_process(delivery_id=delivery_id).state
+    return inbox.delivery_process(delivery_id=delivery_id).state
 
 
 @shared_task(
@@ -41,15 +42,13 @@ def deliveries_drain_task() -> int:
 
     total = 0
     while True:
-        taken = services.deliveries_drain()
+        taken = inbox.deliveries_drain()
         total += taken
         if taken:
             continue
         if settings.REDIS_URL:
-            from live.bus import _redis
-
-            _redis().delete(services.DRAIN_KEY)
-        taken = services.deliveries_drain()
+            redis_client().delete(inbox.DRAIN_KEY)
+        taken = inbox.deliveries_drain()
         total += taken
         if not taken:
             return total
@@ -64,7 +63,7 @@ def deliveries_drain_task() -> int:
 )
 def deliveries_replay_task(release_id: int) -> int:
     release = Release.objects.select_related("product").filter(pk=release_id).first()
-    return services.deliveries_replay(release=release) if release else 0
+    return inbox.deliveries_replay(release=release) if release else 0
 
 
 @shared_task(name="integrations.deliveries_sweep")
@@ -76,7 +75,7 @@ def deliveries_sweep_task() -> int:
     ).exists()
     if stuck:
         deliveries_drain_task.delay()
-    services.deliveries_prune()
+    inbox.deliveries_prune()
     return int(stuck)
 
 

@@ -18,8 +18,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
+
+from core.outage import BREAKER, DATABASE_ERRORS, is_outage
+
+from .models import LiveEvent
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +42,7 @@ class Event:
 _sync_client: Any = None
 
 
-def _redis() -> Any:
+def redis_client() -> Any:
     global _sync_client
     if _sync_client is None:
         import redis
@@ -50,7 +56,7 @@ def publish(topic: str, panels: list[str]) -> None:
     refresh, it must not fail the change that caused it."""
     try:
         if settings.REDIS_URL:
-            _redis().publish(CHANNEL_PREFIX + topic, json.dumps(panels))
+            redis_client().publish(CHANNEL_PREFIX + topic, json.dumps(panels))
         else:
             from .models import LiveEvent
 
@@ -98,10 +104,6 @@ async def _subscribe_redis(topics: list[str], heartbeat: float) -> AsyncIterator
 def _poll(topics: list[str], cursor: int) -> tuple[list[tuple[int, str, list[str]]], int]:
     """New events after `cursor` (and the newest id), then hand the connection back: a
     stream may stay open for hours and must not hold a database connection meanwhile."""
-    from django.db import connection
-
-    from .models import LiveEvent
-
     try:
         rows = list(
             LiveEvent.objects.filter(id__gt=cursor, topic__in=topics)
@@ -115,10 +117,6 @@ def _poll(topics: list[str], cursor: int) -> tuple[list[tuple[int, str, list[str
 
 
 async def _subscribe_db(topics: list[str], heartbeat: float) -> AsyncIterator[Event | None]:
-    from asgiref.sync import sync_to_async
-
-    from gonogo.outage import BREAKER, DATABASE_ERRORS, is_outage
-
     poll = sync_to_async(_poll, thread_sensitive=False)
     _rows, cursor = await poll(topics, 2**62)  # start after the newest event
     loop = asyncio.get_running_loop()
@@ -144,7 +142,5 @@ async def _subscribe_db(topics: list[str], heartbeat: float) -> AsyncIterator[Ev
 
 
 def prune(*, older_than: timedelta = timedelta(hours=1)) -> int:
-    from .models import LiveEvent
-
     deleted, _ = LiveEvent.objects.filter(at__lt=timezone.now() - older_than).delete()
     return deleted

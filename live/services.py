@@ -23,6 +23,10 @@ PANELS_FOR = {
     "meeting": ("meeting",),
     "operations": ("operations", *DEPENDENT),
 }
+# Every panel a release's pages show (board, meeting, checklist), and the dashboard's. A
+# panel is re-fetched on its event (`live.templatetags.live.live_panel`).
+RELEASE_PANELS = frozenset(panel for panels in PANELS_FOR.values() for panel in panels)
+DASHBOARD_PANELS = ("releases", "failed")
 
 
 def live_notify(*, release_id: int | None, change: str, extra: Iterable[str] = ()) -> None:
@@ -33,6 +37,6 @@ def live_notify(*, release_id: int | None, change: str, extra: Iterable[str] = (
     def send() -> None:
         if release_id is not None:
             bus.publish(f"release:{release_id}", panels)
-        bus.publish("dashboard", ["releases", "failed"] if change == "gate_result" else ["releases"])
+        bus.publish("dashboard", list(DASHBOARD_PANELS) if change == "gate_result" else ["releases"])
 
     transaction.on_commit(send)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from gonogo.secrets import secret_env_errors
+from core.secrets import secret_env_errors
 
 
 class ChannelKind(models.TextChoices):

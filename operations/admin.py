@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 
 from audit.admin import AuditedModelAdmin
-from gonogo.errors import DomainError
+from core.errors import DomainError
 
 from .models import HealthSample, OnCallContact, Rehearsal
 from .services import rehearsal_record

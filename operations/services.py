@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,12 +11,16 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from audit.services import audit_record
-from gonogo.errors import RuleViolation
+from core.errors import RuleViolation
 from live.services import live_notify
+from operations.rollout import minutes_parse
+from releases.lifecycle import release_halt, release_lock
 from releases.models import ACTIVE_STATES, Product, Release, ReleaseState
-from releases.services import minutes_parse, release_halt, release_lock
 
 from .models import HealthSample, OnCallContact, Rehearsal, RehearsalKind, RehearsalOutcome
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def _announce(product: Product) -> None:
@@ -37,7 +41,7 @@ def rehearsal_record(
     performed_on: date,
     minutes: int,
     outcome: str,
-    actor: Any = None,
+    actor: User | None = None,
     notes: str = "",
 ) -> Rehearsal:
     """Record a timed release or rollback rehearsal."""
@@ -73,7 +77,7 @@ def rehearsal_record(
 
 @transaction.atomic
 def oncall_set(
-    *, product: Product, role: str, name: str, contact: str, actor: Any = None, actor_label: str = ""
+    *, product: Product, role: str, name: str, contact: str, actor: User | None = None, actor_label: str = ""
 ) -> OnCallContact:
     """Set who is on call for a role on a product (one contact per role)."""
     if role not in Role.values:

@@ -79,7 +79,8 @@ class ReleaseState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# The release lifecycle. Each transition is one service in releases/services.py.
+# The release lifecycle. Each transition is one service (releases/lifecycle.py, the rollout's
+# in operations/rollout.py); the sets below are derived from it.
 RELEASE_TRANSITIONS: dict[str, frozenset[str]] = {
     ReleaseState.DRAFT: frozenset({ReleaseState.CANDIDATE, ReleaseState.CANCELLED}),
     ReleaseState.CANDIDATE: frozenset({ReleaseState.GO, ReleaseState.NO_GO, ReleaseState.CANCELLED}),
@@ -111,6 +112,40 @@ ACTIVE_STATES: frozenset[str] = frozenset(
         ReleaseState.ROLLING_OUT,
         ReleaseState.HALTED,
     }
+)
+
+
+def _reachable(start: str) -> frozenset[str]:
+    """`start` and every state the lifecycle can reach from it."""
+    seen, todo = {start}, [start]
+    while todo:
+        for target in RELEASE_TRANSITIONS[todo.pop()]:
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return frozenset(seen)
+
+
+# Where the PM/PO may call Go or No-Go.
+DECIDABLE_STATES: frozenset[str] = frozenset(
+    s for s, t in RELEASE_TRANSITIONS.items() if ReleaseState.GO in t
+)
+# Where sign-offs are taken: before the call and while it stands, before the rollout.
+SIGNOFF_STATES: frozenset[str] = DECIDABLE_STATES | {ReleaseState.NO_GO}
+# What may take a new build: a release that can become (or is) a candidate again.
+NEW_BUILD_STATES: frozenset[str] = frozenset(
+    s for s, t in RELEASE_TRANSITIONS.items() if ReleaseState.CANDIDATE in t
+) | {ReleaseState.CANDIDATE}
+# After Go: the rollout's panel shows from the Go to the rollout's end.
+ROLLOUT_STATES: frozenset[str] = _reachable(ReleaseState.ROLLING_OUT)
+ROLLOUT_SHOWN: frozenset[str] = ROLLOUT_STATES | {ReleaseState.GO}
+# Where a rollback may be recorded.
+ROLLBACK_FROM: frozenset[str] = frozenset(
+    s for s, t in RELEASE_TRANSITIONS.items() if ReleaseState.ROLLED_BACK in t
+)
+# Where a Go may be said to stand: called, rolling out, or fully out (not halted).
+GO_STANDS_STATES: frozenset[str] = frozenset(
+    {ReleaseState.GO, ReleaseState.ROLLING_OUT, ReleaseState.RELEASED}
 )
 
 

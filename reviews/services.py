@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.permissions import has_role, roles_for
+from accounts.capabilities import Capability, can
 from audit.services import audit_record
+from core.errors import Conflict, NotAllowed, RuleViolation
 from gates.models import GateResult
-from gonogo.errors import Conflict, NotAllowed, RuleViolation
 
 from .models import ActionItem, ActionKind, ActionState, WeeklyReview
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 QUESTIONS = ("q1", "q2", "q3", "q4")
 # The meeting's time box per question, in minutes: fifteen in all.
@@ -33,7 +36,7 @@ def _snapshot(item: ActionItem) -> dict[str, Any]:
     }
 
 
-def _owner(username: str) -> Any:
+def _owner(username: str) -> User | None:
     if not username:
         return None
     user = get_user_model().objects.filter(username=username).first()
@@ -45,7 +48,7 @@ def _owner(username: str) -> Any:
 @transaction.atomic
 def action_item_create(
     *,
-    actor: Any,
+    actor: User,
     title: str,
     kind: str = ActionKind.FIX,
     owner: str = "",
@@ -86,7 +89,7 @@ def action_item_create(
 def action_item_update(
     *,
     item: ActionItem,
-    actor: Any,
+    actor: User | None,
     owner: str | None = None,
     due_on: date | None = None,
     state: str | None = None,
@@ -104,7 +107,8 @@ def action_item_update(
     if state is not None and state != item.state:
         if state not in ActionState.values:
             raise RuleViolation("state_invalid", _("State must be open or done."), field="state")
-        allowed = actor.pk in (item.owner_id, item.created_by_id) or has_role(actor, "pm", item.product)
+        mine = actor is not None and actor.pk in (item.owner_id, item.created_by_id)
+        allowed = mine or can(actor, Capability.CLOSE_ACTION_ITEM, item.product)
         if not allowed:
             raise NotAllowed("not_owner", _("Only the owner, whoever created it or a PM/PO can close it."))
         item.state = state
@@ -122,16 +126,20 @@ def week_offset(year: int, week: int) -> int:
     return (date.fromisocalendar(year, week, 1) - Week.of().first_day).days // 7
 
 
-def weekly_review_editable_by(*, review: WeeklyReview | None, actor: Any) -> bool:
+def weekly_review_editable_by(*, review: WeeklyReview | None, actor: User | None) -> bool:
     """Who may write a review's notes, end it or run its timer: a PM/PO (of any product),
     or one of its recorded attendees who holds a role. A review not yet begun is begun by
     a PM/PO. Being an administrator is not enough (roles act, not the admin flag)."""
-    if has_role(actor, "pm"):
+    if can(actor, Capability.EDIT_REVIEW):
         return True
-    return review is not None and bool(roles_for(actor)) and actor.get_username() in review.attendees
+    return (
+        review is not None
+        and can(actor, Capability.EDIT_ATTENDED_REVIEW)
+        and actor.get_username() in review.attendees
+    )
 
 
-def _ensure_editable(review: WeeklyReview, actor: Any, *, created: bool) -> None:
+def _ensure_editable(review: WeeklyReview, actor: User | None, *, created: bool) -> None:
     if not weekly_review_editable_by(review=None if created else review, actor=actor):
         raise NotAllowed(
             "review_not_yours",
@@ -141,7 +149,13 @@ def _ensure_editable(review: WeeklyReview, actor: Any, *, created: bool) -> None
 
 @transaction.atomic
 def weekly_review_save(
-    *, year: int, week: int, actor: Any, attendees: list[str], notes: dict[str, str], end: bool = False
+    *,
+    year: int,
+    week: int,
+    actor: User,
+    attendees: list[str],
+    notes: dict[str, str],
+    end: bool = False,
 ) -> WeeklyReview:
     """Keep who came and the notes per question; `end` closes the review (its minutes
     stay as they are). Past weeks may be written up late; weeks after next, not yet. Only
@@ -171,7 +185,7 @@ def weekly_review_save(
 
 
 @transaction.atomic
-def weekly_review_timer_start(*, year: int, week: int, actor: Any) -> WeeklyReview:
+def weekly_review_timer_start(*, year: int, week: int, actor: User) -> WeeklyReview:
     """Start (or restart) the meeting's 15 minutes: every screen showing the review counts
     from this moment. Only for this week's review, or the week before or after."""
     if abs(week_offset(year, week)) > 1:

@@ -26,8 +26,7 @@ from django.db.models import Max, Min
 from audit.models import AuditEvent
 from gates.models import Gate, GateResult
 from operations.models import Rehearsal, RehearsalKind, Rollback
-from releases.models import Product, Release
-from releases.services import same_commit
+from releases.models import Product, Release, same_commit
 
 from .selectors import Week, flaky_ids
 

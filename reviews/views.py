@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -16,13 +16,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Role
-from accounts.permissions import can_view, ensure_role, has_role, viewable_products, viewer_required
-from gonogo.errors import DomainError, RuleViolation
-from gonogo.http import HtmxHttpRequest, csv_download
+from accounts.capabilities import Capability, can, ensure_can
+from accounts.permissions import viewer_required
+from core.errors import DomainError, RuleViolation
+from core.htmx import target_panel
+from core.http import HtmxHttpRequest, csv_download
+from operations.rollout import minutes_parse
 from operations.services import rehearsal_record
 from releases.models import Product
-from releases.services import minutes_parse
+from releases.selectors import viewable_products
 
 from .charts import bar_chart
 from .models import ActionItem, ActionKind, WeeklyReview
@@ -39,6 +41,9 @@ from .services import (
     weekly_review_timer_start,
 )
 from .trends import Trends, trends
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def _week(year: int, week: int) -> Week:
@@ -64,14 +69,14 @@ BOX_TITLES = {
 }
 
 
-def _ensure_editable(user: Any, week: Week) -> None:
+def _ensure_editable(user: User, week: Week) -> None:
     """403 unless `user` may change this week's review (its PM/PO, attendees with a role)."""
     review = WeeklyReview.objects.filter(year=week.year, week=week.week).first()
     if not weekly_review_editable_by(review=review, actor=user):
         raise PermissionDenied("Only the PM/PO and the review's attendees who hold a role may change it.")
 
 
-def _timer_context(week: Week, review: WeeklyReview | None, user: Any) -> dict[str, Any]:
+def _timer_context(week: Week, review: WeeklyReview | None, user: User) -> dict[str, Any]:
     boxes, begins = [], 0
     for q in QUESTIONS:
         boxes.append({"q": q, "title": BOX_TITLES[q], "minutes": TIME_BOXES[q], "from": begins})
@@ -106,7 +111,7 @@ def _context(request: HtmxHttpRequest, week: Week) -> dict[str, Any]:
         **_timer_context(week, answers.review, request.user),
         "held": reviews_held(),
         "products": products,
-        "may_record_rehearsal": [p for p in products if has_role(request.user, (Role.DEVOPS, Role.PM), p)],
+        "may_record_rehearsal": [p for p in products if can(request.user, Capability.RECORD_REHEARSAL, p)],
         "today": timezone.localdate(),
     }
 
@@ -121,7 +126,7 @@ def review_current(request: HtmxHttpRequest) -> HttpResponse:
 @viewer_required
 def review_week(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
     current = _week(year, week)
-    if request.htmx and request.htmx.target == "timer":  # every screen polls the shared timer
+    if target_panel(request, {"timer"}):  # every screen polls the shared timer
         review = WeeklyReview.objects.filter(year=current.year, week=current.week).first()
         return render(request, "reviews/review.html#timer", _timer_context(current, review, request.user))
     return render(request, "reviews/review.html", _context(request, current))
@@ -184,7 +189,7 @@ def action_create_view(request: HtmxHttpRequest) -> HttpResponse:
     raw = request.POST.get("failure", "")
     if raw.isascii() and raw.isdigit():
         failure = failure_lookup(int(request.POST["failure"]))
-        if failure is None or not can_view(request.user, failure.release.product):
+        if failure is None or not can(request.user, Capability.VIEW, failure.release.product):
             raise Http404("No such failure")
     back = request.POST.get("week", "")
     try:
@@ -209,7 +214,7 @@ def action_create_view(request: HtmxHttpRequest) -> HttpResponse:
 @viewer_required
 def action_update_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(ActionItem.objects.select_related("product"), pk=pk)
-    if item.product is not None and not can_view(request.user, item.product):
+    if item.product is not None and not can(request.user, Capability.VIEW, item.product):
         raise Http404("No such action item")
     back = request.POST.get("week", "")
     try:
@@ -244,9 +249,9 @@ def review_timer(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse
 def rehearsal_create_view(request: HtmxHttpRequest) -> HttpResponse:
     """Record a timed release or rollback rehearsal (DevOps or PM/PO of the product)."""
     product = get_object_or_404(Product, slug=request.POST.get("product", ""))
-    if not can_view(request.user, product):
+    if not can(request.user, Capability.VIEW, product):
         raise Http404("No such product")
-    ensure_role(request.user, (Role.DEVOPS, Role.PM), product)
+    ensure_can(request.user, Capability.RECORD_REHEARSAL, product)
     back = _back(request.POST.get("week", ""))
     try:
         performed_on = _date(request.POST.get("performed_on"))

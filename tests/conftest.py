@@ -11,12 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
-from accounts.models import Role, RoleMembership
+from accounts.models import Role
+
+from .accounts.factories import UserFactory
 
 REQUIRE_SERVICES = os.environ.get("GONOGO_REQUIRE_SERVICES", "") not in ("", "0", "false")
 
@@ -109,10 +110,7 @@ def make_user(db: Any) -> Callable[..., Any]:
     def make(*roles: str, product: Any = None, username: str | None = None, **extra: Any) -> Any:
         counter["n"] += 1
         name = username or f"{'-'.join(roles) or 'nobody'}-{counter['n']}"
-        user = get_user_model().objects.create_user(username=name, password="pw", **extra)
-        for role in roles:
-            RoleMembership.objects.create(user=user, role=role, product=product)
-        return user
+        return UserFactory(username=name, roles=roles, product=product, **extra)
 
     return make
 
@@ -129,7 +127,7 @@ def qa(make_user: Callable[..., Any]) -> Any:
 
 @pytest.fixture
 def demo(db: Any) -> None:
-    from releases.demo import seed_demo
+    from demo.seed import seed_demo
 
     seed_demo()
 
@@ -144,21 +142,28 @@ def ci_world(db: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     factory: `ci_world.token("results", "verdict")` → raw bearer token."""
     from types import SimpleNamespace
 
-    from gates.models import Gate
-    from integrations.models import Integration
-    from integrations.services import token_issue
-    from releases.models import Product
-    from releases.services import release_create
+    from board.lifecycle import release_create
+
+    from .gates.factories import GateFactory
+    from .integrations.factories import ApiTokenFactory, IntegrationFactory
+    from .releases.factories import ProductFactory
 
     monkeypatch.setenv("GONOGO_TEST_GITHUB_SECRET", "It's a Secret to Everybody")
     monkeypatch.setenv("GONOGO_TEST_GITLAB_SECRET", "gitlab-token-123")
-    product = Product.objects.create(slug="ios-app", name="iOS app", platform="ios")
-    other = Product.objects.create(slug="api", name="API", platform="backend")
+    product = ProductFactory(slug="ios-app", name="iOS app", platform="ios", runbook_url="")
+    other = ProductFactory(slug="api", name="API", platform="backend", runbook_url="")
     gates = {}
     for i, key in enumerate(["typecheck", "contract", "e2e-regression", "smoke"]):
-        gates[key] = Gate.objects.create(key=key, name=key.title(), owner_role=Role.BACKEND_LEAD, position=i)
-    gates["allowed"] = Gate.objects.create(
-        key="perf", name="Perf", owner_role=Role.BACKEND_LEAD, position=9, allow_failure_passes=True
+        gates[key] = GateFactory(
+            key=key, name=key.title(), owner_role=Role.BACKEND_LEAD, position=i, waivable=False
+        )
+    gates["allowed"] = GateFactory(
+        key="perf",
+        name="Perf",
+        owner_role=Role.BACKEND_LEAD,
+        position=9,
+        waivable=False,
+        allow_failure_passes=True,
     )
     release = release_create(
         product=product,
@@ -175,14 +180,14 @@ def ci_world(db: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         "smoke*": "smoke",
         "perf*": "perf",
     }
-    github = Integration.objects.create(
+    github = IntegrationFactory(
         slug="gh",
         provider="github",
         product=product,
         secret_env="GONOGO_TEST_GITHUB_SECRET",
         gate_patterns=patterns,
     )
-    gitlab = Integration.objects.create(
+    gitlab = IntegrationFactory(
         slug="gl",
         provider="gitlab",
         product=product,
@@ -191,7 +196,7 @@ def ci_world(db: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     )
 
     def token(*scopes: str, product_: Any = None) -> str:
-        return token_issue(name="ci", product=product_ or product, scopes=scopes or ("results", "verdict"))[1]
+        return ApiTokenFactory(product=product_ or product, scopes=scopes or ("results", "verdict")).raw
 
     return SimpleNamespace(
         product=product, other=other, gates=gates, release=release, github=github, gitlab=gitlab, token=token
@@ -212,7 +217,7 @@ def celery_eager() -> Any:
 @pytest.fixture(autouse=True)
 def _fresh_integration_cache() -> Any:
     """Each test makes its own integrations: the web process cache must not outlive it."""
-    from integrations import views
+    from api import webhooks as views
 
     views._cache.clear()
     yield

@@ -23,13 +23,13 @@ from django.utils import timezone
 from markdown_it import MarkdownIt
 
 from accounts.models import Role
+from board.decisions import signoff_record
 from checklists.models import ChecklistItem, Defect
+from core.markdown import md_block, md_inline, md_link, md_url
 from gates.models import Gate, Waiver
 from gates.services import gate_result_record
-from gonogo.markdown import md_block, md_inline, md_link, md_url
 from operations.models import OnCallContact
 from releases.models import Meeting, Product, Release
-from releases.services import signoff_record
 from reviews.models import ActionItem, WeeklyReview
 
 from .test_views import full_world
@@ -179,7 +179,7 @@ def export(world: Any, name: str) -> str:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", ["checklists:report", "releases:meeting_minutes", "reviews:minutes"])
+@pytest.mark.parametrize("name", ["checklists:report", "board:meeting_minutes", "reviews:minutes"])
 def test_export_shows_hostile_user_text_as_text(export_world: Any, name: str) -> None:
     fill(export_world, BENIGN)
     benign = export(export_world, name)

@@ -19,14 +19,15 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from gonogo.secrets import env_name_problem, secret_from_env
+from core.secrets import env_name_problem, secret_from_env
 from integrations.models import Integration
 from integrations.polling import releases_poll
 from notifications.models import Channel
 from releases.models import Product
 
 from .audit.admin_forms import admin_post
-from .integrations.test_polling import CHECKS, CI, STATUS, check_run, check_runs, combined, setup
+from .integrations.ci_payloads import CHECKS, STATUS, check_run, check_runs, combined, setup
+from .integrations.ci_server import CI
 
 SERVER_KEY = "the-server-key-that-must-never-leave"
 
@@ -126,7 +127,7 @@ def test_a_stored_bad_name_reads_no_secret_and_says_why(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("SECRET_KEY", SERVER_KEY)
-    with caplog.at_level(logging.WARNING, logger="gonogo.secrets"):
+    with caplog.at_level(logging.WARNING, logger="core.secrets"):
         assert secret_from_env("SECRET_KEY", owner="integration gh") == ""
     assert "integration gh: secret not read from SECRET_KEY" in caplog.text
 
@@ -159,7 +160,7 @@ def test_a_row_forced_to_name_secret_key_never_sends_the_key(
         api_token_env="SECRET_KEY", secret_env="SECRET_KEY"
     )
 
-    with caplog.at_level(logging.WARNING, logger="gonogo.secrets"):
+    with caplog.at_level(logging.WARNING, logger="core.secrets"):
         releases_poll()
 
     assert server.seen, "the listener was asked"

@@ -1,7 +1,8 @@
 """Every page: anonymous → login, no role → 403, a role → 200, plus its htmx fragment.
 
 `PERMISSIONS` lists every URL name of the app; the walk below fails when a new URL is
-added without a row here, so no view ships without its permission tested.
+added without a row here, so no view ships without its permission tested. Each row's roles
+are those holding the capability its view needs (tests/accounts/test_capabilities.py).
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from accounts.capabilities import Capability
 from accounts.models import Role
 from audit.models import AuditEvent
+from board.meetings import meeting_start
+from board.selectors import release_board
+from checklists.defects import defect_report
 from checklists.models import ChecklistItem
-from checklists.services import defect_report
 from gates.models import Gate
 from gates.services import gate_result_record, waiver_request
-from releases.meetings import meeting_start
-from releases.selectors import release_board
 from reviews.models import ActionItem
 
+from .accounts.test_capabilities import may
 from .releases.builders import build_world
 from .releases.factories import ProductFactory
 
@@ -38,9 +41,10 @@ PUBLIC = {
     "oidc_authentication_callback",
     "oidc_logout",
 }
-VIEWERS = set(Role.values)
-LEADS_AND_QA = {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD}
-DEFECT_ROLES = LEADS_AND_QA
+C = Capability
+VIEWERS = may(C.VIEW)
+SIGNS_AS_QA = may(C.SIGN_OFF, acting_as=Role.QA)
+PM_CHECK = may(C.APPROVE_PROGRAMME_ITEM, acting_as=Role.PM)  # who approves a PM/PO-owned check
 # The programme setup checklist belongs to no product: its role held for every product it
 # covers approves (tests/checklists/test_programme_roles.py).
 NOT_PER_PRODUCT = {
@@ -55,7 +59,6 @@ NOT_PER_PRODUCT = {
     "reviews:trends",
     "reviews:csv",
 }
-TICKERS = {Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD, Role.DEVOPS}
 
 
 def release_kwargs(w: Any) -> dict[str, str]:
@@ -64,33 +67,33 @@ def release_kwargs(w: Any) -> dict[str, str]:
 
 # url name → (method, URL kwargs, POST data, roles that may use it). "stream" is an SSE GET.
 PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
-    "releases:dashboard": ("get", lambda w: {}, None, VIEWERS),
-    "releases:release_board": ("get", release_kwargs, None, VIEWERS),
-    "releases:meeting": ("get", release_kwargs, None, VIEWERS),
-    "releases:meeting_minutes": ("get", release_kwargs, None, VIEWERS),
-    "live:release_events": ("stream", lambda w: {"release_id": w.release.pk}, None, VIEWERS),
-    "live:dashboard_events": ("stream", lambda w: {}, None, VIEWERS),
-    "releases:signoff_create": ("post", release_kwargs, lambda w: {"role": "qa", "vote": "go"}, {Role.QA}),
-    "releases:release_decide": (
+    "board:dashboard": ("get", lambda w: {}, None, VIEWERS),
+    "board:release_board": ("get", release_kwargs, None, VIEWERS),
+    "board:meeting": ("get", release_kwargs, None, VIEWERS),
+    "board:meeting_minutes": ("get", release_kwargs, None, VIEWERS),
+    "board:release_events": ("stream", lambda w: {"release_id": w.release.pk}, None, VIEWERS),
+    "board:dashboard_events": ("stream", lambda w: {}, None, VIEWERS),
+    "board:signoff_create": ("post", release_kwargs, lambda w: {"role": "qa", "vote": "go"}, SIGNS_AS_QA),
+    "board:release_decide": (
         "post",
         release_kwargs,
         lambda w: {"outcome": "no_go", "rationale": "Not yet"},
-        {Role.PM},
+        may(C.DECIDE),
     ),
-    "releases:meeting_start": ("post", release_kwargs, lambda w: {}, {Role.PM}),
-    "releases:meeting_update": (
+    "board:meeting_start": ("post", release_kwargs, lambda w: {}, may(C.RUN_MEETING)),
+    "board:meeting_update": (
         "post",
         lambda w: {**release_kwargs(w), "pk": w.meeting.pk},
         lambda w: {"notes": "n"},
-        {Role.PM},
+        may(C.RUN_MEETING),
     ),
-    "gates:waiver_create": (
+    "board:waiver_create": (
         "post",
         lambda w: {**release_kwargs(w), "gate": w.gates[0].key},
         lambda w: {"reason": "r", "risk": "r", "mitigation": "m"},
-        LEADS_AND_QA,
+        may(C.ASK_WAIVER),
     ),
-    "gates:waiver_approve": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
+    "board:waiver_approve": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, may(C.APPROVE_WAIVER)),
     "checklists:checklist": ("get", release_kwargs, None, VIEWERS),
     "checklists:report": ("get", lambda w: {**release_kwargs(w), "fmt": "csv"}, None, VIEWERS),
     "checklists:template_update": (
@@ -103,25 +106,25 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
         "post",
         lambda w: {**release_kwargs(w), "pk": w.item.pk},
         lambda w: {"state": "passed"},
-        {Role.QA},
+        may(C.TICK_ANY_ITEM) | may(C.TICK_OWN_ITEM, acting_as=Role.QA),  # the items are QA's
     ),
-    "checklists:tick_undo": ("post", release_kwargs, lambda w: {}, TICKERS),
+    "checklists:tick_undo": ("post", release_kwargs, lambda w: {}, may(C.UNDO_TICK)),
     "checklists:defect_create": (
         "post",
         release_kwargs,
         lambda w: {"title": "t", "severity": "minor"},
-        DEFECT_ROLES,
+        may(C.REPORT_DEFECT),
     ),
-    "checklists:defect_resolve": ("post", lambda w: {"pk": w.defect.pk}, lambda w: {}, DEFECT_ROLES),
-    "checklists:defect_reopen": ("post", lambda w: {"pk": w.defect.pk}, lambda w: {}, DEFECT_ROLES),
-    "checklists:programme_approve": ("post", lambda w: {"pk": w.programme_item.pk}, lambda w: {}, {Role.PM}),
+    "checklists:defect_resolve": ("post", lambda w: {"pk": w.defect.pk}, lambda w: {}, may(C.RESOLVE_DEFECT)),
+    "checklists:defect_reopen": ("post", lambda w: {"pk": w.defect.pk}, lambda w: {}, may(C.RESOLVE_DEFECT)),
+    "checklists:programme_approve": ("post", lambda w: {"pk": w.programme_item.pk}, lambda w: {}, PM_CHECK),
     "reviews:current": ("get", lambda w: {}, None, VIEWERS),
     "reviews:week": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
     "reviews:minutes": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
     # Changed by its PM/PO, or by attendees holding a role (tests/reviews/test_review_roles.py).
-    "reviews:save": ("post", lambda w: {"year": 2026, "week": 47}, lambda w: {"q1": "n"}, {Role.PM}),
+    "reviews:save": ("post", lambda w: {"year": 2026, "week": 47}, lambda w: {"q1": "n"}, may(C.EDIT_REVIEW)),
     "reviews:action_create": ("post", lambda w: {}, lambda w: {"title": "Fix it"}, VIEWERS),
-    "reviews:timer": ("post", lambda w: {"year": 2026, "week": 47}, None, {Role.PM}),
+    "reviews:timer": ("post", lambda w: {"year": 2026, "week": 47}, None, may(C.EDIT_REVIEW)),
     "reviews:trends": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
     "reviews:csv": ("get", lambda w: {"year": 2026, "week": 47}, None, VIEWERS),
     "reviews:rehearsal_create": (
@@ -134,13 +137,18 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
             "minutes": "9",
             "outcome": "passed",
         },
-        {Role.DEVOPS, Role.PM},
+        may(C.RECORD_REHEARSAL),
     ),
-    "releases:release_rollout": ("post", release_kwargs, lambda w: {"step": "finish"}, {Role.DEVOPS}),
+    "board:release_rollout": ("post", release_kwargs, lambda w: {"step": "finish"}, may(C.ADVANCE_ROLLOUT)),
     "reviews:action_update": ("post", lambda w: {"pk": w.action.pk}, lambda w: {"owner": ""}, VIEWERS),
-    "gates:waiver_reject": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
-    "gates:waiver_revoke": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
-    "gates:waiver_carry_over": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, {Role.PM}),
+    "board:waiver_reject": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, may(C.APPROVE_WAIVER)),
+    "board:waiver_revoke": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, may(C.REVOKE_WAIVER)),
+    "board:waiver_carry_over": (
+        "post",
+        lambda w: {"pk": w.waiver.pk},
+        lambda w: {},
+        may(C.CARRY_OVER_WAIVER),
+    ),
 }
 
 
@@ -242,7 +250,7 @@ def test_permissions_per_role(name: str, make_user: Any, client: Client) -> None
 def test_board_fragments_for_htmx(panel: str, make_user: Any, client: Client) -> None:
     world = build_world(make_user, ready=False)
     client.force_login(world.qa)
-    url = reverse("releases:release_board", kwargs={"product": world.product.slug, "version": "1.0.0"})
+    url = reverse("board:release_board", kwargs={"product": world.product.slug, "version": "1.0.0"})
     response = client.get(url, headers={"HX-Request": "true", "HX-Target": panel})
     body = response.content.decode()
     assert response.status_code == 200
@@ -256,7 +264,7 @@ def test_board_shows_the_verdict_and_each_blocker_links_to_its_cause(make_user: 
     world = build_world(make_user, ready=False)
     client.force_login(world.pm)
     html = client.get(
-        reverse("releases:release_board", kwargs={"product": world.product.slug, "version": "1.0.0"})
+        reverse("board:release_board", kwargs={"product": world.product.slug, "version": "1.0.0"})
     ).content.decode()
     board = release_board(world.release)
     assert f"BLOCKED: {board.verdict.count} reasons" in html
@@ -271,7 +279,7 @@ def test_board_shows_the_verdict_and_each_blocker_links_to_its_cause(make_user: 
 def test_korean_for_accept_language_ko(make_user: Any, client: Client) -> None:
     world = build_world(make_user, ready=False)
     client.force_login(world.pm)
-    url = reverse("releases:release_board", kwargs={"product": world.product.slug, "version": "1.0.0"})
+    url = reverse("board:release_board", kwargs={"product": world.product.slug, "version": "1.0.0"})
     html = client.get(url, headers={"Accept-Language": "ko"}).content.decode()
     assert '<html lang="ko">' in html and "출시 불가" in html and "차단 사유" in html
     english = client.get(url, headers={"Accept-Language": "en"}).content.decode()
@@ -308,7 +316,7 @@ def test_admin_needs_staff(make_user: Any, client: Client) -> None:
 
 def queries_for_board(client: Client, world: Any) -> int:
     url = reverse(
-        "releases:release_board", kwargs={"product": world.product.slug, "version": world.release.version}
+        "board:release_board", kwargs={"product": world.product.slug, "version": world.release.version}
     )
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url).status_code == 200
@@ -366,7 +374,7 @@ ACCEPTS: dict[str, set[str]] = {
 }
 # Accepted methods beyond the one PERMISSIONS tests: (url name, method) → roles allowed.
 EXTRA_METHOD_ROLES: dict[tuple[str, str], set[str]] = {
-    ("checklists:template_update", "POST"): {Role.QA, Role.PM},
+    ("checklists:template_update", "POST"): may(C.UPDATE_CHECKLIST_FROM_TEMPLATE),
 }
 
 
@@ -399,7 +407,7 @@ def send(client: Client, method: str, url: str) -> Any:
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(all_url_names()))
 def test_every_method_on_every_url_for_every_role(name: str, make_user: Any, settings: Any) -> None:
-    from integrations.services import token_issue
+    from integrations.tokens import token_issue
 
     world = full_world(make_user) if name in PERMISSIONS else build_world(make_user, ready=False)
     url = reverse(name, kwargs=url_kwargs(name, world))

@@ -1,11 +1,11 @@
 """Filters for the Markdown exports (`{% load md_export %}`): user text escaped so a
-viewer rendering Markdown or HTML shows it as text (gonogo.markdown)."""
+viewer rendering Markdown or HTML shows it as text (core.markdown)."""
 
 from __future__ import annotations
 
 from django import template
 
-from gonogo import markdown
+from core import markdown
 
 register = template.Library()
 # The exports are rendered with autoescape off: these filters are their only escaping.

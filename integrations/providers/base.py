@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from integrations.models import Integration
-    from integrations.polling import PollSession
+    from integrations.poll_session import PollSession
     from releases.models import Release
 
 

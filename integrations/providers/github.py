@@ -13,7 +13,7 @@ from .base import Observation, items, number, text, timestamp
 
 if TYPE_CHECKING:
     from integrations.models import Integration
-    from integrations.polling import PollSession
+    from integrations.poll_session import PollSession
     from releases.models import Release
 
 EVENTS = frozenset({"ping", "check_run", "check_suite", "workflow_run", "workflow_job", "status"})

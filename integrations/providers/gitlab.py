@@ -12,7 +12,7 @@ from .base import Observation, items, text, timestamp
 
 if TYPE_CHECKING:
     from integrations.models import Integration
-    from integrations.polling import PollSession
+    from integrations.poll_session import PollSession
     from releases.models import Release
 
 EVENTS = frozenset({"Pipeline Hook", "Job Hook"})

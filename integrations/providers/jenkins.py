@@ -19,7 +19,7 @@ from .base import Observation, text, timestamp
 
 if TYPE_CHECKING:
     from integrations.models import Integration
-    from integrations.polling import PollSession
+    from integrations.poll_session import PollSession
     from releases.models import Release
 
 # CONTRACT §3, status vocabulary (a build's `result`; `building: true` is running).

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accounts.models import Role
-from gonogo.secrets import env_name_problem
+from core.secrets import env_name_problem
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gonogo.validation import is_http_url
+from core.validation import is_http_url
 from integrations.models import Provider
 
 from ..specs import IntegrationSpec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gonogo.validation import is_http_url
+from core.validation import is_http_url
 from releases.models import Platform
 
 from ..specs import HealthSpec, OnCallSpec, ProductSpec

@@ -1,9 +1,12 @@
-// Live updates for the board and the dashboard.
+// Live updates for the board, the meeting, the checklist and the dashboard.
 //
-// The htmx SSE extension keeps one EventSource per page (the element with sse-connect);
-// each message names the panels that changed, and we ask htmx to re-fetch just those
-// (each panel has hx-trigger="gonogo:refresh"). When the stream drops, panels are polled
-// until it is back; a hidden tab closes its stream and catches up when shown again.
+// The htmx SSE extension keeps one EventSource per page (the element with sse-connect).
+// Each `panels` message names the panels that changed; each name becomes the event
+// `panel-<name>` on the body, and the panel of that name, listening for it, re-fetches
+// itself (hx-trigger, from the live_panel template tag: live/templatetags/live.py). Every
+// panel is asked when the stream is back after a drop, while it is down (every 10
+// seconds), and when a hidden tab (whose stream is closed) is shown again. A stream the
+// server ends with `signed-out` reloads the page onto the login form.
 (function () {
   "use strict";
   var POLL_MS = 10000;
@@ -12,24 +15,25 @@
 
   function connector() { return document.getElementById("live"); }
 
-  function refresh(ids) {
-    ids.forEach(function (id) {
-      var el = document.getElementById(id.trim());
-      if (!el || !el.hasAttribute("hx-get")) { return; }
+  function refresh(names) {
+    names.forEach(function (name) {
+      name = name.trim();
+      var el = name && document.getElementById(name);
+      if (!el || !el.hasAttribute("data-live-panel")) { return; }
       if (el.classList.contains("htmx-request")) {
-        // htmx would drop a second request on a busy element, and the one in flight may
-        // have read before this change: ask again once it has landed.
-        window.setTimeout(function () { refresh([id]); }, 150);
+        // The refresh in flight may have read before this change, and htmx drops a request
+        // queued on a panel its answer replaces: ask again once it has landed.
+        window.setTimeout(function () { refresh([name]); }, 150);
         return;
       }
-      htmx.trigger(el, "gonogo:refresh");
+      htmx.trigger(document.body, "panel-" + name);
     });
   }
 
   function refreshAll() {
-    var ids = [];
-    document.querySelectorAll("[data-live-panel]").forEach(function (el) { ids.push(el.id); });
-    refresh(ids);
+    var names = [];
+    document.querySelectorAll("[data-live-panel]").forEach(function (el) { names.push(el.id); });
+    refresh(names);
   }
 
   function startPolling() {
@@ -47,7 +51,9 @@
     // The server ends the stream this way when the session has ended or expired: reload,
     // and the page itself sends the person to the login form.
     if (evt.detail && evt.detail.type === "signed-out") { window.location.reload(); return; }
-    if (evt.detail && typeof evt.detail.data === "string") { refresh(evt.detail.data.split(",")); }
+    if (evt.detail && evt.detail.type === "panels" && typeof evt.detail.data === "string") {
+      refresh(evt.detail.data.split(","));
+    }
   });
   document.addEventListener("htmx:sseOpen", function () {
     var reconnected = document.documentElement.dataset.live === "polling";
@@ -56,15 +62,6 @@
     if (reconnected) { refreshAll(); }
   });
   document.addEventListener("htmx:sseError", startPolling);
-
-  // A refused action (a rule said no: 400, 403, 409) comes back as the panel with its reason.
-  document.addEventListener("htmx:beforeSwap", function (evt) {
-    var xhr = evt.detail.xhr;
-    if (xhr && xhr.getResponseHeader("X-Gonogo-Refused")) {
-      evt.detail.shouldSwap = true;
-      evt.detail.isError = false;
-    }
-  });
 
   document.addEventListener("visibilitychange", function () {
     var live = connector();

@@ -112,7 +112,7 @@ def test_a_database_outage_ends_no_live_stream() -> None:
     from django.contrib.sessions.backends.db import SessionStore
     from django.db import OperationalError
 
-    from live.views import _session_alive
+    from board.streams import _session_alive
 
     class Unreachable(SessionStore):
         def load(self) -> dict:

@@ -195,7 +195,8 @@ def test_panel_refreshes_and_live_streams_are_not_activity(make_user: Any) -> No
             assert client.get("/", HTTP_HX_REQUEST="true").status_code == 200
     with time_machine.travel(start + timedelta(hours=8, minutes=1), tick=False):
         response = client.get("/", HTTP_HX_REQUEST="true")
-        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+        # Expired: the whole page goes to the login form (accounts.permissions.viewer_required).
+        assert response.status_code == 204 and response["HX-Redirect"].startswith("/accounts/login/")
 
 
 def test_the_session_is_written_at_most_once_a_minute(make_user: Any, django_assert_num_queries: Any) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from checklists.defects import defect_report, defect_resolve
 from checklists.models import Defect
-from checklists.services import defect_report, defect_resolve
-from integrations.services import token_issue
+from integrations.tokens import token_issue
 
 from .test_defects import blockers, post
 

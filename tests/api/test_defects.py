@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
+from board.selectors import release_board
 from checklists.models import Defect
-from releases.selectors import release_board
 
 URL = "/api/v1/releases/ios-app/2.4.0/defects"
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from board.decisions import release_decide
 from checklists.models import ChecklistItem
 from checklists.services import checklist_item_tick
-from releases.services import release_decide
 
 from ..releases.builders import build_world, sign_all
 

@@ -10,10 +10,11 @@ from django.test import Client
 
 from accounts.models import Role
 from audit.models import AuditEvent
+from board.decisions import release_decide
+from board.rollout import release_roll_back, release_rollout_start
 from gates.services import gate_result_record
-from integrations.services import token_issue
+from integrations.tokens import token_issue
 from releases.models import Release
-from releases.services import release_decide, release_roll_back, release_rollout_start
 
 from ..releases.builders import build_world
 

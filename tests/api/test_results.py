@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from board.lifecycle import release_create
 from gates.models import GateResult
+from integrations.inbox import deliveries_replay_schedule
 from integrations.models import Delivery
-from releases.services import release_create
 
 pytestmark = pytest.mark.usefixtures("celery_eager")
 
@@ -121,6 +122,7 @@ def test_unknown_release_is_kept_and_applied_when_created(
     assert Delivery.objects.get().state == "waiting"
     with django_capture_on_commit_callbacks(execute=True):
         release = release_create(product=ci_world.product, version="2.5.0", build=1300, state="candidate")
+        deliveries_replay_schedule(release=release)  # as POST /api/v1/releases does
     assert Delivery.objects.get().state == "applied"
     result = GateResult.objects.get(release=release)
     assert (result.gate.key, result.status) == ("contract", "passed")
@@ -142,7 +144,7 @@ def test_tokens_are_hashed_and_revocable(client: Client, ci_world: Any) -> None:
 
 
 def test_same_run_reported_after_a_new_build_counts_for_it(client: Client, ci_world: Any) -> None:
-    from releases.services import release_new_build
+    from releases.lifecycle import release_new_build
 
     token = ci_world.token("results")
     body = {**BODY, "commit": "", "build": "", "status": "passed"}
@@ -180,6 +182,7 @@ def test_waiting_result_of_a_revoked_token_is_not_applied(
     post(client, ci_world.token("results"), {**BODY, "version": "2.5.0", "build": "", "commit": ""})
     ApiToken.objects.update(revoked_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        release_create(product=ci_world.product, version="2.5.0", build=1300, state="candidate")
+        release = release_create(product=ci_world.product, version="2.5.0", build=1300, state="candidate")
+        deliveries_replay_schedule(release=release)  # as POST /api/v1/releases does
     delivery = Delivery.objects.get()
     assert (delivery.state, "revoked" in delivery.outcome) == ("failed", True)

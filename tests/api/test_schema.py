@@ -14,8 +14,8 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from gonogo.wsgi import application
+from integrations.inbox import deliveries_drain
 from integrations.models import Delivery
-from integrations.services import deliveries_drain
 
 with override_settings(ALLOWED_HOSTS=["localhost"]):  # schemathesis calls the app as "localhost"
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)

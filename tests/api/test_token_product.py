@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from integrations.services import token_issue
+from integrations.tokens import token_issue
 from releases.models import Product
 
 from ..releases.builders import build_world

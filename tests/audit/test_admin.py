@@ -15,7 +15,7 @@ from audit.models import AuditEvent
 from checklists.models import ChecklistTemplate, TemplateItem, TemplateSection
 from gates.models import Gate
 from integrations.models import ApiToken, Integration
-from integrations.services import token_issue
+from integrations.tokens import token_issue
 from notifications.models import Channel
 from operations.models import OnCallContact
 from releases.models import Product

@@ -9,7 +9,7 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.models import AuditEvent
 from audit.services import audit_record
-from releases.services import release_create
+from board.lifecycle import release_create
 
 from ..releases.factories import ProductFactory
 
@@ -53,7 +53,7 @@ def test_event_records_who_what_and_before_after(make_user: Any) -> None:
     from tests.releases.builders import build_world
 
     world = build_world(make_user, ready=False)
-    from releases.services import release_cancel
+    from releases.lifecycle import release_cancel
 
     release_cancel(release=world.release, actor=world.pm, reason="Superseded")
     event = AuditEvent.objects.filter(action="release.cancel").get()

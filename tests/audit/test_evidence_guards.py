@@ -11,9 +11,9 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from board.decisions import release_decide
 from gates.models import GateResult
 from releases.models import Decision, Release, SignOff
-from releases.services import release_decide
 
 from ..releases.builders import build_world
 

@@ -16,13 +16,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, RoleMembership
+from board.decisions import release_decide
+from board.selectors import release_board
 from checklists.models import ChecklistItem
 from checklists.services import checklist_item_tick
 from gates.services import gate_result_record, waiver_approve, waiver_request
 from integrations.models import ApiToken
-from integrations.services import token_issue
-from releases.selectors import release_board
-from releases.services import release_decide
+from integrations.tokens import token_issue
 
 from ..releases.builders import World, build_world, sign_all
 from .admin_forms import admin_post
@@ -85,7 +85,7 @@ def test_unticking_blocks_on_a_waived_failing_gate_in_the_admin_makes_the_go_sta
     # The PM sees it on the board, in words.
     client.force_login(world.pm)
     page = client.get(
-        reverse("releases:release_board", kwargs={"product": world.product.slug, "version": "1.0.0"})
+        reverse("board:release_board", kwargs={"product": world.product.slug, "version": "1.0.0"})
     ).content.decode()
     assert "this Go no longer stands" in page
     assert "“Gate 0” no longer blocks the release (changed by admin at" in page

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from checklists.models import ChecklistItem, Defect
-from releases.demo import seed_demo
+from demo.seed import seed_demo
 from releases.models import Release
 
 from .conftest import log_in, screenshot

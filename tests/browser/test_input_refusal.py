@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from releases.demo import seed_demo
+from demo.seed import seed_demo
 from releases.models import Decision
 
 from .conftest import log_in

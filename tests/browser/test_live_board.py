@@ -11,13 +11,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Browser, Page, expect
 
+from board.decisions import signoff_record
 from checklists.models import ChecklistItem
 from checklists.services import checklist_item_tick
+from demo.seed import seed_demo
 from gates.models import Gate
 from gates.services import gate_result_record
-from releases.demo import seed_demo
 from releases.models import Release
-from releases.services import signoff_record
 
 from .conftest import log_in, screenshot
 

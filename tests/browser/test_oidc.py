@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from accounts.models import Role, RoleMembership, SsoGroupRole
-from releases.demo import seed_demo
+from demo.seed import seed_demo
 from releases.models import SignOff
 
 from ..accounts.oidc_provider import OIDCProvider

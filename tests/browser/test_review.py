@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
+from demo.seed import seed_demo
 from gates.models import Gate
 from gates.services import gate_result_record
-from releases.demo import seed_demo
 from releases.models import Release
 from reviews.models import ActionItem
 

@@ -14,10 +14,10 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from checklists.models import ChecklistItem
 from checklists.services import checklist_item_tick
-from gonogo.errors import Conflict
+from core.errors import Conflict
 
 from ..releases.builders import build_world
-from ..releases.test_races import in_threads
+from ..board.test_races import in_threads
 
 
 def test_two_testers_on_one_item_one_wins_the_other_sees_who(postgres_tx: None, make_user: Any) -> None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Role
 from checklists.models import Checklist, ChecklistItem, ChecklistTemplate
 from checklists.services import checklist_item_tick
-from gonogo.errors import NotAllowed
+from core.errors import NotAllowed
 from releases.models import Product
 
 pytestmark = pytest.mark.django_db
@@ -84,9 +84,9 @@ def test_the_dashboard_offers_approve_only_to_those_who_may(products: list[Produ
     item = programme_item()
     client = Client()
     client.force_login(make_user(Role.PM, product=products[0]))
-    page = client.get(reverse("releases:dashboard")).content.decode()
+    page = client.get(reverse("board:dashboard")).content.decode()
     assert "Criteria approved" in page
     assert reverse("checklists:programme_approve", kwargs={"pk": item.pk}) not in page
     client.force_login(make_user(Role.PM))
-    page = client.get(reverse("releases:dashboard")).content.decode()
+    page = client.get(reverse("board:dashboard")).content.decode()
     assert reverse("checklists:programme_approve", kwargs={"pk": item.pk}) in page

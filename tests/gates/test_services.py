@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from audit.models import AuditEvent
+from board.selectors import release_board
+from core.errors import Conflict, NotAllowed, RuleViolation
 from gates.models import Gate, GateResult, Waiver, WaiverState
 from gates.services import (
     gate_result_record,
@@ -20,8 +22,6 @@ from gates.services import (
     waiver_revoke,
     waivers_expire_announce,
 )
-from gonogo.errors import Conflict, NotAllowed, RuleViolation
-from releases.selectors import release_board
 
 from ..releases.builders import build_world
 

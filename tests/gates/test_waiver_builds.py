@@ -13,12 +13,12 @@ from django.urls import reverse
 
 from accounts.models import Role
 from audit.models import AuditEvent
+from board.selectors import release_board
+from board.verdict import GateEvidence, WaiverEvidence, waiver_counts
+from core.errors import Conflict, NotAllowed, RuleViolation
 from gates.models import Waiver, WaiverState
 from gates.services import gate_result_record, waiver_approve, waiver_carry_over, waiver_reject
-from gonogo.errors import Conflict, NotAllowed, RuleViolation
-from releases.selectors import release_board
-from releases.services import release_new_build
-from releases.verdict import GateEvidence, WaiverEvidence, waiver_counts
+from releases.lifecycle import release_new_build
 
 from ..releases.builders import sign_all
 from .test_services import ask, failing_world
@@ -121,10 +121,10 @@ def test_board_shows_the_earlier_build_and_offers_carry_over_to_a_pm(make_user: 
     new_build(world)
     other_pm = make_user(Role.PM, product=world.product)
     client.force_login(other_pm)
-    board = reverse("releases:release_board", kwargs={"product": world.product.slug, "version": "1.0.0"})
+    board = reverse("board:release_board", kwargs={"product": world.product.slug, "version": "1.0.0"})
     html = client.get(board).content.decode()
     assert "for build 10: does not count for build 11" in html
-    carry = reverse("gates:waiver_carry_over", kwargs={"pk": world.waiver.pk})
+    carry = reverse("board:waiver_carry_over", kwargs={"pk": world.waiver.pk})
     assert carry in html
     response = client.post(carry, {"note": "still flaky"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
@@ -152,7 +152,7 @@ def test_the_verdict_never_counts_a_waiver_of_another_build() -> None:
 
 def test_a_waiver_is_only_for_a_gate_that_failed(make_user: Any) -> None:
     """Not for one still running or not reported yet (after a new build, say): it may pass."""
-    from releases.selectors import release_board as board_of
+    from board.selectors import release_board as board_of
 
     from ..releases.builders import build_world
 

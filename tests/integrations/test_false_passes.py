@@ -13,7 +13,7 @@ from django.test import Client
 
 from gates.models import GateResult
 
-from .test_webhooks import fixture, job, post_github, post_gitlab, status_of
+from .senders import fixture, job, post_github, post_gitlab, status_of
 
 pytestmark = pytest.mark.usefixtures("celery_eager")
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from integrations.models import ApiToken
-from integrations.services import token_authenticate
+from integrations.tokens import token_authenticate
 from releases.models import Product
 
 

@@ -15,9 +15,9 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.test import Client
 
+from gates.selectors import gate_current_status
 from gonogo.celery import app
 from integrations.models import Delivery
-from releases.selectors import gate_current_status
 
 FIXTURE = (
     Path(__file__).resolve().parents[1]

@@ -10,13 +10,18 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import Role
-from checklists.models import ChecklistItem, ChecklistTemplate, TemplateItem, TemplateSection
+from board.decisions import signoff_record
+from board.lifecycle import release_create
+from checklists.models import ChecklistItem
 from checklists.services import checklist_item_tick
 from gates.models import Gate
 from gates.services import gate_result_record
 from operations.services import oncall_set, rehearsal_record
 from releases.models import Product, Release
-from releases.services import release_create, signoff_record
+
+from ..checklists.factories import ChecklistTemplateFactory, TemplateItemFactory, TemplateSectionFactory
+from ..gates.factories import GateFactory
+from .factories import ProductFactory
 
 SIGNOFF_ROLES = [Role.QA, Role.BACKEND_LEAD]
 
@@ -38,7 +43,7 @@ class World:
 def build_world(
     make_user: Callable[..., Any], *, gates: int = 2, core_items: int = 2, ready: bool = True
 ) -> World:
-    product = Product.objects.create(
+    product = ProductFactory(
         slug=f"p{Product.objects.count() + 1}",
         name="Product",
         platform="backend",
@@ -49,19 +54,23 @@ def build_world(
     qa = make_user(Role.QA, product=product)
     lead = make_user(Role.BACKEND_LEAD, product=product)
     gate_objs = [
-        Gate.objects.create(
-            key=f"{product.slug}-g{i}", name=f"Gate {i}", owner_role=Role.BACKEND_LEAD, waivable=True
+        GateFactory(
+            key=f"{product.slug}-g{i}",
+            name=f"Gate {i}",
+            owner_role=Role.BACKEND_LEAD,
+            waivable=True,
         )
         for i in range(gates)
     ]
     for g in gate_objs:
         g.products.set([product])
-    template = ChecklistTemplate.objects.create(key=f"{product.slug}-qa", name="QA", kind="release")
-    template.products.set([product])
-    section = TemplateSection.objects.create(template=template, title="Main")
+    template = ChecklistTemplateFactory(
+        key=f"{product.slug}-qa", name="QA", kind="release", products=[product]
+    )
+    section = TemplateSectionFactory(template=template, title="Main", position=0)
     for i in range(core_items):
-        TemplateItem.objects.create(section=section, title=f"Core {i}", core=True, position=i)
-    TemplateItem.objects.create(section=section, title="Extra", core=False, position=99)
+        TemplateItemFactory(section=section, title=f"Core {i}", core=True, position=i)
+    TemplateItemFactory(section=section, title="Extra", core=False, position=99)
     for role in (*SIGNOFF_ROLES, Role.DEVOPS):
         oncall_set(product=product, role=role, name=f"{role} person", contact="+82 10")
     rehearsal_record(
@@ -95,7 +104,7 @@ def sign_all(world: World) -> None:
 
 def roll_out_fully(release: Release, actor: Any) -> Release:
     """Advance a release rolling out through its stages until it is fully rolled out."""
-    from releases.services import release_rollout_advance
+    from board.rollout import release_rollout_advance
 
     for _stage in range(10):
         release = release_rollout_advance(release=release, actor=actor)

@@ -1,3 +1,5 @@
+"""Products and releases, as rows (no service): for tests that set up state."""
+
 from __future__ import annotations
 
 import factory
@@ -18,7 +20,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
 
 class ReleaseFactory(factory.django.DjangoModelFactory):
-    """A release row made directly (no service), for tests that set up state."""
+    """A release row made directly (no service: no checklists are copied for it)."""
 
     class Meta:
         model = Release

@@ -9,16 +9,12 @@ from typing import Any
 import time_machine
 
 from accounts.models import Role
+from board.decisions import release_decide
+from board.lifecycle import release_create
+from board.rollout import release_halt_by, release_roll_back, release_rollout_start
 from gates.services import gate_result_record
 from operations.services import rehearsal_record
 from releases.models import Release
-from releases.services import (
-    release_create,
-    release_decide,
-    release_halt_by,
-    release_roll_back,
-    release_rollout_start,
-)
 
 from ..releases.builders import build_world, make_ready, roll_out_fully
 

@@ -101,7 +101,7 @@ def test_the_page_offers_the_buttons_only_to_those_who_may_use_them(world: Any) 
 
 
 def test_the_service_refuses_too(world: Any) -> None:
-    from gonogo.errors import NotAllowed
+    from core.errors import NotAllowed
     from reviews.services import weekly_review_save
 
     now = Week.of()

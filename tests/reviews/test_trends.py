@@ -16,9 +16,11 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role
+from board.decisions import release_decide
+from board.rollout import release_rollout_start
 from gates.services import gate_result_record
 from operations.services import rehearsal_record
-from releases.services import release_decide, release_new_build, release_rollout_start
+from releases.lifecycle import release_new_build
 from reviews.selectors import Week
 from reviews.trends import trends
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gonogo.errors import DomainError
-from integrations.services import token_issue
+from core.errors import DomainError
+from integrations.tokens import token_issue
 from releases.models import Product
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from gonogo.errors import DomainError
+from core.errors import DomainError
 from policy.schema import PolicyError, policy_load
 from policy.services import policy_apply
 

@@ -1,0 +1,77 @@
+"""Template helpers for the board: status words with their symbol, and blocker links."""
+
+from __future__ import annotations
+
+from django import template
+from django.db import models
+from django.utils.html import format_html
+
+from accounts.models import Role
+from board.verdict import Blocker
+from checklists.models import DefectState, ItemState, Severity
+from core.status import STATUS
+from gates.models import ResultSource, WaiverState
+from releases.models import ReleaseState
+
+register = template.Library()
+
+
+@register.simple_tag
+def status_chip(status: str | None) -> str:
+    """A status as a chip: symbol, word and colour together."""
+    symbol, label, tone = STATUS.get(status or "none", STATUS["none"])
+    return format_html(
+        '<span class="chip chip-{}"><span aria-hidden="true">{}</span> {}</span>', tone, symbol, label
+    )
+
+
+def blocker_anchor_id(blocker: Blocker) -> str:
+    """The DOM id on the board that a blocker points at."""
+    if blocker.target == "gate":
+        return f"gate-{blocker.target_id}"
+    if blocker.target == "defect":
+        return f"defect-{blocker.target_id}"
+    if blocker.target == "checklist_item":
+        return f"item-{blocker.target_id}"
+    if blocker.target == "signoff":
+        return f"signoff-{blocker.target_id}"
+    return "operations"
+
+
+register.filter("blocker_anchor", blocker_anchor_id)
+
+
+def _labels(choices: type[models.TextChoices]) -> dict[str, object]:
+    return {value: label for value, label in choices.choices}
+
+
+# Choice labels by value: cheaper than get_FOO_display(), which rebuilds its lookup each call.
+LABELS = {
+    "role": _labels(Role),
+    "release_state": _labels(ReleaseState),
+    "source": _labels(ResultSource),
+    "severity": _labels(Severity),
+    "waiver_state": _labels(WaiverState),
+    "item_state": _labels(ItemState),
+    "defect_state": _labels(DefectState),
+}
+
+
+@register.filter
+def label(value: str, kind: str) -> object:
+    """`{{ gate.owner_role|label:"role" }}` → the translated label of a choice value."""
+    return LABELS[kind].get(value, value)
+
+
+@register.filter
+def translate_title(value: str) -> str:
+    """A title from the policy file, in the active language (as `{% translate title %}`)."""
+    from django.utils.translation import gettext
+
+    return gettext(value) if value else value
+
+
+@register.filter
+def get_item(mapping: object, key: str) -> object:
+    """`{{ notes|get_item:"q1" }}`: a dictionary value by a key held in a variable."""
+    return mapping.get(key, "") if isinstance(mapping, dict) else ""

@@ -1,0 +1,27 @@
+from django.urls import path
+
+from . import streams, views, waiver_views
+
+app_name = "board"
+
+RELEASE = "releases/<slug:product>/<str:version>"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path(f"{RELEASE}/", views.release_board_view, name="release_board"),
+    path(f"{RELEASE}/signoffs/", views.signoff_create, name="signoff_create"),
+    path(f"{RELEASE}/decision/", views.release_decide_view, name="release_decide"),
+    path(f"{RELEASE}/rollout/", views.release_rollout_view, name="release_rollout"),
+    path(f"{RELEASE}/meeting/", views.meeting_view, name="meeting"),
+    path(f"{RELEASE}/meeting/start/", views.meeting_start_view, name="meeting_start"),
+    path(f"{RELEASE}/meeting/<int:pk>/", views.meeting_update_view, name="meeting_update"),
+    path(f"{RELEASE}/meeting/minutes.md", views.meeting_minutes, name="meeting_minutes"),
+    path(f"{RELEASE}/gates/<slug:gate>/waivers/", waiver_views.waiver_create, name="waiver_create"),
+    path("waivers/<int:pk>/approve/", waiver_views.waiver_approve_view, name="waiver_approve"),
+    path("waivers/<int:pk>/reject/", waiver_views.waiver_reject_view, name="waiver_reject"),
+    path("waivers/<int:pk>/revoke/", waiver_views.waiver_revoke_view, name="waiver_revoke"),
+    path("waivers/<int:pk>/carry-over/", waiver_views.waiver_carry_over_view, name="waiver_carry_over"),
+    # Server-Sent Events: one stream per open board or dashboard.
+    path("live/releases/<int:release_id>/events/", streams.release_events, name="release_events"),
+    path("live/dashboard/events/", streams.dashboard_events, name="dashboard_events"),
+]

@@ -1,0 +1,343 @@
+"""Pages for releases: the dashboard, one release's board, and its actions.
+
+Small function views: check permission, parse, call a service, render. When htmx asks,
+the view returns only the named fragment of the same template (the panel the request
+targets); a plain form POST redirects back to the board, so everything works without
+JavaScript. A refused action re-renders with the reason and a 4xx status.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.capabilities import Capability, acting_roles, can, ensure_can, may_do
+from accounts.permissions import viewer_required
+from board.dashboard import release_boards
+from board.decisions import release_decide, signoff_record
+from board.rollout import (
+    release_halt_by,
+    release_roll_back,
+    release_rollout_advance,
+    release_rollout_resume,
+    release_rollout_start,
+)
+from board.selectors import release_board
+from checklists.selectors import programme_checklist
+from core.errors import DomainError, RuleViolation
+from core.htmx import panel_template, render_panel
+from core.http import HtmxHttpRequest, int_or_none
+from gates.selectors import failed_results_since
+from live.services import DASHBOARD_PANELS, RELEASE_PANELS
+from operations.rollout import rollout_next, rollout_stages
+from releases.models import (
+    DECIDABLE_STATES,
+    ROLLBACK_FROM,
+    ROLLOUT_SHOWN,
+    Meeting,
+    Release,
+    ReleaseState,
+    Vote,
+)
+from releases.selectors import active_releases, release_get, viewable_products
+
+from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
+
+BOARD_PANELS = RELEASE_PANELS - {"meeting"}  # the meeting panel is meeting.html's
+
+
+def board_url(release: Release, anchor: str = "") -> str:
+    url = reverse("board:release_board", kwargs={"product": release.product.slug, "version": release.version})
+    return f"{url}#{anchor}" if anchor else url
+
+
+def board_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> dict[str, Any]:
+    board = release_board(release)
+    stages = rollout_stages(board.release)
+    return {
+        "board": board,
+        "release": board.release,
+        "may": may_do(request.user, release.product),
+        "sign_off_as": acting_roles(request.user, Capability.SIGN_OFF, release.product),
+        "may_decide": can(request.user, Capability.DECIDE, release.product)
+        and board.release.state in DECIDABLE_STATES,
+        "waiver_default_hours": 72,
+        "rollout": {
+            "shown": board.release.state in ROLLOUT_SHOWN,
+            "stages": stages,
+            "next": rollout_next(board.release),
+            "may_roll_back": board.release.state in ROLLBACK_FROM,
+        },
+        "board_url": board_url(release),
+        **extra,
+    }
+
+
+def render_board(
+    request: HtmxHttpRequest, release: Release, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The whole board, or for htmx the one panel the request targets."""
+    context = board_context(request, release, **extra)
+    return render_panel(request, "board/board.html", BOARD_PANELS, context, status=status)
+
+
+def after_action(request: HtmxHttpRequest, release: Release, panel: str, done: str) -> HttpResponse:
+    if request.htmx:
+        # Re-read everything, the release included (the action changed it, not this copy):
+        # the panel is rendered from fresh data, and the other open panels hear about the
+        # change through the live stream.
+        release.refresh_from_db()
+        return render_board(request, release, notice=done)
+    messages.success(request, done)
+    return redirect(board_url(release, panel), permanent=False)
+
+
+def refused(request: HtmxHttpRequest, release: Release, error: DomainError) -> HttpResponse:
+    """The action was refused: for htmx, the panel with the reason (htmx swaps it in despite
+    the 4xx status: core.htmx); otherwise the board with the reason at the top."""
+    if not request.htmx:
+        messages.error(request, error.message)
+        return render_board(request, release, status=error.status)
+    return render_board(request, release, status=error.status, error=error)
+
+
+@require_GET
+@viewer_required
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
+    now = timezone.now()
+    releases = [r for r in active_releases() if can(request.user, Capability.VIEW, r.product)]
+    boards = release_boards(releases, now=now)
+    week_start = (timezone.localtime(now) - timedelta(days=timezone.localtime(now).weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    visible = [p.pk for p in viewable_products(request.user)]
+    failed = failed_results_since(week_start).filter(release__product__in=visible)
+    context = {
+        "boards": boards,
+        "failed_results": failed[:50],
+        "week_start": week_start,
+        "programme": programme_checklist(request.user),
+    }
+    return render_panel(request, "board/dashboard.html", DASHBOARD_PANELS, context)
+
+
+@require_GET
+@viewer_required
+def release_board_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    release = release_get(product, version)
+    ensure_can(request.user, Capability.VIEW, release.product)
+    return render_board(request, release)
+
+
+@require_POST
+@viewer_required
+def signoff_create(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    release = release_get(product, version)
+    role = request.POST.get("role", "")
+    ensure_can(request.user, Capability.SIGN_OFF, release.product, role=role)
+    try:
+        signoff_record(
+            release=release,
+            role=role,
+            vote=request.POST.get("vote", ""),
+            comment=request.POST.get("comment", ""),
+            actor=request.user,
+        )
+    except DomainError as error:
+        return refused(request, release, error)
+    vote = request.POST.get("vote", "")
+    done = _("Your Go sign-off is recorded.") if vote == Vote.GO else _("Your No-Go sign-off is recorded.")
+    return after_action(request, release, "signoffs", done)
+
+
+@require_POST
+@viewer_required
+def release_decide_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    release = release_get(product, version)
+    ensure_can(request.user, Capability.DECIDE, release.product)
+    outcome = request.POST.get("outcome", "")
+    try:
+        release_decide(
+            release=release,
+            outcome=outcome,
+            rationale=request.POST.get("rationale", ""),
+            actor=request.user,
+            seen_fingerprint=request.POST.get("fingerprint") or None,
+            seen_decision=int_or_none(request.POST.get("seen_decision")),
+        )
+    except DomainError as error:
+        return refused(request, release, error)
+    done = _("Go is called.") if outcome == Vote.GO else _("No-Go is called.")
+    return after_action(request, release, "decision", done)
+
+
+@require_POST
+@viewer_required
+def release_rollout_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    """The rollout's steps (DevOps): start, advance a stage, halt, resume, roll back."""
+    release = release_get(product, version)
+    ensure_can(request.user, Capability.ADVANCE_ROLLOUT, release.product)
+    step = request.POST.get("step", "")
+    try:
+        if step == "start":
+            release_rollout_start(release=release, actor=request.user)
+            done = _("The rollout has started.")
+        elif step == "resume":
+            release_rollout_resume(release=release, actor=request.user)
+            done = _("The rollout is running again.")
+        elif step == "advance":
+            release = release_rollout_advance(
+                release=release, actor=request.user, to=int_or_none(request.POST.get("to"))
+            )
+            if release.state == ReleaseState.RELEASED:
+                done = _("The release is fully rolled out.")
+            else:
+                done = _("The rollout is at %(percent)s %%.") % {"percent": release.rollout_percent}
+        elif step == "halt":
+            release_halt_by(release=release, actor=request.user, reason=request.POST.get("reason", ""))
+            done = _("The rollout is halted.")
+        elif step == "roll_back":
+            release_roll_back(
+                release=release,
+                actor=request.user,
+                minutes=request.POST.get("minutes", ""),
+                notes=request.POST.get("notes", ""),
+            )
+            done = _("The rollback is recorded.")
+        else:
+            raise RuleViolation(
+                "step_invalid", _("Choose start, advance, halt, resume or roll back."), field="step"
+            )
+    except DomainError as error:
+        return refused(request, release, error)
+    return after_action(request, release, "operations", done)
+
+
+# Each panel of the meeting page, and the template that holds it.
+MEETING_PANELS = {**dict.fromkeys(BOARD_PANELS, "board/board.html"), "meeting": "board/meeting.html"}
+
+
+def meeting_url(release: Release) -> str:
+    return reverse("board:meeting", kwargs={"product": release.product.slug, "version": release.version})
+
+
+def attendee_choices(release: Release) -> list[str]:
+    """People who hold a role on the product, as offered in the attendee list."""
+    from django.contrib.auth import get_user_model
+
+    users = (
+        get_user_model()
+        .objects.filter(role_memberships__isnull=False)
+        .filter(Q(role_memberships__product__isnull=True) | Q(role_memberships__product=release.product))
+        .distinct()
+        .order_by("username")
+    )
+    return [u.get_username() for u in users]
+
+
+@require_GET
+@viewer_required
+def meeting_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    """Meeting mode: the board as the Go/No-Go meeting's agenda, with attendees and a clock."""
+    release = release_get(product, version)
+    ensure_can(request.user, Capability.VIEW, release.product)
+    meeting = release.meetings.select_related("started_by").first()
+    template = panel_template(request, "board/meeting.html", MEETING_PANELS)
+    context = board_context(
+        request, release, meeting=meeting, meeting_url=meeting_url(release), people=attendee_choices(release)
+    )
+    return render(request, template, context)
+
+
+def _meeting_panel(
+    request: HtmxHttpRequest, release: Release, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The meeting panel alone, from fresh data (for htmx)."""
+    context = board_context(
+        request,
+        release,
+        meeting=release.meetings.first(),
+        meeting_url=meeting_url(release),
+        people=attendee_choices(release),
+        **extra,
+    )
+    return render(request, "board/meeting.html#meeting", context, status=status)
+
+
+def _meeting_done(request: HtmxHttpRequest, release: Release, done: str) -> HttpResponse:
+    if request.htmx:
+        return _meeting_panel(request, release, notice=done)
+    messages.success(request, done)
+    return redirect(meeting_url(release))
+
+
+def _meeting_refused(request: HtmxHttpRequest, release: Release, error: DomainError) -> HttpResponse:
+    if request.htmx:
+        return _meeting_panel(request, release, status=error.status, error=error)
+    messages.error(request, error.message)
+    return redirect(meeting_url(release))
+
+
+@require_POST
+@viewer_required
+def meeting_start_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    release = release_get(product, version)
+    ensure_can(request.user, Capability.RUN_MEETING, release.product)
+    try:
+        meeting_start(
+            release=release, actor=request.user, attendees=request.POST.getlist("attendees") or None
+        )
+    except DomainError as error:
+        return _meeting_refused(request, release, error)
+    return _meeting_done(request, release, _("The meeting has started."))
+
+
+@require_POST
+@viewer_required
+def meeting_update_view(request: HtmxHttpRequest, product: str, version: str, pk: int) -> HttpResponse:
+    release = release_get(product, version)
+    ensure_can(request.user, Capability.RUN_MEETING, release.product)
+    meeting = get_object_or_404(Meeting, pk=pk, release=release)
+    attendees = request.POST.getlist("attendees") + request.POST.get("others", "").split(",")
+    try:
+        if request.POST.get("end"):
+            with transaction.atomic():
+                meeting_update(
+                    meeting=meeting,
+                    actor=request.user,
+                    attendees=attendees,
+                    notes=request.POST.get("notes", ""),
+                )
+                meeting_end(meeting=meeting, actor=request.user)
+            done = _("The meeting has ended. Export the minutes below.")
+        else:
+            meeting_update(
+                meeting=meeting, actor=request.user, attendees=attendees, notes=request.POST.get("notes", "")
+            )
+            done = _("Saved.")
+    except DomainError as error:
+        return _meeting_refused(request, release, error)
+    return _meeting_done(request, release, done)
+
+
+@require_GET
+@viewer_required
+def meeting_minutes(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
+    """The minutes of the latest meeting (or of the board, if none was held) as Markdown."""
+    release = release_get(product, version)
+    ensure_can(request.user, Capability.VIEW, release.product)
+    text = minutes_markdown(release_board(release), release.meetings.first())
+    response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
+    filename = f"go-no-go-{release.product.slug}-{release.version}.md"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
