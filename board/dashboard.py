@@ -16,7 +16,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.capabilities import HOLDERS, Capability
-from accounts.models import Role, RoleMembership
+from accounts.models import RoleMembership
 from checklists.models import ChecklistItem, Defect
 from gates.models import Waiver
 from gates.selectors import current_results_for, gates_for_products
@@ -134,7 +134,10 @@ def _preload_rules(boards: list[ReleaseBoard], product_ids: set[int]) -> None:
     since, the newest audit event of each changed row: three queries for all boards."""
     roles: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for *role, product_id in (
-        RoleMembership.objects.filter(Q(product__isnull=True) | Q(product_id__in=product_ids), role=Role.PM)
+        RoleMembership.objects.filter(
+            Q(product__isnull=True) | Q(product_id__in=product_ids),
+            role__in=HOLDERS[Capability.APPROVE_WAIVER],
+        )
         .order_by("id")
         .values_list("id", "user__username", "role", "product_id")
     ):

@@ -104,7 +104,7 @@ def _evidence_snapshot(board: ReleaseBoard) -> dict[str, Any]:
         "ready": board.verdict.ready,
         "blockers": [{"code": b.code, "target": b.target, "id": b.target_id} for b in board.verdict.blockers],
         "fingerprint": board.fingerprint,
-        # The rules the verdict applied: a later weakening makes a Go stale (releases/rules.py).
+        # The rules the verdict applied: a later weakening makes a Go stale (board/rules.py).
         "rules": board.rules,
     }
 

@@ -36,7 +36,8 @@ def release_create(
     state: str = ReleaseState.DRAFT,
 ) -> Release:
     """Create a release (releases.lifecycle.release_create); one created as a candidate
-    gets its checklists."""
+    gets its checklists. The CI results that waited for it are the caller's to replay
+    (`integrations.inbox.deliveries_replay_schedule`; integrations is a layer above)."""
     release = lifecycle.release_create(
         product=product,
         version=version,

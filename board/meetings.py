@@ -17,6 +17,7 @@ from audit.services import audit_record
 from core.errors import Conflict, NotAllowed
 from core.markdown import md_block, md_code, md_link
 from core.markdown import md_inline as md
+from core.status import STATUS
 from live.services import live_notify
 from releases.lifecycle import release_lock
 from releases.models import Meeting, Release
@@ -150,8 +151,6 @@ def minutes_markdown(board: ReleaseBoard, meeting: Meeting | None) -> str:
         "stale_the_evidence_changed_since": _("stale: the evidence changed since"),
         "waived_until": _("waived until"),
     }
-
-    from .templatetags.board import STATUS
 
     def status(value: str | None) -> str:
         symbol, label, _tone = STATUS.get(value or "none", STATUS["none"])

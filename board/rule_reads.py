@@ -9,7 +9,8 @@ from typing import Any
 
 from django.db.models import Q
 
-from accounts.models import Role, RoleMembership
+from accounts.capabilities import HOLDERS, Capability
+from accounts.models import RoleMembership
 from audit.models import AuditEvent
 from gates.models import Gate
 from releases.models import Product
@@ -24,7 +25,9 @@ def rule_config(product: Product, gates: list[Gate]) -> dict[str, Any]:
     tokens that may report evidence are revoked. `board.rules.rule_weakenings` compares two of these."""
     # Only who is PM/PO: the one role whose new holders weaken a Go (`rule_weakenings`).
     roles = (
-        RoleMembership.objects.filter(Q(product__isnull=True) | Q(product=product), role=Role.PM)
+        RoleMembership.objects.filter(
+            Q(product__isnull=True) | Q(product=product), role__in=HOLDERS[Capability.APPROVE_WAIVER]
+        )
         .order_by("id")
         .values_list("id", "user__username", "role")
     )

@@ -19,7 +19,8 @@ from django.shortcuts import render
 
 from .http import HtmxHttpRequest
 
-# The statuses of a refused action (core.errors): htmx swaps them in (templates/base.html).
+# The statuses of a refused action (core.errors): htmx swaps them in. templates/base.html's
+# htmx-config lists the same statuses: change both together (tests/test_htmx.py checks).
 REFUSAL_STATUSES = (400, 403, 409)
 # HX-Reswap for an error page answering htmx: nothing is swapped, the title is kept.
 NO_SWAP = "none ignoreTitle:true"

@@ -76,7 +76,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the session and authentication: while the database is down a request is
-    # refused here (503) without touching either (gonogo/outage.py).
+    # refused here (503) without touching either (core/outage.py).
     "core.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -124,7 +124,7 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# A database outage is answered at once (gonogo/outage.py): connecting gives up after
+# A database outage is answered at once (core/outage.py): connecting gives up after
 # GONOGO_DB_CONNECT_TIMEOUT seconds (whole seconds, at least 2: libpq's rule) and a
 # request waits at most GONOGO_DB_POOL_TIMEOUT seconds for a pooled connection.
 DB_CONNECT_TIMEOUT = max(2, int(os.environ.get("GONOGO_DB_CONNECT_TIMEOUT", "3")))

@@ -58,8 +58,6 @@ def publish(topic: str, panels: list[str]) -> None:
         if settings.REDIS_URL:
             redis_client().publish(CHANNEL_PREFIX + topic, json.dumps(panels))
         else:
-            from .models import LiveEvent
-
             LiveEvent.objects.create(topic=topic, panels=panels)
     except Exception:
         import logging

@@ -2,9 +2,11 @@
 `release_lock`, and the version, build and commit rules.
 
 Each service is atomic, checks its rules, and writes its audit event in the same
-transaction. What other apps add to a move (checklists copied at promotion, CI results
-replayed for a new build, the rollout's stages) is theirs, called by the layer above:
-`board.lifecycle` and `operations.rollout`.
+transaction. What other apps add to a move is theirs, called by the layer above:
+checklists copied at promotion (`board.lifecycle`), the rollout's stages
+(`operations.rollout`), and the CI results that waited for a new release or build
+(`integrations.inbox.deliveries_replay_schedule`, called by the API after
+`release_report`: any new caller that creates a release or a build must call it too).
 """
 
 from __future__ import annotations
@@ -253,7 +255,9 @@ def release_new_build(
     *, release: Release, build: Any, commit: str = "", actor: Any = None, actor_label: str = ""
 ) -> Release:
     """A new build of the same version: number above the product's last, new commit.
-    Sign-offs given on the old build go stale; a No-Go release returns to candidate."""
+    Sign-offs given on the old build go stale; a No-Go release returns to candidate.
+    The CI results that waited for its commit are the caller's to replay
+    (`integrations.inbox.deliveries_replay_schedule`)."""
     number = build_number_parse(build)
     commit = commit_check(commit)
     release = release_lock_get(release)

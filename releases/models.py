@@ -79,8 +79,9 @@ class ReleaseState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# The release lifecycle. Each transition is one service (releases/lifecycle.py, the rollout's
-# in operations/rollout.py); the sets below are derived from it.
+# The release lifecycle. Each transition is one service (releases/lifecycle.py; the call in
+# board/decisions.py, the rollout's in operations/rollout.py); the sets below are derived
+# from it.
 RELEASE_TRANSITIONS: dict[str, frozenset[str]] = {
     ReleaseState.DRAFT: frozenset({ReleaseState.CANDIDATE, ReleaseState.CANCELLED}),
     ReleaseState.CANDIDATE: frozenset({ReleaseState.GO, ReleaseState.NO_GO, ReleaseState.CANCELLED}),

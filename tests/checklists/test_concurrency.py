@@ -16,8 +16,8 @@ from checklists.models import ChecklistItem
 from checklists.services import checklist_item_tick
 from core.errors import Conflict
 
-from ..releases.builders import build_world
 from ..board.test_races import in_threads
+from ..releases.builders import build_world
 
 
 def test_two_testers_on_one_item_one_wins_the_other_sees_who(postgres_tx: None, make_user: Any) -> None:

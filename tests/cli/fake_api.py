@@ -36,7 +36,7 @@ class Seen:
 
 
 def problem(status: int, code: str, detail: str = "", **extra: object) -> Answer:
-    """The server's problem document (api/problems.py)."""
+    """The server's problem document (core/problems.py)."""
     body = {"type": f"/api/v1/problems/{code}", "title": HTTPStatus(status).phrase, "status": status}
     return Answer(
         status, body | {"detail": detail, "code": code, **extra}, content_type="application/problem+json"
