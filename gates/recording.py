@@ -173,30 +173,38 @@ def _row(entry: ResultEntry, release_commit: str, now: datetime) -> GateResult:
 
 def _write(entries: Sequence[ResultEntry], commits: dict[int, str], now: datetime) -> list[Recorded]:
     rows = [_row(entry, commits[entry.release.pk], now) for entry in entries]
-    history: dict[RunKey, list[GateResult]] = {}
+    # Per run: its observations in time order as (status, observed_at, recorded pk, or
+    # this batch's new row), to tell news from a repeat; a recorded row is read only when
+    # it is repeated.
+    history: dict[RunKey, list[tuple[str, datetime, int | None, GateResult | None]]] = {}
     run_ids = {row.run_id for row in rows if row.run_id}
     if run_ids:
-        # Each run's recorded observations in time order, to tell news from a repeat.
         recorded = GateResult.objects.filter(release_id__in=list(commits), run_id__in=run_ids)
-        for result in recorded.order_by("observed_at", "id"):
-            history.setdefault(_run(result), []).append(result)
-    out: list[Recorded] = []
+        for *run, status, observed_at, pk in recorded.order_by("observed_at", "id").values_list(
+            "release_id", "gate_id", "commit_sha", "run_id", "run_attempt", "status", "observed_at", "pk"
+        ):
+            history.setdefault(tuple(run), []).append((status, observed_at, pk, None))  # type: ignore[arg-type]
+    out: list[Recorded | int] = []  # an int: the pk of a recorded repeat, read below
     new: list[tuple[ResultEntry, GateResult]] = []
     for entry, row in zip(entries, rows, strict=True):
         if row.run_id:
             seen = history.setdefault(_run(row), [])
             known = observation_known(
-                [(r.status, r.observed_at) for r in seen],
+                [(status, at) for status, at, _pk, _row in seen],
                 status=row.status,
                 observed_at=row.observed_at,
                 timed=entry.observed_at is not None,
             )
             if known is not None:
-                out.append(Recorded(seen[known], True))
+                _status, _at, known_pk, known_row = seen[known]
+                out.append(known_pk if known_row is None else Recorded(known_row, True))  # type: ignore[arg-type]
                 continue
-            bisect.insort(seen, row, key=lambda r: r.observed_at)
+            bisect.insort(
+                seen, (row.status, row.observed_at, None, row), key=lambda observation: observation[1]
+            )
         new.append((entry, row))
         out.append(Recorded(row, False))
+    repeats = GateResult.objects.in_bulk([pk for pk in out if isinstance(pk, int)])
     GateResult.objects.bulk_create([row for _entry, row in new])
     audit_record_many(
         [
@@ -218,4 +226,4 @@ def _write(entries: Sequence[ResultEntry], commits: dict[int, str], now: datetim
     )
     for release_id in sorted({row.release_id for _entry, row in new}):
         live_notify(release_id=release_id, change="gate_result")
-    return out
+    return [Recorded(repeats[item], True) if isinstance(item, int) else item for item in out]
