@@ -51,6 +51,7 @@ from releases.models import (
 )
 from releases.selectors import active_releases, release_get, viewable_products
 
+from .life import release_life
 from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
 
 BOARD_PANELS = RELEASE_PANELS - {"meeting"}  # the meeting panel is meeting.html's
@@ -67,6 +68,7 @@ def board_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> d
     return {
         "board": board,
         "release": board.release,
+        "life": release_life(board),
         "may": may_do(request.user, release.product),
         "sign_off_as": acting_roles(request.user, Capability.SIGN_OFF, release.product),
         "may_decide": can(request.user, Capability.DECIDE, release.product)
