@@ -18,6 +18,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -68,7 +69,8 @@ def board_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> d
     return {
         "board": board,
         "release": board.release,
-        "life": release_life(board),
+        # Read only by the verdict panel (up to two queries after the call): not for the others.
+        "life": SimpleLazyObject(lambda: release_life(board)),
         "may": may_do(request.user, release.product),
         "sign_off_as": acting_roles(request.user, Capability.SIGN_OFF, release.product),
         "may_decide": can(request.user, Capability.DECIDE, release.product)
