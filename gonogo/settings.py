@@ -315,6 +315,11 @@ GONOGO_WAIVER_MAX_DAYS = 7
 GONOGO_BENCH = env_bool("GONOGO_BENCH")  # adds the benchmarks' baseline views
 GONOGO_DELIVERY_KEEP_DAYS = int(os.environ.get("GONOGO_DELIVERY_KEEP_DAYS", "30"))  # at least 7
 GONOGO_POLL_INTERVAL_SECONDS = float(os.environ.get("GONOGO_POLL_INTERVAL_SECONDS", "30"))
+# Where people open the app: links in alerts (Slack, e-mail, PagerDuty) point here.
+GONOGO_BASE_URL = os.environ.get("GONOGO_BASE_URL", "http://localhost:8000").rstrip("/")
+# How often the beat looks for monitoring sources that are due (each source has its own
+# `interval_seconds`; this only bounds how late a sample can be).
+GONOGO_HEALTH_TICK_SECONDS = float(os.environ.get("GONOGO_HEALTH_TICK_SECONDS", "10"))
 
 # CONTRACT §3: request bodies over 1 MiB are refused (413, core.middleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
@@ -336,6 +341,12 @@ CELERY_BEAT_SCHEDULE = {
     "waivers-expire-announce": {"task": "gates.waivers_expire_announce", "schedule": 60.0},
     "live-prune": {"task": "live.prune", "schedule": 600.0},
     "deliveries-sweep": {"task": "integrations.deliveries_sweep", "schedule": 60.0},
+    # Rollout health from Prometheus/Sentry, soak and auto-advance (operations/sampling.py).
+    "health-tick": {
+        "task": "operations.health_tick",
+        "schedule": GONOGO_HEALTH_TICK_SECONDS,
+        "options": {"expires": GONOGO_HEALTH_TICK_SECONDS},
+    },
     # A run that is not picked up within one interval is dropped: the next one comes.
     "poll-ci": {
         "task": "integrations.poll_due",

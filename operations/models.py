@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
+from core.secrets import secret_env_errors
 
 
 class OnCallContact(models.Model):
@@ -24,6 +25,9 @@ class OnCallContact(models.Model):
     contact = models.CharField(
         _("how to reach"), max_length=255, help_text=_("Phone, chat handle or e-mail.")
     )
+    # When someone last confirmed the contact is right; empty: never reviewed. Contacts
+    # not reviewed within the product's `contacts_review_days` block a release.
+    reviewed_on = models.DateField(_("reviewed on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("on-call contact")
@@ -114,8 +118,57 @@ class Rollback(models.Model):
         return f"{self.release} rollback ({self.minutes} min)"
 
 
+class SourceKind(models.TextChoices):
+    PROMETHEUS = "prometheus", _("Prometheus")
+    SENTRY = "sentry", _("Sentry")
+
+
+class HealthSource(models.Model):
+    """Monitoring the product's health is read from while it rolls out (CONTRACT §6):
+    Prometheus (one instant query per metric) or Sentry (crash-free sessions of the
+    release). Tokens are named by their environment variable, never stored."""
+
+    product = models.ForeignKey(
+        "releases.Product", on_delete=models.CASCADE, related_name="health_sources", verbose_name=_("product")
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=SourceKind.choices)
+    url = models.URLField(_("URL"))
+    token_env = models.CharField(_("token environment variable"), max_length=100, blank=True)
+    interval_seconds = models.PositiveIntegerField(_("sampling interval (seconds)"), default=60)
+    # Prometheus: metric → PromQL, with {version} {build} {product} filled in.
+    queries = models.JSONField(_("queries"), default=dict, blank=True)
+    # Sentry: organisation, project (id or slug) and the release name's template.
+    org = models.CharField(_("organisation"), max_length=100, blank=True)
+    project = models.CharField(_("project"), max_length=100, blank=True)
+    release_template = models.CharField(
+        _("release name"), max_length=200, blank=True, default="{product}@{version}+{build}"
+    )
+    active = models.BooleanField(_("active"), default=True)
+    last_sampled_at = models.DateTimeField(_("last sampled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("health source")
+        verbose_name_plural = _("health sources")
+        ordering = ["product__slug", "kind"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=SourceKind.values), name="healthsource_kind_valid"
+            ),
+            models.UniqueConstraint(fields=["product", "kind"], name="healthsource_one_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.slug} {self.kind}"
+
+    def clean(self) -> None:
+        secret_env_errors(self, ["token_env"])
+
+
 class HealthSample(models.Model):
-    """One rollout health sample posted by monitoring, with the bounds it broke (if any)."""
+    """One rollout health sample, pushed (`source` "push") or read from a monitoring
+    source, with the bounds it broke and, for a source that did not answer, why it is
+    inconclusive (`problems`: [{"metric", "code", "detail"}], worded per language when
+    shown: docs/rollout.md)."""
 
     release = models.ForeignKey(
         "releases.Release", on_delete=models.CASCADE, related_name="health_samples", verbose_name=_("release")
@@ -123,6 +176,9 @@ class HealthSample(models.Model):
     error_rate = models.FloatField(_("error rate"), null=True, blank=True)
     p95_latency_ms = models.FloatField(_("p95 latency (ms)"), null=True, blank=True)
     rate_429 = models.FloatField(_("HTTP 429 rate"), null=True, blank=True)
+    crash_free_sessions = models.FloatField(_("crash-free sessions"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=20, default="push")
+    problems = models.JSONField(_("why inconclusive"), default=list, blank=True)
     sampled_at = models.DateTimeField(_("sampled at"))
     received_at = models.DateTimeField(_("received at"))
     breaches = models.JSONField(_("bounds broken"), default=list, blank=True)
@@ -135,10 +191,15 @@ class HealthSample(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(models.Q(error_rate__isnull=True) | models.Q(error_rate__gte=0, error_rate__lte=1))
-                & (models.Q(rate_429__isnull=True) | models.Q(rate_429__gte=0, rate_429__lte=1)),
+                & (models.Q(rate_429__isnull=True) | models.Q(rate_429__gte=0, rate_429__lte=1))
+                & (
+                    models.Q(crash_free_sessions__isnull=True)
+                    | models.Q(crash_free_sessions__gte=0, crash_free_sessions__lte=1)
+                ),
                 name="healthsample_rates_are_fractions",
             )
         ]
+        indexes = [models.Index(fields=["release", "-sampled_at"], name="healthsample_release_newest")]
 
     def __str__(self) -> str:
         return f"{self.release} health @ {self.sampled_at:%Y-%m-%d %H:%M}"
@@ -146,4 +207,11 @@ class HealthSample(models.Model):
     @property
     def breach_text(self) -> str:
         """`error_rate 0.2 > 0.01, …`: the bounds it broke, as a halt reason says them."""
-        return ", ".join(f"{b['metric']} {b['value']} > {b['bound']}" for b in self.breaches)
+        return ", ".join(
+            f"{b['metric']} {b['value']} {'<' if b.get('minimum') else '>'} {b['bound']}"
+            for b in self.breaches
+        )
+
+    @property
+    def inconclusive(self) -> bool:
+        return bool(self.problems) and not self.breaches

@@ -39,9 +39,28 @@ class Product(models.Model):
     health_error_rate = models.FloatField(_("maximum error rate"), default=0.01)
     health_p95_latency_ms = models.PositiveIntegerField(_("maximum p95 latency (ms)"), default=800)
     health_rate_429 = models.FloatField(_("maximum HTTP 429 rate"), default=0.005)
+    health_crash_free_sessions = models.FloatField(
+        _("minimum crash-free sessions"),
+        null=True,
+        blank=True,
+        help_text=_("A fraction, for example 0.995; empty: no bound (mobile apps report it)."),
+    )
     soak_minutes = models.PositiveIntegerField(_("soak time per stage (minutes)"), default=30)
+    auto_advance = models.BooleanField(
+        _("advance by itself"),
+        default=False,
+        help_text=_("Advance a stage once it has soaked and its health is within bounds."),
+    )
+    language = models.CharField(
+        _("language of alerts"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     runbook_url = models.URLField(_("runbook link"), blank=True)
     rehearsal_window_days = models.PositiveIntegerField(_("rollback rehearsal window (days)"), default=90)
+    contacts_review_days = models.PositiveIntegerField(
+        _("on-call review window (days)"),
+        default=90,
+        help_text=_("On-call contacts not reviewed within this many days block a release."),
+    )
     last_build_number = models.PositiveBigIntegerField(
         _("last accepted build number"),
         default=0,
@@ -58,7 +77,11 @@ class Product(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(health_error_rate__gte=0, health_error_rate__lte=1)
-                & models.Q(health_rate_429__gte=0, health_rate_429__lte=1),
+                & models.Q(health_rate_429__gte=0, health_rate_429__lte=1)
+                & (
+                    models.Q(health_crash_free_sessions__isnull=True)
+                    | models.Q(health_crash_free_sessions__gte=0, health_crash_free_sessions__lte=1)
+                ),
                 name="product_health_rates_are_fractions",
             ),
         ]
@@ -183,6 +206,12 @@ class Release(models.Model):
     # The staged rollout's current stage, in percent of users (one of the product's
     # `rollout_stages`); empty until the rollout starts.
     rollout_percent = models.PositiveSmallIntegerField(_("rollout stage (%)"), null=True, blank=True)
+    # When the current stage began (start, advance, resume): its soak counts from here.
+    rollout_stage_started_at = models.DateTimeField(_("stage began at"), null=True, blank=True)
+    # Why the rollout is halted, while it is (docs/rollout.md "Halts"): kind `breach`
+    # (metric, value, bound, source, sampled_at, breaches), `smoke` (gate, gate_name,
+    # summary) or `person` (reason); always `at`, `by`. Null when not halted.
+    halt = models.JSONField(_("halt"), null=True, blank=True, encoder=DjangoJSONEncoder)
 
     class Meta:
         verbose_name = _("release")
