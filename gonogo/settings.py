@@ -342,8 +342,8 @@ CELERY_BEAT_SCHEDULE = {
     "live-prune": {"task": "live.prune", "schedule": 600.0},
     "deliveries-sweep": {"task": "integrations.deliveries_sweep", "schedule": 60.0},
     # Rollout health from Prometheus/Sentry, soak and auto-advance (operations/sampling.py).
-    "health-tick": {
-        "task": "operations.health_tick",
+    "rollout-tick": {
+        "task": "board.rollout_tick",
         "schedule": GONOGO_HEALTH_TICK_SECONDS,
         "options": {"expires": GONOGO_HEALTH_TICK_SECONDS},
     },
