@@ -48,10 +48,13 @@ class Capability(enum.StrEnum):
     UPDATE_CHECKLIST_FROM_TEMPLATE = "update_checklist_from_template"
     APPROVE_PROGRAMME_ITEM = "approve_programme_item"  # in its role (`role=`), for every product
     ADVANCE_ROLLOUT = "advance_rollout"  # start, advance, halt, resume, roll back
-    RECORD_REHEARSAL = "record_rehearsal"
+    RECORD_RELEASE_REHEARSAL = "record_release_rehearsal"
+    RECORD_ROLLBACK_REHEARSAL = "record_rollback_rehearsal"
+    EDIT_OPERATIONS = "edit_operations"  # the product's runbook link and on-call contacts
     EDIT_REVIEW = "edit_review"  # begin, write, time and end any weekly review
     EDIT_ATTENDED_REVIEW = "edit_attended_review"  # a review one is recorded attending
     CLOSE_ACTION_ITEM = "close_action_item"  # mark any done or open (owner and creator may too)
+    MANAGE_ALERTS = "manage_alerts"  # see alert channels and their delivery log, send a test
 
 
 EVERY_ROLE = frozenset(Role)
@@ -76,10 +79,13 @@ HOLDERS: dict[Capability, frozenset[Role]] = {
     Capability.UPDATE_CHECKLIST_FROM_TEMPLATE: frozenset({Role.QA, Role.PM}),
     Capability.APPROVE_PROGRAMME_ITEM: EVERY_ROLE,
     Capability.ADVANCE_ROLLOUT: frozenset({Role.DEVOPS}),
-    Capability.RECORD_REHEARSAL: frozenset({Role.DEVOPS, Role.PM}),
+    Capability.RECORD_RELEASE_REHEARSAL: frozenset({Role.QA}),
+    Capability.RECORD_ROLLBACK_REHEARSAL: frozenset({Role.DEVOPS}),
+    Capability.EDIT_OPERATIONS: frozenset({Role.DEVOPS}),
     Capability.EDIT_REVIEW: PM,
     Capability.EDIT_ATTENDED_REVIEW: EVERY_ROLE,
     Capability.CLOSE_ACTION_ITEM: PM,
+    Capability.MANAGE_ALERTS: frozenset({Role.DEVOPS, Role.PM}),
 }
 
 

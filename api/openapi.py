@@ -229,8 +229,58 @@ SCHEMAS: dict[str, Any] = {
             },
             "rollout": {
                 "type": "object",
-                "required": ["stages", "halted", "stage_percent", "rollback", "last_health"],
+                "required": [
+                    "stages",
+                    "halted",
+                    "stage_percent",
+                    "stage_started_at",
+                    "soak_until",
+                    "health",
+                    "last_sample",
+                    "halt",
+                    "rollback",
+                    "last_health",
+                ],
                 "properties": {
+                    "stage_started_at": {"type": ["string", "null"], "format": "date-time"},
+                    "soak_until": {"type": ["string", "null"], "format": "date-time"},
+                    "health": {"enum": ["in_bounds", "breach", "inconclusive", None]},
+                    "last_sample": {
+                        "oneOf": [
+                            {"type": "null"},
+                            {
+                                "type": "object",
+                                "required": ["values", "source", "sampled_at"],
+                                "properties": {
+                                    "values": {"type": "object"},
+                                    "source": {"type": "string"},
+                                    "sampled_at": {"type": "string", "format": "date-time"},
+                                    "breaches": {"type": "array"},
+                                    "problems": {"type": "array"},
+                                },
+                            },
+                        ]
+                    },
+                    "halt": {
+                        "oneOf": [
+                            {"type": "null"},
+                            {
+                                "type": "object",
+                                "required": ["reason", "metric", "value", "bound", "source", "by", "at"],
+                                "properties": {
+                                    "kind": {"enum": ["breach", "smoke", "person"]},
+                                    "reason": {"type": "string"},
+                                    "metric": {"type": ["string", "null"]},
+                                    "value": {"type": ["number", "null"]},
+                                    "bound": {"type": ["number", "null"]},
+                                    "source": {"type": ["string", "null"]},
+                                    "gate": {"type": ["string", "null"]},
+                                    "by": {"type": "string"},
+                                    "at": {"type": "string", "format": "date-time"},
+                                },
+                            },
+                        ]
+                    },
                     "stages": {"type": "array", "items": {"type": "integer"}},
                     "halted": {"type": "boolean"},
                     "stage_percent": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
@@ -260,19 +310,21 @@ SCHEMAS: dict[str, Any] = {
             "error_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
             "p95_latency_ms": {"type": ["number", "null"], "minimum": 0},
             "rate_429": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            "crash_free_sessions": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
             "sampled_at": {"type": ["string", "null"], "format": "date-time"},
         },
         "anyOf": [
             {"required": [name], "properties": {name: {"type": "number"}}}
-            for name in ("error_rate", "p95_latency_ms", "rate_429")
+            for name in ("error_rate", "p95_latency_ms", "rate_429", "crash_free_sessions")
         ],
     },
     "HealthOut": {
         "type": "object",
-        "required": ["id", "within_bounds", "breaches", "halted", "state"],
+        "required": ["id", "in_bounds", "within_bounds", "breaches", "halted", "state"],
         "properties": {
             "id": {"type": "integer"},
-            "within_bounds": {"type": "boolean"},
+            "in_bounds": {"type": "boolean"},
+            "within_bounds": {"type": "boolean", "description": "The same as in_bounds (its earlier name)."},
             "breaches": {
                 "type": "array",
                 "items": {
@@ -281,6 +333,7 @@ SCHEMAS: dict[str, Any] = {
                         "metric": {"type": "string"},
                         "value": {"type": "number"},
                         "bound": {"type": "number"},
+                        "minimum": {"type": "boolean"},
                     },
                 },
             },

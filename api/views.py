@@ -22,8 +22,9 @@ from integrations.inbox import deliveries_replay_schedule
 from integrations.models import TokenScope
 from integrations.providers.base import timestamp
 from integrations.tokens import token_product
-from operations.models import Rollback
-from operations.rollout import rollout_stages
+from operations.health import soak_until, stage_health
+from operations.models import HealthSample, Rollback
+from operations.rollout import halted_since, rollout_stages
 from operations.services import HEALTH_FIELDS, health_sample_record
 from releases.models import Product, Release, ReleaseState, Vote
 
@@ -151,7 +152,6 @@ def _verdict_json(request: HttpRequest, board: ReleaseBoard) -> dict[str, Any]:
 
 def _release_json(request: HttpRequest, board: ReleaseBoard) -> dict[str, Any]:
     release = board.release
-    last_health = release.health_samples.first()
     return {
         "product": release.product.slug,
         "version": release.version,
@@ -174,18 +174,61 @@ def _release_json(request: HttpRequest, board: ReleaseBoard) -> dict[str, Any]:
             for row in board.gates
         ],
         "decision": _decision(board),
-        "rollout": {
-            "stages": rollout_stages(release),
-            "halted": release.state == ReleaseState.HALTED,
-            "stage_percent": release.rollout_percent,
-            "rollback": _rollback(release),
-            "last_health": None
-            if last_health is None
-            else {
-                **{name: getattr(last_health, name) for name in HEALTH_FIELDS},
-                "sampled_at": _iso(last_health.sampled_at),
-                "breaches": last_health.breaches,
-            },
+        "rollout": _rollout_json(release),
+    }
+
+
+def _sample_json(sample: HealthSample | None) -> dict[str, Any] | None:
+    if sample is None:
+        return None
+    return {
+        "values": {
+            name: getattr(sample, name) for name in HEALTH_FIELDS if getattr(sample, name) is not None
+        },
+        "source": sample.source,
+        "sampled_at": _iso(sample.sampled_at),
+        "breaches": sample.breaches,
+        "problems": sample.problems,
+    }
+
+
+def _rollout_json(release: Release) -> dict[str, Any]:
+    """CONTRACT §6: the stage, its soak, its health and why it halted."""
+    live = release.state in (ReleaseState.ROLLING_OUT, ReleaseState.HALTED)
+    since = halted_since(release) if release.state == ReleaseState.HALTED else None
+    health = stage_health(release, since=since) if live else None
+    last = release.health_samples.first()
+    halt = release.halt if release.state == ReleaseState.HALTED else None
+    until = soak_until(release) if release.state == ReleaseState.ROLLING_OUT else None
+    return {
+        "stages": rollout_stages(release),
+        "halted": release.state == ReleaseState.HALTED,
+        "stage_percent": release.rollout_percent,
+        "stage_started_at": _iso(release.rollout_stage_started_at) if live else None,
+        "soak_until": _iso(until) if until else None,
+        "health": health.api_status if health else None,
+        "last_sample": _sample_json(last),
+        "halt": None
+        if halt is None
+        else {
+            "kind": halt.get("kind", "person"),
+            "reason": halt.get("reason", ""),
+            "metric": halt.get("metric"),
+            "value": halt.get("value"),
+            "bound": halt.get("bound"),
+            "source": halt.get("source"),
+            "gate": halt.get("gate"),
+            "by": halt.get("by", ""),
+            "at": halt.get("at"),
+        },
+        "rollback": _rollback(release),
+        # Before CONTRACT §6 named `last_sample`; kept for existing readers.
+        "last_health": None
+        if last is None
+        else {
+            **{name: getattr(last, name) for name in HEALTH_FIELDS},
+            "sampled_at": _iso(last.sampled_at),
+            "breaches": last.breaches,
         },
     }
 
@@ -256,7 +299,8 @@ def release_health(request: ApiRequest, product: str, version: str) -> HttpRespo
     return JsonResponse(
         {
             "id": sample.pk,
-            "within_bounds": not sample.breaches,
+            "in_bounds": not sample.breaches,
+            "within_bounds": not sample.breaches,  # the name before CONTRACT §6
             "breaches": sample.breaches,
             "halted": sample.halted,
             "state": release.state,

@@ -3,7 +3,7 @@
 # PostgreSQL and Redis, under the production server (gunicorn + uvicorn workers, DEBUG off),
 # and each result is reported against a baseline measured in the same run.
 # `bench/run.sh webhooks` runs only the webhook bench (bench/webhooks.py), appending its
-# section to bench/results/latest.md.
+# section to bench/results/latest.md; `bench/run.sh sampling` the health tick's (bench/sampling.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -20,6 +20,9 @@ base=http://127.0.0.1:8765
 
 if [ "${1:-}" = webhooks ]; then  # creates and migrates gonogo_bench when missing; starts its own server
   exec $PY bench/webhooks.py
+fi
+if [ "${1:-}" = sampling ]; then  # the same database; no server needed (a fake Prometheus of its own)
+  exec $PY bench/sampling.py
 fi
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
@@ -79,4 +82,6 @@ tickms=$($PY -c "print(f'{1000 * 16 / $tickrps:.1f}')")
   $PY bench/browser_latency.py "$base"
   echo
   $PY bench/webhooks.py --no-append  # its own server on a free port, then a worker
+  echo
+  $PY bench/sampling.py --no-append  # one health tick for 5 and 50 products, a fake Prometheus
 } | tee "$out/latest.md"

@@ -18,6 +18,7 @@ from accounts.capabilities import Capability, can
 from audit.services import audit_record
 from core.errors import Conflict, NotAllowed, RuleViolation
 from live.services import live_notify
+from releases.events import event_emit
 from releases.lifecycle import release_lock_get, transition
 from releases.models import SIGNOFF_STATES, Decision, Release, ReleaseState, SignOff, Vote
 
@@ -177,5 +178,7 @@ def release_decide(
         after={"outcome": outcome, "rationale": rationale},
         release_id=release.pk,
     )
+    event = "decision.go" if outcome == Vote.GO else "decision.no_go"
+    event_emit(event, release=release, actor=actor, data={"by": actor.get_username(), "rationale": rationale})
     live_notify(release_id=release.pk, change="decision")
     return decision

@@ -22,8 +22,9 @@ from checklists.models import ChecklistItem, Defect, DefectState, ItemState
 from gates.models import Gate, GateResult, Waiver, WaiverState
 from gates.selectors import WAIVABLE_STATUSES, current_results, gates_for_product
 from operations.models import OnCallContact, Rehearsal, RehearsalKind, RehearsalOutcome
-from releases.models import GO_STANDS_STATES, Decision, Product, Release, SignOff, Vote
+from releases.models import GO_STANDS_STATES, Decision, Release, SignOff, Vote
 
+from .readiness import blocker_page, operations_evidence
 from .rule_reads import rule_change_events, rule_config
 from .rules import rule_change_message, rule_weakenings
 from .templatetags.board import blocker_anchor_id
@@ -31,7 +32,6 @@ from .verdict import (
     CoreItemEvidence,
     DefectEvidence,
     GateEvidence,
-    OperationsEvidence,
     ReleaseEvidence,
     SignOffEvidence,
     Verdict,
@@ -41,11 +41,6 @@ from .verdict import (
     gate_fingerprint_states,
     verdict,
 )
-
-
-def required_oncall_roles(product: Product) -> frozenset[str]:
-    """Every sign-off role needs an on-call contact, and so does DevOps (who rolls back)."""
-    return frozenset(product.signoff_roles) | {Role.DEVOPS.value}
 
 
 @dataclass
@@ -107,9 +102,16 @@ class ReleaseBoard:
 
     @cached_property
     def blocker_items(self) -> list[dict[str, str]]:
-        """Each blocker with its words (in the active language) and the DOM id it links to."""
+        """Each blocker with its words (in the active language), the board's DOM id it is
+        about, and `href`: that id, or the product page's section where it is fixed."""
+        slug = self.release.product.slug
         return [
-            {"code": b.code, "message": b.message(), "anchor": blocker_anchor_id(b)}
+            {
+                "code": b.code,
+                "message": b.message(),
+                "anchor": blocker_anchor_id(b),
+                "href": blocker_page(b, slug) or f"#{blocker_anchor_id(b)}",
+            }
             for b in self.verdict.blockers
         ]
 
@@ -410,13 +412,7 @@ def build_board(
             )
             for s in newest_signoffs.values()
         ),
-        operations=OperationsEvidence(
-            runbook_url=product.runbook_url,
-            required_oncall_roles=required_oncall_roles(product),
-            oncall_roles=frozenset(c.role for c in oncall),
-            last_rollback_rehearsal=last_rollback.performed_on if last_rollback else None,
-            rehearsal_window_days=product.rehearsal_window_days,
-        ),
+        operations=operations_evidence(product, oncall, last_rollback),
         build_number=release.build_number,
         commit_sha=release.commit_sha,
     )

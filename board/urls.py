@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import streams, views, waiver_views
+from . import product_views, streams, views, waiver_views
 
 app_name = "board"
 
@@ -17,6 +17,10 @@ urlpatterns = [
     path(f"{RELEASE}/meeting/<int:pk>/", views.meeting_update_view, name="meeting_update"),
     path(f"{RELEASE}/meeting/minutes.md", views.meeting_minutes, name="meeting_minutes"),
     path(f"{RELEASE}/gates/<slug:gate>/waivers/", waiver_views.waiver_create, name="waiver_create"),
+    path("products/<slug:slug>/", product_views.product_page, name="product_page"),
+    path("products/<slug:slug>/runbook/", product_views.runbook_update, name="runbook_update"),
+    path("products/<slug:slug>/oncall/", product_views.oncall_update, name="oncall_update"),
+    path("products/<slug:slug>/rehearsals/", product_views.rehearsal_record_view, name="rehearsal_record"),
     path("waivers/<int:pk>/approve/", waiver_views.waiver_approve_view, name="waiver_approve"),
     path("waivers/<int:pk>/reject/", waiver_views.waiver_reject_view, name="waiver_reject"),
     path("waivers/<int:pk>/revoke/", waiver_views.waiver_revoke_view, name="waiver_revoke"),

@@ -10,7 +10,8 @@ data, built by `board.selectors.release_board`. A release is ready only when:
 3. every core checklist item has passed;
 4. every required sign-off role has a fresh Go sign-off;
 5. operations are in place: a runbook link, an on-call contact for each required role,
-   and a passed rollback rehearsal within the product's window.
+   reviewed within the product's contacts review window, and a passed rollback rehearsal
+   within the product's window.
 """
 
 from __future__ import annotations
@@ -92,6 +93,10 @@ class OperationsEvidence:
     oncall_roles: frozenset[str]
     last_rollback_rehearsal: date | None  # last *passed* rollback rehearsal
     rehearsal_window_days: int = 90
+    # (role, when its contact was last reviewed; None: never), for the contacts on record.
+    # A required role's contact reviewed before `contacts_review_days` blocks, as a missing one.
+    oncall_reviewed_on: tuple[tuple[str, date | None], ...] = ()
+    contacts_review_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -234,6 +239,7 @@ def verdict(evidence: ReleaseEvidence) -> Verdict:
         blockers.append(Blocker("runbook_missing", "operations", "runbook"))
     for role in sorted(ops.required_oncall_roles - ops.oncall_roles):
         blockers.append(Blocker("oncall_missing", "operations", f"oncall-{role}", (("role", role),)))
+    blockers.extend(_contact_review_blockers(ops, now.date()))
     window_start = now.date() - timedelta(days=ops.rehearsal_window_days)
     if ops.last_rollback_rehearsal is None or ops.last_rollback_rehearsal > now.date():
         blockers.append(Blocker("rollback_rehearsal_missing", "operations", "rehearsal"))
@@ -251,6 +257,23 @@ def verdict(evidence: ReleaseEvidence) -> Verdict:
         )
 
     return Verdict(ready=not blockers, blockers=tuple(blockers))
+
+
+def _contact_review_blockers(ops: OperationsEvidence, today: date) -> list[Blocker]:
+    """A required role's contact never reviewed, or last reviewed before the window."""
+    reviewed = dict(ops.oncall_reviewed_on)
+    days = ops.contacts_review_days
+    review_start = today - timedelta(days=days)
+    blockers = []
+    for role in sorted(ops.required_oncall_roles & ops.oncall_roles & reviewed.keys()):
+        when = reviewed[role]
+        if when is None:
+            params: tuple[tuple[str, str], ...] = (("role", role), ("days", str(days)))
+            blockers.append(Blocker("oncall_never_reviewed", "operations", f"oncall-{role}", params))
+        elif when < review_start:
+            params = (("role", role), ("date", when.isoformat()), ("days", str(days)))
+            blockers.append(Blocker("oncall_not_reviewed", "operations", f"oncall-{role}", params))
+    return blockers
 
 
 def evidence_fingerprint(
@@ -328,6 +351,12 @@ MESSAGES = {
     ),
     "runbook_missing": gettext_noop("No runbook link for this product."),
     "oncall_missing": gettext_noop("No on-call contact for %(role)s."),
+    "oncall_not_reviewed": gettext_noop(
+        "On-call contact for %(role)s not reviewed since %(date)s (window %(days)s days)."
+    ),
+    "oncall_never_reviewed": gettext_noop(
+        "On-call contact for %(role)s has never been reviewed (window %(days)s days)."
+    ),
     "rollback_rehearsal_missing": gettext_noop("No passed rollback rehearsal on record."),
     "rollback_rehearsal_old": gettext_noop(
         "The last passed rollback rehearsal (%(date)s) is older than %(days)s days."

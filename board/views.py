@@ -40,7 +40,9 @@ from core.htmx import panel_template, render_panel
 from core.http import HtmxHttpRequest, int_or_none
 from gates.selectors import failed_results_since
 from live.services import DASHBOARD_PANELS, RELEASE_PANELS
-from operations.rollout import rollout_next, rollout_stages
+from operations.health import stage_health
+from operations.rollout import halted_since, rollout_next, rollout_stages
+from operations.selectors import last_rehearsals
 from releases.models import (
     DECIDABLE_STATES,
     ROLLBACK_FROM,
@@ -54,6 +56,7 @@ from releases.selectors import active_releases, release_get, viewable_products
 
 from .life import release_life
 from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
+from .rollout_view import rollout_panel
 
 BOARD_PANELS = RELEASE_PANELS - {"meeting"}  # the meeting panel is meeting.html's
 
@@ -71,6 +74,10 @@ def board_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> d
         "release": board.release,
         # Read only by the verdict panel (up to two queries after the call): not for the others.
         "life": SimpleLazyObject(lambda: release_life(board)),
+        # Read by the banner and the operations panel after Go: stage, soak, health, halt.
+        "rp": SimpleLazyObject(lambda: rollout_panel(board)),
+        # Read only by the operations panel.
+        "last_rehearsals": SimpleLazyObject(lambda: last_rehearsals(board.release.product)),
         "may": may_do(request.user, release.product),
         "sign_off_as": acting_roles(request.user, Capability.SIGN_OFF, release.product),
         "may_decide": can(request.user, Capability.DECIDE, release.product)
@@ -124,10 +131,17 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     week_start = (timezone.localtime(now) - timedelta(days=timezone.localtime(now).weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    visible = [p.pk for p in viewable_products(request.user)]
-    failed = failed_results_since(week_start).filter(release__product__in=visible)
+    products = viewable_products(request.user)
+    failed = failed_results_since(week_start).filter(release__product__in=[p.pk for p in products])
     context = {
         "boards": boards,
+        # Releases after Go: their stage's health, read from the samples (docs/rollout.md).
+        "live_health": {
+            r.pk: stage_health(r, since=halted_since(r) if r.state == ReleaseState.HALTED else None)
+            for r in releases
+            if r.state in (ReleaseState.ROLLING_OUT, ReleaseState.HALTED)
+        },
+        "products": products,
         "failed_results": failed[:50],
         "week_start": week_start,
         "programme": programme_checklist(request.user),

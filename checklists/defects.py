@@ -14,6 +14,7 @@ from audit.services import audit_record
 from core.errors import Conflict, NotAllowed, RuleViolation
 from core.validation import ci_link, http_url
 from live.services import live_notify
+from releases.events import event_emit
 from releases.lifecycle import release_lock
 from releases.models import Release
 
@@ -74,8 +75,22 @@ def defect_report(
         after={"title": defect.title, "severity": severity},
         release_id=release.pk,
     )
+    if severity == Severity.CRITICAL:
+        _critical_announce(defect, actor, actor_label)
     live_notify(release_id=release.pk, change="defect")
     return defect
+
+
+def _critical_announce(defect: Defect, actor: User | None, actor_label: str) -> None:
+    """An open critical defect blocks Go: the event `defect.critical` says so, in the
+    transaction that reported, reopened or raised it."""
+    who = actor.get_username() if getattr(actor, "is_authenticated", False) and actor else actor_label
+    event_emit(
+        "defect.critical",
+        release=defect.release,
+        actor=actor,
+        data={"title": defect.title, "url": defect.tracker_url, "by": who},
+    )
 
 
 @transaction.atomic
@@ -126,6 +141,8 @@ def defect_reopen(*, defect: Defect, actor: User | None, actor_label: str = "") 
         after={"state": DefectState.OPEN},
         release_id=defect.release_id,
     )
+    if defect.severity == Severity.CRITICAL:
+        _critical_announce(defect, actor, actor_label)
     live_notify(release_id=defect.release_id, change="defect")
     return defect
 
@@ -229,6 +246,9 @@ def defect_sync(
             after={"title": existing.title, "severity": existing.severity},
             release_id=release.pk,
         )
+        raised = before["severity"] != Severity.CRITICAL and existing.severity == Severity.CRITICAL
+        if raised and existing.state == DefectState.OPEN and state == DefectState.OPEN:
+            _critical_announce(existing, None, actor_label)
         live_notify(release_id=release.pk, change="defect")
         if existing.state == state:
             return existing, "updated"

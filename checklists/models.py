@@ -64,6 +64,16 @@ class TemplateSection(models.Model):
         return self.title
 
 
+class Evidence(models.TextChoices):
+    """What ticks a programme check by itself: a record, not a click (docs/operations.md).
+    The label is what the checklist says in place of the button."""
+
+    NONE = "", _("ticked by hand")
+    ALERT_CHANNEL = "alert_channel", _("ticked when an alert channel's Send test is delivered")
+    RELEASE_REHEARSAL = "release_rehearsal", _("ticked when a passed release rehearsal is recorded")
+    ROLLBACK_REHEARSAL = "rollback_rehearsal", _("ticked when a passed rollback rehearsal is recorded")
+
+
 class TemplateItem(models.Model):
     section = models.ForeignKey(
         TemplateSection, on_delete=models.CASCADE, related_name="items", verbose_name=_("section")
@@ -73,6 +83,10 @@ class TemplateItem(models.Model):
     core = models.BooleanField(_("core scenario"), default=False)
     owner_role = models.CharField(_("owner role"), max_length=20, choices=Role.choices, default=Role.QA)
     position = models.PositiveIntegerField(_("position"), default=0)
+    # Programme checks only: the record that ticks it (it cannot be ticked by hand).
+    evidence = models.CharField(
+        _("ticked by evidence"), max_length=20, choices=Evidence.choices, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("template item")
@@ -81,6 +95,9 @@ class TemplateItem(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(owner_role__in=Role.values), name="templateitem_owner_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(evidence__in=Evidence.values), name="templateitem_evidence_valid"
             ),
             models.UniqueConstraint(fields=["section", "title"], name="templateitem_unique_title"),
         ]
@@ -164,6 +181,9 @@ class ChecklistItem(models.Model):
     core = models.BooleanField(_("core scenario"), default=False)
     owner_role = models.CharField(_("owner role"), max_length=20, choices=Role.choices, default=Role.QA)
     position = models.PositiveIntegerField(_("position"), default=0)
+    evidence = models.CharField(
+        _("ticked by evidence"), max_length=20, choices=Evidence.choices, blank=True, default=""
+    )
     state = models.CharField(_("state"), max_length=10, choices=ItemState.choices, default=ItemState.OPEN)
     note = models.TextField(_("note"), blank=True)
     evidence_url = models.URLField(_("evidence link"), max_length=1000, blank=True)
@@ -190,6 +210,9 @@ class ChecklistItem(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(owner_role__in=Role.values), name="checklistitem_owner_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(evidence__in=Evidence.values), name="checklistitem_evidence_valid"
             ),
             models.CheckConstraint(
                 condition=models.Q(state=ItemState.OPEN)

@@ -25,6 +25,7 @@ from .models import (
     ChecklistItem,
     ChecklistKind,
     ChecklistTemplate,
+    Evidence,
     ItemState,
 )
 from .selectors import programme_approver_roles
@@ -53,6 +54,7 @@ def _copy_template(template: ChecklistTemplate, *, release: Release | None) -> t
             core=item.core,
             owner_role=item.owner_role,
             position=item.position,
+            evidence=item.evidence,
         )
         for section in template.sections.order_by("position", "id").prefetch_related("items")
         for item in section.items.all()
@@ -159,6 +161,13 @@ def checklist_item_tick(
     )
     if locked.checklist.release_id:
         release_lock(locked.checklist.release_id)
+    if locked.evidence:
+        raise RuleViolation(
+            "ticked_by_evidence",
+            _("“%(item)s” is %(how)s, not by hand.")
+            % {"item": _(locked.title), "how": Evidence(locked.evidence).label},
+            field="state",
+        )
     if not _may_tick(actor, locked):
         if locked.checklist.release_id is None:
             raise NotAllowed("role_not_held", _programme_refusal())

@@ -53,7 +53,8 @@ def http_request(
 ) -> Answer:
     """Send one request; every HTTP status is an `Answer`, no answer an `OutboundError`."""
     if not url.lower().startswith(("http://", "https://")):
-        raise OutboundError("unreachable", f"not an http or https address: {url[:80]}")
+        # Never the address itself: a webhook URL is a secret.
+        raise OutboundError("unreachable", "the address is not an http or https URL")
     sent_headers = {"User-Agent": USER_AGENT, **(headers or {})}
     if json_body is not None:
         body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()

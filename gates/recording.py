@@ -17,9 +17,11 @@ from audit.services import audit_record_many
 from core.errors import RuleViolation
 from core.validation import is_ci_link
 from live.services import live_notify
-from releases.models import Release, same_commit
+from releases.events import event_emit
+from releases.lifecycle import release_halt
+from releases.models import Release, ReleaseState, same_commit
 
-from .models import Evaluation, Gate, GateResult, ResultSource, ResultStatus
+from .models import Evaluation, Gate, GateResult, Phase, ResultSource, ResultStatus
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -144,6 +146,45 @@ def gate_results_record(*, entries: Sequence[ResultEntry]) -> list[Recorded]:
         return _write(entries, commits, now)
 
 
+def failures_announce(failed: list[tuple[ResultEntry, GateResult]], commits: dict[int, str]) -> None:
+    """New failed results of blocking gates on the release's commit: a smoke gate after
+    deploy halts a rollout (in this transaction, the gate as the reason); a gate of a
+    release still to be decided is announced as `gate.failed` when it was not failing."""
+    if not failed:
+        return
+    states = dict(
+        Release.objects.filter(pk__in={row.release_id for _e, row in failed}).values_list("pk", "state")
+    )
+    for entry, row in failed:
+        gate, commit = entry.gate, commits.get(row.release_id, "")
+        if not gate.blocking or (commit and row.commit_sha and not same_commit(row.commit_sha, commit)):
+            continue
+        state = states.get(row.release_id)
+        facts = {"gate": gate.key, "gate_name": gate.name, "summary": row.summary, "url": row.url}
+        if state == ReleaseState.ROLLING_OUT and gate.phase == Phase.POST_DEPLOY:
+            halted = release_halt(
+                release=entry.release,
+                actor_label=entry.actor_label or row.source,
+                reason=f"smoke gate failed after deploy: {gate.name}",
+                facts={"kind": "smoke", **facts},
+            )
+            states[row.release_id] = halted.state
+            event_emit("rollout.halted", release=halted, data={"halt": halted.halt, "automatic": True})
+        elif state in (ReleaseState.DRAFT, ReleaseState.CANDIDATE) and not _was_failing(row):
+            event_emit("gate.failed", release=entry.release, data=facts)
+
+
+def _was_failing(row: GateResult) -> bool:
+    previous = (
+        GateResult.objects.filter(release_id=row.release_id, gate_id=row.gate_id, commit_sha=row.commit_sha)
+        .exclude(pk=row.pk)
+        .order_by("-observed_at", "-id")
+        .values_list("status", flat=True)
+        .first()
+    )
+    return previous == ResultStatus.FAILED
+
+
 def _run(result: GateResult) -> RunKey:
     return (result.release_id, result.gate_id, result.commit_sha, result.run_id, result.run_attempt)
 
@@ -224,6 +265,7 @@ def _write(entries: Sequence[ResultEntry], commits: dict[int, str], now: datetim
             for entry, row in new
         ]
     )
+    failures_announce([(entry, row) for entry, row in new if row.status == ResultStatus.FAILED], commits)
     for release_id in sorted({row.release_id for _entry, row in new}):
         live_notify(release_id=release_id, change="gate_result")
     return [Recorded(repeats[item], True) if isinstance(item, int) else item for item in out]

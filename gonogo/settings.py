@@ -320,6 +320,35 @@ GONOGO_BASE_URL = os.environ.get("GONOGO_BASE_URL", "http://localhost:8000").rst
 # How often the beat looks for monitoring sources that are due (each source has its own
 # `interval_seconds`; this only bounds how late a sample can be).
 GONOGO_HEALTH_TICK_SECONDS = float(os.environ.get("GONOGO_HEALTH_TICK_SECONDS", "10"))
+# How long one request to Prometheus or Sentry may take before the sample says "timeout".
+GONOGO_MONITORING_TIMEOUT_SECONDS = float(os.environ.get("GONOGO_MONITORING_TIMEOUT_SECONDS", "5"))
+
+# Alerts (notifications, docs/alerts.md): a failed attempt is tried again after a random
+# wait of up to base * 2^(attempt-1) seconds, up to this many attempts in all.
+GONOGO_ALERT_RETRY_BASE_SECONDS = float(os.environ.get("GONOGO_ALERT_RETRY_BASE_SECONDS", "30"))
+GONOGO_ALERT_MAX_ATTEMPTS = max(1, int(os.environ.get("GONOGO_ALERT_MAX_ATTEMPTS", "8")))
+# Alert e-mail goes through this SMTP server; without one, DEBUG prints mails on the
+# console (and without DEBUG an e-mail alert fails, saying the server is not set).
+_SMTP_HOST = os.environ.get("GONOGO_SMTP_HOST", "")
+MAILERS: dict[str, dict[str, object]] = {
+    "default": (
+        {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+        if DEBUG and not _SMTP_HOST
+        else {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _SMTP_HOST,
+                "port": int(os.environ.get("GONOGO_SMTP_PORT", "587")),
+                "username": os.environ.get("GONOGO_SMTP_USER", ""),
+                "password": os.environ.get("GONOGO_SMTP_PASSWORD", ""),
+                "use_tls": env_bool("GONOGO_SMTP_TLS", default=True),
+                "timeout": 10,
+            },
+        }
+    )
+}
+DEFAULT_FROM_EMAIL = os.environ.get("GONOGO_MAIL_FROM", "gonogo@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # CONTRACT §3: request bodies over 1 MiB are refused (413, core.middleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
@@ -341,6 +370,10 @@ CELERY_BEAT_SCHEDULE = {
     "waivers-expire-announce": {"task": "gates.waivers_expire_announce", "schedule": 60.0},
     "live-prune": {"task": "live.prune", "schedule": 600.0},
     "deliveries-sweep": {"task": "integrations.deliveries_sweep", "schedule": 60.0},
+    # Alerts whose message was lost (a worker died, the broker was down) are queued again.
+    "alerts-sweep": {"task": "notifications.sweep", "schedule": 60.0},
+    "waivers-expiring-announce": {"task": "gates.waivers_expiring_announce", "schedule": 300.0},
+    "action-items-overdue-announce": {"task": "reviews.action_items_overdue_announce", "schedule": 900.0},
     # Rollout health from Prometheus/Sentry, soak and auto-advance (operations/sampling.py).
     "rollout-tick": {
         "task": "board.rollout_tick",
@@ -356,5 +389,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Polling waits on outside servers: it has a queue and a worker of its own (`scripts/serve
 # poller`), so webhook deliveries and alerts are never queued behind a slow CI server.
-CELERY_TASK_ROUTES = {"integrations.poll_due": {"queue": "polling"}}
+CELERY_TASK_ROUTES = {
+    "integrations.poll_due": {"queue": "polling"},
+    # It waits on Prometheus and Sentry: never in front of alerts on the default queue.
+    "board.rollout_tick": {"queue": "polling"},
+}
 CELERY_TASK_DEFAULT_QUEUE = "celery"

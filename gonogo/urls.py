@@ -30,6 +30,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("board.urls")),
     path("", include("checklists.urls")),
     path("", include("reviews.urls")),
+    path("channels/", include("notifications.urls")),
     path("accounts/", include("accounts.urls")),
     path("oidc/", include("accounts.oidc_urls")),  # single sign-on: accounts/oidc.py
     # Only POST changes the language; Django's view would answer any method with a redirect.

@@ -81,10 +81,26 @@ class Channel(models.Model):
 
     def wants(self, event: str, product_id: int | None) -> bool:
         """Whether this channel is sent `event` about the product (None: no product)."""
-        if not self.active or (self.events and event not in self.events):
+        if not self.active:
+            return False
+        if self.events and event not in self.events and not self._resolves(event):
             return False
         products = {p.pk for p in self.products.all()}
         return not products or product_id is None or product_id in products
+
+    def _resolves(self, event: str) -> bool:
+        """PagerDuty: an incident a subscribed event opens is always resolved, whatever
+        `events` lists (docs/alerts.md)."""
+        return (
+            self.kind == ChannelKind.PAGERDUTY
+            and event in PAGERDUTY_RESOLVES
+            and any(e in PAGERDUTY_TRIGGERS for e in self.events)
+        )
+
+
+# The events a PagerDuty channel opens an incident on, and those that resolve it.
+PAGERDUTY_TRIGGERS = ("rollout.halted", "health.breach")
+PAGERDUTY_RESOLVES = ("rollout.resumed", "rollback.recorded", "rollout.completed")
 
 
 class DeliveryStatus(models.TextChoices):

@@ -14,10 +14,11 @@ from checklists.models import ChecklistTemplate, TemplateItem, TemplateSection
 from gates.models import Gate
 from integrations.models import Integration
 from notifications.models import Channel
+from operations.models import HealthSource
 from operations.services import oncall_set
 from releases.models import Product
 
-from .specs import Policy, ProductSpec, SectionSpec
+from .specs import Policy, ProductSpec, SectionSpec, SourceSpec
 from .sso import sso_policy_apply
 
 
@@ -87,6 +88,20 @@ class _Applier:
             )
 
 
+def _source_values(s: SourceSpec) -> dict[str, Any]:
+    """A source table in the file defines the source whole (a key left out: its default)."""
+    return {
+        "url": s.url,
+        "token_env": s.token_env,
+        "interval_seconds": s.interval_seconds,
+        "queries": dict(s.queries),
+        "org": s.org,
+        "project": s.project,
+        "release_template": s.release_template,
+        "active": s.active,
+    }
+
+
 def _product_values(p: ProductSpec) -> dict[str, Any]:
     """The product's fields the file sets; a setting it leaves out stays as it is."""
     optional = {
@@ -99,6 +114,10 @@ def _product_values(p: ProductSpec) -> dict[str, Any]:
         "health_p95_latency_ms": p.health.p95_latency_ms,
         "health_rate_429": p.health.rate_429,
         "soak_minutes": p.health.soak_minutes,
+        "health_crash_free_sessions": p.health.crash_free_sessions,
+        "auto_advance": p.health.auto_advance,
+        "language": p.language,
+        "contacts_review_days": p.contacts_review_days,
     }
     return {
         "name": p.name,
@@ -114,6 +133,11 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
 
     for p in policy.products:
         product = a.upsert(Product, {"slug": p.slug}, _product_values(p), f"product {p.slug}")
+        for source in (p.health.prometheus, p.health.sentry):
+            if source is not None:  # a source the file leaves out stays as it is
+                lookup = {"product": product, "kind": source.kind}
+                label = f"health source {p.slug} {source.kind}"
+                a.upsert(HealthSource, lookup, _source_values(source), label)
         for oc in p.oncall:
             existing = product.oncall_contacts.filter(role=oc.role).first()
             if existing is None or (existing.name, existing.contact) != (oc.name, oc.contact):
@@ -168,7 +192,10 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
         values = {
             "kind": ch.kind,
             "url_env": ch.url_env,
+            "secret_env": ch.secret_env,
+            "routing_key_env": ch.routing_key_env,
             "email": ch.email,
+            "events": list(ch.events),
             "active": ch.active,
         }
         channel = a.upsert(Channel, {"slug": ch.slug}, values, f"channel {ch.slug}")
@@ -197,6 +224,7 @@ def _sync_sections(a: _Applier, template: ChecklistTemplate, sections: Sequence[
                 "core": item.core,
                 "owner_role": item.owner_role,
                 "position": i_pos,
+                "evidence": item.evidence,
             }
             obj = a.upsert(
                 TemplateItem,

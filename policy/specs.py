@@ -11,13 +11,34 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class SourceSpec:
+    """`[products.health.prometheus]` or `[products.health.sentry]`: where health is read
+    while the product rolls out. A table in the file defines the source whole."""
+
+    kind: str
+    url: str
+    token_env: str = ""
+    interval_seconds: int = 60
+    queries: tuple[tuple[str, str], ...] = ()  # Prometheus: (metric, PromQL)
+    org: str = ""  # Sentry
+    project: str = ""
+    release_template: str = "{product}@{version}+{build}"
+    active: bool = True
+
+
+@dataclass(frozen=True)
 class HealthSpec:
-    """`[products.health]`: the bounds a rollout stage halts at; `None`: not in the file."""
+    """`[products.health]`: the bounds a rollout stage halts at, whether it advances by
+    itself, and its monitoring sources; `None`: not in the file."""
 
     error_rate: float | None = None
     p95_latency_ms: int | None = None
     rate_429: float | None = None
+    crash_free_sessions: float | None = None
     soak_minutes: int | None = None
+    auto_advance: bool | None = None
+    prometheus: SourceSpec | None = None
+    sentry: SourceSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,8 @@ class ProductSpec:
     signoff_roles: tuple[str, ...] | None = None
     runbook_url: str | None = None
     rehearsal_window_days: int | None = None
+    language: str | None = None
+    contacts_review_days: int | None = None
     health: HealthSpec = field(default_factory=HealthSpec)
     oncall: tuple[OnCallSpec, ...] = ()
 
@@ -85,6 +108,7 @@ class ItemSpec:
     instructions: str = ""
     core: bool = False
     owner_role: str = "qa"
+    evidence: str = ""  # programme checks: the record that ticks it (checklists.models.Evidence)
 
 
 @dataclass(frozen=True)
@@ -108,13 +132,16 @@ class ChecklistSpec:
 
 @dataclass(frozen=True)
 class ChannelSpec:
-    """`[[channels]]`. `products` `None`: keep."""
+    """`[[channels]]`. `products` `None`: keep; `events` empty: every event."""
 
     slug: str
     kind: str
     url_env: str = ""
+    secret_env: str = ""
+    routing_key_env: str = ""
     email: str = ""
     products: tuple[str, ...] | None = None
+    events: tuple[str, ...] = ()
     active: bool = True
 
 

@@ -292,17 +292,29 @@ def release_new_build(
 
 
 @transaction.atomic
-def release_halt(*, release: Release, actor: Any = None, actor_label: str = "", reason: str) -> Release:
-    """Rolling out → halted, with the reason on record (monitoring's out-of-bounds health,
-    or a person)."""
+def release_halt(
+    *,
+    release: Release,
+    actor: Any = None,
+    actor_label: str = "",
+    reason: str,
+    facts: dict[str, Any] | None = None,
+) -> Release:
+    """Rolling out → halted, with why on record: `facts` say it as data (kind `breach`,
+    `smoke` or `person`, docs/rollout.md), kept on the release while it stays halted and
+    in the audit event; `reason` is the same in plain English for the trail."""
     release = release_lock_get(release)
+    who = actor.get_username() if getattr(actor, "is_authenticated", False) else actor_label
+    halt = {"kind": "person", "reason": reason, **(facts or {}), "by": who, "at": timezone.now().isoformat()}
+    release.halt = halt
+    release.save(update_fields=["halt"])
     transition(
         release,
         ReleaseState.HALTED,
         actor=actor,
         actor_label=actor_label,
         action="release.halt",
-        note={"reason": reason},
+        note={"reason": reason, "halt": halt},
     )
     return release
 

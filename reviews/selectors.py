@@ -109,6 +109,7 @@ class WeeklyAnswers:
     prevention_done: list[ActionItem]
     prevention_open: list[ActionItem]
     review: WeeklyReview | None
+    rehearsals: list[Rehearsal] = field(default_factory=list)  # Q3: the week's, both kinds
 
     @property
     def failure_count(self) -> int:
@@ -204,6 +205,13 @@ def weekly_answers(week: Week, products: list[Product]) -> WeeklyAnswers:
         ],
         prevention_open=[a for a in prevention if a.state == ActionState.OPEN],
         review=WeeklyReview.objects.filter(year=week.year, week=week.week).first(),
+        rehearsals=list(
+            Rehearsal.objects.filter(
+                product__in=products, performed_on__gte=week.first_day, performed_on__lte=week.last_day
+            )
+            .select_related("product", "recorded_by")
+            .order_by("performed_on", "product__slug", "id")
+        ),
     )
 
 

@@ -62,6 +62,7 @@ class WeekTrend:
     rollouts_failed: int = 0
     restore_minutes: list[int] = field(default_factory=list)
     rollbacks: list[RollbackMark] = field(default_factory=list)
+    rehearsals: list[Rehearsal] = field(default_factory=list)  # both kinds, any outcome
 
     @property
     def failure_total(self) -> int:
@@ -123,6 +124,22 @@ class Trends:
                 worst.append(max(minutes) if minutes else None)
             if any(m is not None for m in worst):
                 rows.append((product, worst))
+        return rows
+
+    def rehearsal_rows(self) -> list[tuple[Product, str, list[tuple[int, int]]]]:
+        """Per product and kind of rehearsal: (passed, failed) in each week, for the
+        products and kinds rehearsed at all in these weeks."""
+        rows = []
+        for product in self.products:
+            for kind in RehearsalKind.values:
+                cells = []
+                for week in self.weeks:
+                    done = [
+                        r.outcome for r in week.rehearsals if (r.product_id, r.kind) == (product.pk, kind)
+                    ]
+                    cells.append((done.count("passed"), len(done) - done.count("passed")))
+                if any(passed or failed for passed, failed in cells):
+                    rows.append((product, kind, cells))
         return rows
 
 
@@ -224,12 +241,14 @@ def trends(last: Week, products: list[Product]) -> Trends:
             )
     for rehearsal in Rehearsal.objects.filter(
         product__in=products,
-        kind=RehearsalKind.ROLLBACK,
         performed_on__gte=weeks[0].first_day,
         performed_on__lte=weeks[-1].last_day,
     ).select_related("product"):
         for i, week in enumerate(weeks):
             if week.first_day <= rehearsal.performed_on <= week.last_day:
+                rows[i].rehearsals.append(rehearsal)
+                if rehearsal.kind != RehearsalKind.ROLLBACK:
+                    continue
                 rows[i].rollbacks.append(
                     RollbackMark(
                         rehearsal.product, False, rehearsal.minutes, rehearsal.performed_on.isoformat()

@@ -16,13 +16,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.capabilities import Capability, can, ensure_can
+from accounts.capabilities import Capability, can
 from accounts.permissions import viewer_required
 from core.errors import DomainError, RuleViolation
 from core.htmx import target_panel
 from core.http import HtmxHttpRequest, csv_download
 from operations.rollout import minutes_parse
-from operations.services import rehearsal_record
+from operations.services import REHEARSAL_RECORDERS, rehearsal_record
 from releases.models import Product
 from releases.selectors import viewable_products
 
@@ -91,6 +91,11 @@ def _timer_context(week: Week, review: WeeklyReview | None, user: User) -> dict[
     }
 
 
+def _recorder_kinds(user: Any, product: Product) -> list[str]:
+    """The kinds of rehearsal `user` records for `product` (release: QA; rollback: DevOps)."""
+    return [kind for kind, capability in REHEARSAL_RECORDERS.items() if can(user, capability, product)]
+
+
 def _context(request: HtmxHttpRequest, week: Week) -> dict[str, Any]:
     products = viewable_products(request.user)
     answers = weekly_answers(week, products)
@@ -111,7 +116,8 @@ def _context(request: HtmxHttpRequest, week: Week) -> dict[str, Any]:
         **_timer_context(week, answers.review, request.user),
         "held": reviews_held(),
         "products": products,
-        "may_record_rehearsal": [p for p in products if can(request.user, Capability.RECORD_REHEARSAL, p)],
+        "may_record_rehearsal": [p for p in products if _recorder_kinds(request.user, p)],
+        "rehearsal_kinds": sorted({k for p in products for k in _recorder_kinds(request.user, p)}),
         "today": timezone.localdate(),
     }
 
@@ -247,11 +253,13 @@ def review_timer(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse
 @require_POST
 @viewer_required
 def rehearsal_create_view(request: HtmxHttpRequest) -> HttpResponse:
-    """Record a timed release or rollback rehearsal (DevOps or PM/PO of the product)."""
+    """Record a timed release rehearsal (QA of the product) or rollback rehearsal (DevOps)."""
     product = get_object_or_404(Product, slug=request.POST.get("product", ""))
     if not can(request.user, Capability.VIEW, product):
         raise Http404("No such product")
-    ensure_can(request.user, Capability.RECORD_REHEARSAL, product)
+    kind, kinds = request.POST.get("kind", ""), _recorder_kinds(request.user, product)
+    if not kinds or (kind in REHEARSAL_RECORDERS and kind not in kinds):
+        raise PermissionDenied("This action needs a role you do not hold.")
     back = _back(request.POST.get("week", ""))
     try:
         performed_on = _date(request.POST.get("performed_on"))
@@ -261,7 +269,7 @@ def rehearsal_create_view(request: HtmxHttpRequest) -> HttpResponse:
             )
         rehearsal_record(
             product=product,
-            kind=request.POST.get("kind", ""),
+            kind=kind,
             performed_on=performed_on,
             minutes=minutes_parse(request.POST.get("minutes", "")),
             outcome=request.POST.get("outcome", ""),

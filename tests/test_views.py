@@ -26,6 +26,7 @@ from checklists.defects import defect_report
 from checklists.models import ChecklistItem
 from gates.models import Gate
 from gates.services import gate_result_record, waiver_request
+from notifications.models import Channel
 from reviews.models import ActionItem
 
 from .accounts.test_capabilities import may
@@ -137,7 +138,27 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
             "minutes": "9",
             "outcome": "passed",
         },
-        may(C.RECORD_REHEARSAL),
+        may(C.RECORD_ROLLBACK_REHEARSAL),  # a release rehearsal: may(C.RECORD_RELEASE_REHEARSAL)
+    ),
+    # The product page: its history and operations (tests/board/test_product_page.py).
+    "board:product_page": ("get", lambda w: {"slug": w.product.slug}, None, VIEWERS),
+    "board:runbook_update": (
+        "post",
+        lambda w: {"slug": w.product.slug},
+        lambda w: {"url": "https://wiki.example.com/new-runbook"},
+        may(C.EDIT_OPERATIONS),
+    ),
+    "board:oncall_update": (
+        "post",
+        lambda w: {"slug": w.product.slug},
+        lambda w: {"role": "devops", "name": "Dana", "contact": "+82 10 5555"},
+        may(C.EDIT_OPERATIONS),
+    ),
+    "board:rehearsal_record": (
+        "post",
+        lambda w: {"slug": w.product.slug},
+        lambda w: {"kind": "rollback", "performed_on": "2026-11-02", "minutes": "9", "outcome": "passed"},
+        may(C.RECORD_ROLLBACK_REHEARSAL),  # a release rehearsal: may(C.RECORD_RELEASE_REHEARSAL)
     ),
     "board:release_rollout": ("post", release_kwargs, lambda w: {"step": "finish"}, may(C.ADVANCE_ROLLOUT)),
     "reviews:action_update": ("post", lambda w: {"pk": w.action.pk}, lambda w: {"owner": ""}, VIEWERS),
@@ -148,6 +169,15 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
         lambda w: {"pk": w.waiver.pk},
         lambda w: {},
         may(C.CARRY_OVER_WAIVER),
+    ),
+    # Alert channels: DevOps and PM/PO of the channel's products (tests/notifications/test_views.py).
+    "notifications:channels": ("get", lambda w: {}, None, may(C.MANAGE_ALERTS)),
+    "notifications:channel": ("get", lambda w: {"slug": w.channel.slug}, None, may(C.MANAGE_ALERTS)),
+    "notifications:channel_test": (
+        "post",
+        lambda w: {"slug": w.channel.slug},
+        lambda w: {},
+        may(C.MANAGE_ALERTS),
     ),
 }
 
@@ -211,6 +241,8 @@ def full_world(make_user: Any) -> Any:
     world.defect = defect_report(release=world.release, title="d", severity="minor", actor=world.qa)
     world.programme_item = programme_item()
     world.action = ActionItem.objects.create(title="a", created_by=world.pm, created_at=timezone.now())
+    world.channel = Channel.objects.create(slug="ops", kind="slack", url_env="GONOGO_TEST_OPS_URL")
+    world.channel.products.set([world.product])
     return world
 
 

@@ -11,6 +11,8 @@ from board.verdict import Blocker
 from checklists.models import DefectState, ItemState, Severity
 from core.status import STATUS
 from gates.models import ResultSource, WaiverState
+from operations.health import METRICS, metric_label, source_label, value_text
+from operations.models import HealthSample
 from releases.models import ReleaseState
 
 register = template.Library()
@@ -75,3 +77,19 @@ def translate_title(value: str) -> str:
 def get_item(mapping: object, key: str) -> object:
     """`{{ notes|get_item:"q1" }}`: a dictionary value by a key held in a variable."""
     return mapping.get(key, "") if isinstance(mapping, dict) else ""
+
+
+@register.filter
+def health_source(value: str) -> str:
+    """A health sample's source in words: "Prometheus", "pushed by monitoring"."""
+    return source_label(value)
+
+
+@register.filter
+def sample_values(sample: HealthSample) -> list[tuple[str, str]]:
+    """A sample's values as (metric in words, value in its unit), the bounded ones first."""
+    return [
+        (metric_label(metric), value_text(metric, getattr(sample, metric)))
+        for metric in METRICS
+        if getattr(sample, metric) is not None
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checklists.models import ChecklistKind
+from checklists.models import ChecklistKind, Evidence
 
 from ..specs import ChecklistSpec, ItemSpec, SectionSpec
 from .checker import Checker, Known, Shape
@@ -16,7 +16,7 @@ SHAPE = Shape(
     ident="key",
 )
 SECTION_KEYS = {"title": str, "items": list}
-ITEM_KEYS = {"title": str, "instructions": str, "core": bool, "owner_role": str}
+ITEM_KEYS = {"title": str, "instructions": str, "core": bool, "owner_role": str, "evidence": str}
 
 
 def checklists_parse(c: Checker, entries: list[Any], known: Known) -> tuple[ChecklistSpec, ...]:
@@ -40,13 +40,13 @@ def checklists_parse(c: Checker, entries: list[Any], known: Known) -> tuple[Chec
             elif section["title"] in section_titles:
                 c.add(f"{swhere}.title", f"“{section['title']}” appears twice in this checklist")
             section_titles.add(section.get("title", ""))
-            _items_check(c, section.get("items"), swhere)
+            _items_check(c, section.get("items"), swhere, programme=cl.get("kind") == ChecklistKind.PROGRAMME)
     if c.problems:
         return ()
     return tuple(_checklist(cl) for cl in entries)
 
 
-def _items_check(c: Checker, items: Any, swhere: str) -> None:
+def _items_check(c: Checker, items: Any, swhere: str, *, programme: bool) -> None:
     titles: set[str] = set()
     for k, item in enumerate(c.array(items, f"{swhere}.items")):
         iwhere = f"{swhere}.items[{k}]"
@@ -58,6 +58,11 @@ def _items_check(c: Checker, items: Any, swhere: str) -> None:
                 c.add(f"{iwhere}.title", f"“{item['title']}” appears twice in this section")
             titles.add(item.get("title", ""))
             c.role(item.get("owner_role"), f"{iwhere}.owner_role")
+            evidence = item.get("evidence")
+            if isinstance(evidence, str) and evidence:
+                c.choice(evidence, [e for e in Evidence.values if e], f"{iwhere}.evidence")
+                if not programme:
+                    c.add(f"{iwhere}.evidence", "only programme checks are ticked by evidence")
 
 
 def _checklist(cl: dict[str, Any]) -> ChecklistSpec:

@@ -1,14 +1,18 @@
-"""`[[products]]`: platform, rollout stages, sign-off roles, health bounds, on-call."""
+"""`[[products]]`: platform, rollout stages, sign-off roles, health (policy/parse/health.py),
+on-call, the alerts' language."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from core.validation import is_http_url
 from releases.models import Platform
 
-from ..specs import HealthSpec, OnCallSpec, ProductSpec
+from ..specs import OnCallSpec, ProductSpec
 from .checker import Checker, Shape
+from .health import health_check, health_spec
 
 SHAPE = Shape(
     section="products",
@@ -22,17 +26,13 @@ SHAPE = Shape(
         "health": dict,
         "runbook_url": str,
         "rehearsal_window_days": int,
+        "language": str,
+        "contacts_review_days": int,
         "oncall": list,
     },
     required=("slug", "name", "platform"),
     ident="slug",
 )
-HEALTH_KEYS = {
-    "error_rate": (int, float),
-    "p95_latency_ms": int,
-    "rate_429": (int, float),
-    "soak_minutes": int,
-}
 ONCALL_KEYS = {"role": str, "name": str, "contact": str}
 
 
@@ -48,13 +48,18 @@ def products_parse(c: Checker, entries: list[Any]) -> tuple[ProductSpec, ...]:
 
 
 def _product_check(c: Checker, p: dict[str, Any], where: str) -> None:
-    for key, minimum in (("rollback_target_minutes", 0), ("rehearsal_window_days", 1)):
+    for key, minimum in (
+        ("rollback_target_minutes", 0),
+        ("rehearsal_window_days", 1),
+        ("contacts_review_days", 1),
+    ):
         value = p.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value < minimum:
             c.add(f"{where}.{key}", f"must be {minimum} or more")
     if isinstance(p.get("runbook_url"), str) and p["runbook_url"] and not is_http_url(p["runbook_url"]):
         c.add(f"{where}.runbook_url", "must be an http or https link")
     c.choice(p.get("platform"), Platform.values, f"{where}.platform")
+    c.choice(p.get("language"), [code for code, _name in settings.LANGUAGES], f"{where}.language")
     for j, role in enumerate(p.get("signoff_roles") or []):
         c.role(role, f"{where}.signoff_roles[{j}]")
     rollout = p.get("rollout")
@@ -69,15 +74,7 @@ def _product_check(c: Checker, p: dict[str, Any], where: str) -> None:
             c.add(f"{where}.rollout", "must rise strictly and end at 100")
     health = p.get("health")
     if isinstance(health, dict):
-        c.table(health, HEALTH_KEYS, f"{where}.health")
-        for rate in ("error_rate", "rate_429"):
-            value = health.get(rate)
-            if isinstance(value, int | float) and not 0 <= value <= 1:
-                c.add(f"{where}.health.{rate}", "is a fraction between 0 and 1 (0.01 means 1%)")
-        for key in ("p95_latency_ms", "soak_minutes"):
-            value = health.get(key)
-            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-                c.add(f"{where}.health.{key}", "must be 0 or more")
+        health_check(c, health, f"{where}.health")
     oncall_roles: set[str] = set()
     for j, oc in enumerate(c.array(p.get("oncall"), f"{where}.oncall")):
         c.table(oc, ONCALL_KEYS, f"{where}.oncall[{j}]")
@@ -102,12 +99,9 @@ def _product(p: dict[str, Any]) -> ProductSpec:
         signoff_roles=tuple(p["signoff_roles"]) if "signoff_roles" in p else None,
         runbook_url=p.get("runbook_url"),
         rehearsal_window_days=p.get("rehearsal_window_days"),
-        health=HealthSpec(
-            error_rate=float(health["error_rate"]) if "error_rate" in health else None,
-            p95_latency_ms=health.get("p95_latency_ms"),
-            rate_429=float(health["rate_429"]) if "rate_429" in health else None,
-            soak_minutes=health.get("soak_minutes"),
-        ),
+        language=p.get("language"),
+        contacts_review_days=p.get("contacts_review_days"),
+        health=health_spec(health),
         oncall=tuple(
             OnCallSpec(role=oc["role"], name=oc["name"], contact=oc["contact"])
             for oc in p.get("oncall") or []

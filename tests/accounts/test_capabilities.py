@@ -34,10 +34,10 @@ DOCUMENTED: dict[Role, set[Capability]] = {
         C.TICK_OWN_ITEM,
         C.UPDATE_CHECKLIST_FROM_TEMPLATE,
         C.APPROVE_PROGRAMME_ITEM,
-        C.RECORD_REHEARSAL,
         C.EDIT_REVIEW,
         C.EDIT_ATTENDED_REVIEW,
         C.CLOSE_ACTION_ITEM,
+        C.MANAGE_ALERTS,
     },
     Role.QA: {
         C.VIEW,
@@ -50,6 +50,7 @@ DOCUMENTED: dict[Role, set[Capability]] = {
         C.RESOLVE_DEFECT,
         C.UPDATE_CHECKLIST_FROM_TEMPLATE,
         C.APPROVE_PROGRAMME_ITEM,
+        C.RECORD_RELEASE_REHEARSAL,
         C.EDIT_ATTENDED_REVIEW,
     },
     Role.MOBILE_LEAD: {
@@ -81,8 +82,10 @@ DOCUMENTED: dict[Role, set[Capability]] = {
         C.UNDO_TICK,
         C.APPROVE_PROGRAMME_ITEM,
         C.ADVANCE_ROLLOUT,
-        C.RECORD_REHEARSAL,
+        C.RECORD_ROLLBACK_REHEARSAL,
+        C.EDIT_OPERATIONS,
         C.EDIT_ATTENDED_REVIEW,
+        C.MANAGE_ALERTS,
     },
 }
 DOC_COLUMNS = [Role.PM, Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD, Role.DEVOPS]

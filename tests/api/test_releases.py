@@ -136,7 +136,7 @@ def test_health_out_of_bounds_halts_the_rollout(client: Client, world: Any) -> N
     response = post(client, f"{world.base}/health", world.token, {"error_rate": 0.05, "p95_latency_ms": 420})
     data = response.json()
     assert (data["halted"], data["state"]) == (True, "halted")
-    assert data["breaches"] == [{"metric": "error_rate", "value": 0.05, "bound": 0.01}]
+    assert data["breaches"] == [{"metric": "error_rate", "value": 0.05, "bound": 0.01, "minimum": False}]
     assert world.refresh().state == "halted"
     halt = AuditEvent.objects.get(action="release.halt")
     assert "error_rate 0.05 > 0.01" in halt.after["reason"]

@@ -19,7 +19,7 @@ from board.rollout import (
 )
 from releases.lifecycle import release_cancel
 
-from ..releases.builders import build_world, roll_out_fully
+from ..releases.builders import build_world, healthy, roll_out_fully
 
 READY_WORDS = "The PM/PO may call Go"
 
@@ -61,6 +61,7 @@ def test_a_no_go_never_offers_go(client: Client, world: Any) -> None:
 def test_rolling_out_shows_the_stage_and_who_may_advance(client: Client, world: Any) -> None:
     release_decide(release=world.release, outcome="go", actor=world.pm)
     release = release_rollout_start(release=world.release, actor=world.devops)
+    healthy(release)
     release_rollout_advance(release=release, actor=world.devops)
     text = banner(client, world)
     assert 'data-phase="rolling_out"' in text and READY_WORDS not in text
@@ -77,7 +78,7 @@ def test_a_halt_says_why_and_what_to_do(client: Client, world: Any) -> None:
     assert 'data-phase="halted"' in text and READY_WORDS not in text
     assert "stage 1 of 4, 1 %" in text and "Crash rate doubled in Seoul" in text
     assert f"Halted by {world.devops.get_username()}" in text
-    assert "resume once health is back within bounds, or roll back" in text
+    assert "resume once a sample taken after the halt is within bounds, or roll back" in text
     assert "https://wiki.example.com/runbook" in text and 'href="#operations"' in text
 
 

@@ -66,13 +66,18 @@ def test_weekly_review(asgi_server: str, browser: Browser, make_user: Any) -> No
     expect(pm.locator("#timer-left")).not_to_have_text("15:00")
     expect(pm.locator("#timer-left")).to_have_text(re.compile(r"^14:\d\d$"))
 
-    # Q3: a rollback rehearsal recorded here shows beside the target.
-    pm.locator("#q3 summary").click()
-    form = pm.locator("#q3 form")
+    # Q3: DevOps records a rollback rehearsal here (the PM/PO does not); it shows beside
+    # the target and in the week's rehearsals.
+    expect(pm.locator("#q3 form")).to_have_count(0)
+    devops = log_in(browser, asgi_server, "devops")
+    devops.goto(pm.url.split("#")[0])
+    devops.locator("#q3 summary").click()
+    form = devops.locator("#q3 form")
     form.locator("select[name=product]").select_option("ios-app")
-    form.locator("input[name=minutes]").fill("12")
+    form.locator("input[name=minutes]").fill("13")
     form.get_by_role("button", name="Record").click()
-    expect(pm.locator("#rollback-ios-app")).to_contain_text("12 min")
+    expect(devops.locator("#rollback-ios-app")).to_contain_text("13 min")
+    expect(devops.locator("#week-rehearsals")).to_contain_text("13 min")
 
     pm.get_by_role("link", name="12-week trends").click()
     expect(pm.locator("#trend-failures")).to_contain_text("Contract tests")

@@ -28,6 +28,7 @@ class OnCallContactFactory(factory.django.DjangoModelFactory):
     role = Role.DEVOPS
     name = factory.LazyAttribute(lambda o: f"{o.role} person")
     contact = "+82 10"
+    reviewed_on = factory.LazyFunction(timezone.localdate)
 
 
 class RehearsalFactory(factory.django.DjangoModelFactory):

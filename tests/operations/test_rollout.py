@@ -27,7 +27,7 @@ from operations.rollout import rollout_next, rollout_stages
 from operations.services import health_sample_record
 from releases.models import Release, ReleaseState
 
-from ..releases.builders import build_world, make_ready, roll_out_fully
+from ..releases.builders import build_world, healthy, make_ready, roll_out_fully
 
 
 @pytest.fixture
@@ -54,6 +54,7 @@ def test_devops_runs_the_rollout_to_the_end(client: Client, world: Any) -> None:
     assert 'aria-current="step"' in page and "Advance to 5 %" in page
     htmx = {"HX-Request": "true", "HX-Target": "operations"}
     for percent in (5, 20):  # the product's stages: 1, 5, 20, 100
+        healthy(world.release)
         response = client.post(world.url, {"step": "advance"}, headers=htmx)
         assert f"The rollout is at {percent} %." in response.content.decode()
         assert (
@@ -62,6 +63,7 @@ def test_devops_runs_the_rollout_to_the_end(client: Client, world: Any) -> None:
         )
         assert Release.objects.get(pk=world.release.pk).rollout_percent == percent
     assert "Advance to 100 % (fully rolled out)" in response.content.decode()
+    healthy(world.release)
     response = client.post(world.url, {"step": "advance"}, headers=htmx)
     assert response.status_code == 200 and "The release is fully rolled out." in response.content.decode()
     assert state(world) == ReleaseState.RELEASED
@@ -105,6 +107,8 @@ def test_halt_needs_a_reason_then_resume_or_roll_back(client: Client, world: Any
     assert state(world) == ReleaseState.HALTED
     halt = AuditEvent.objects.get(release_id=world.release.pk, action="release.halt")
     assert halt.after["reason"] == "crash rate 2 %"
+    assert halt.after["halt"]["kind"] == "person" and halt.after["halt"]["by"] == world.devops.username
+    healthy(world.release)
     client.post(world.url, {"step": "resume"})
     assert state(world) == ReleaseState.ROLLING_OUT
     for bad in ("", "-3", "ten", "1.5"):
@@ -149,7 +153,10 @@ def test_a_resume_needs_the_go_standing_and_health_back_in_bounds(world: Any) ->
     release_rollout_start(release=world.release, actor=world.devops)
     health_sample_record(release=world.release, error_rate=0.2, p95_latency_ms=None, rate_429=None)
     assert state(world) == ReleaseState.HALTED  # monitoring halted it
-    with pytest.raises(Conflict, match=r"out of bounds: error_rate 0\.2 > 0\.01"):
+    with pytest.raises(Conflict, match=r"No health sample since the halt"):
+        release_rollout_resume(release=world.release, actor=world.devops)
+    health_sample_record(release=world.release, error_rate=0.3)
+    with pytest.raises(Conflict, match=r"out of bounds: error rate 30\.0 % is over the bound 1\.0 %"):
         release_rollout_resume(release=world.release, actor=world.devops)
     health_sample_record(release=world.release, error_rate=0.001, p95_latency_ms=None, rate_429=None)
     gate_result_record(release=world.release, gate=world.gates[0], status="failed", run_id="late")
@@ -178,6 +185,7 @@ def test_smoke_results_during_the_rollout_leave_the_go_standing(make_user: Any) 
     release_halt_by(release=w.release, actor=devops, reason="checking a crash report")
     gate_result_record(release=w.release, gate=smoke, status="running", run_id="smoke-1")
     gate_result_record(release=w.release, gate=smoke, status="passed", run_id="smoke-1")
+    healthy(w.release)
     release_rollout_resume(release=w.release, actor=devops)
     roll_out_fully(w.release, devops)
     assert Release.objects.get(pk=w.release.pk).state == ReleaseState.RELEASED
@@ -219,6 +227,7 @@ def test_a_second_click_does_not_skip_a_stage(client: Client, world: Any) -> Non
     advance; the other is told where the rollout is."""
     client.force_login(world.devops)
     client.post(world.url, {"step": "start"})
+    healthy(world.release)
     client.post(world.url, {"step": "advance", "to": "5"})
     response = client.post(world.url, {"step": "advance", "to": "5"})
     assert response.status_code == 409 and "The rollout is at 5 % already" in response.content.decode()
@@ -227,9 +236,11 @@ def test_a_second_click_does_not_skip_a_stage(client: Client, world: Any) -> Non
 
 def test_resume_keeps_the_stage(world: Any) -> None:
     release_rollout_start(release=world.release, actor=world.devops)
-    release_rollout_advance(release=world.release, actor=world.devops)
-    release_rollout_advance(release=world.release, actor=world.devops)
+    for _stage in range(2):
+        healthy(world.release)
+        release_rollout_advance(release=world.release, actor=world.devops)
     release_halt_by(release=world.release, actor=world.devops, reason="latency")
+    healthy(world.release)
     release_rollout_resume(release=world.release, actor=world.devops)
     release = Release.objects.get(pk=world.release.pk)
     assert (release.state, release.rollout_percent) == (ReleaseState.ROLLING_OUT, 20)

@@ -25,29 +25,32 @@ TODAY = timezone.localdate
 
 
 def rehearse(**given: Any) -> Rehearsal:
+    """A rehearsal recorded by DevOps (rollback) or QA (release) of every product
+    (who may record which: tests/operations/test_operations_edits.py)."""
     values = {"kind": "rollback", "performed_on": TODAY(), "minutes": 9, "outcome": "passed", **given}
     product = values.pop("product", None) or ProductFactory()
+    if "actor" not in values:
+        values["actor"] = UserFactory(roles=(Role.QA if values["kind"] == "release" else Role.DEVOPS,))
     return rehearsal_record(product=product, **values)
 
 
 def test_a_rehearsal_is_kept_with_who_recorded_it() -> None:
-    devops = UserFactory(roles=(Role.DEVOPS,))
-    rehearsal = rehearse(kind="release", minutes="12", actor=devops, notes="dry run")
+    qa = UserFactory(roles=(Role.QA,))
+    rehearsal = rehearse(kind="release", minutes="12", actor=qa, notes="dry run")
     assert (rehearsal.kind, rehearsal.minutes, rehearsal.recorded_by, rehearsal.notes) == (
         "release",
         12,
-        devops,
+        qa,
         "dry run",
     )
     event = AuditEvent.objects.get(action="rehearsal.record")
-    assert (event.actor, event.object_id) == (devops, str(rehearsal.pk))
+    assert (event.actor, event.object_id) == (qa, str(rehearsal.pk))
     assert event.after == {
         "kind": "release",
         "performed_on": str(TODAY()),
         "minutes": 12,
         "outcome": "passed",
     }
-    assert rehearse().recorded_by is None  # no person: a script or the seed
 
 
 @pytest.mark.parametrize("minutes", [0, 10080, "7"])
@@ -76,15 +79,23 @@ def test_rehearsal_refusals(given: dict[str, Any], code: str, field: str) -> Non
 
 def test_oncall_one_contact_per_role_each_change_on_record() -> None:
     product = ProductFactory()
-    first = oncall_set(product=product, role=Role.DEVOPS, name="Dana", contact="+82 10 1")
-    again = oncall_set(product=product, role=Role.DEVOPS, name="Dana", contact="+82 10 1")
+    devops = UserFactory(roles=(Role.DEVOPS,))
+    first = oncall_set(product=product, role=Role.DEVOPS, name="Dana", contact="+82 10 1", actor=devops)
+    again = oncall_set(product=product, role=Role.DEVOPS, name="Dana", contact="+82 10 1", actor=devops)
     changed = oncall_set(product=product, role=Role.DEVOPS, name="Eun", contact="@eun", actor_label="policy")
     assert first.pk == again.pk == changed.pk and OnCallContact.objects.get().name == "Eun"
     events = list(AuditEvent.objects.filter(action="oncall.set").order_by("id"))
     assert len(events) == 2  # the same values again change nothing and record nothing
-    assert (events[0].before, events[0].after) == (None, {"name": "Dana", "contact": "+82 10 1"})
-    assert events[1].before == {"name": "Dana", "contact": "+82 10 1"}
-    assert (events[1].after, events[1].actor_label) == ({"name": "Eun", "contact": "@eun"}, "policy")
+    today = str(TODAY())
+    assert (events[0].before, events[0].after) == (
+        None,
+        {"name": "Dana", "contact": "+82 10 1", "reviewed_on": today},
+    )
+    assert events[1].before == {"name": "Dana", "contact": "+82 10 1", "reviewed_on": today}
+    assert (events[1].after, events[1].actor_label) == (
+        {"name": "Eun", "contact": "@eun", "reviewed_on": today},
+        "policy",
+    )
 
 
 def test_oncall_unknown_role_is_refused() -> None:
@@ -103,7 +114,7 @@ def test_operations_changes_refresh_the_active_releases_only(monkeypatch: pytest
     active = ReleaseFactory(product=product, state="candidate")
     ReleaseFactory(product=product, state="released")
     ReleaseFactory(state="candidate")  # another product's
-    oncall_set(product=product, role=Role.QA, name="Quinn", contact="q@example.com")
+    oncall_set(product=product, role=Role.QA, name="Quinn", contact="q@example.com", actor_label="policy")
     rehearse(product=product)
     assert told == [(active.pk, "operations"), (active.pk, "operations")]
 
@@ -134,8 +145,8 @@ def test_a_sample_out_of_bounds_halts_the_rollout_saying_which() -> None:
     release = rolling_out(health_p95_latency_ms=500)
     halted = sample(release, error_rate=0.02, p95_latency_ms=900, rate_429=0.001)
     assert halted.halted and halted.breaches == [
-        {"metric": "error_rate", "value": 0.02, "bound": 0.01},
-        {"metric": "p95_latency_ms", "value": 900, "bound": 500.0},
+        {"metric": "error_rate", "value": 0.02, "bound": 0.01, "minimum": False},
+        {"metric": "p95_latency_ms", "value": 900, "bound": 500.0, "minimum": False},
     ]
     assert Release.objects.get(pk=release.pk).state == ReleaseState.HALTED
     halt = AuditEvent.objects.get(action="release.halt", release_id=release.pk)
@@ -147,7 +158,8 @@ def test_a_sample_out_of_bounds_halts_the_rollout_saying_which() -> None:
 def test_out_of_bounds_outside_a_rollout_is_kept_but_halts_nothing(state: str) -> None:
     release = ReleaseFactory(state=state)
     kept = sample(release, rate_429=0.5)
-    assert kept.breaches == [{"metric": "rate_429", "value": 0.5, "bound": 0.005}] and not kept.halted
+    assert kept.breaches == [{"metric": "rate_429", "value": 0.5, "bound": 0.005, "minimum": False}]
+    assert not kept.halted
     assert Release.objects.get(pk=release.pk).state == state
     assert not AuditEvent.objects.filter(action="release.halt").exists()
 

@@ -34,6 +34,7 @@ class World:
     pm: Any
     qa: Any
     lead: Any
+    devops: Any = None  # DevOps of the product: keeps its on-call contacts and rehearsals
 
     def refresh(self) -> Release:
         self.release.refresh_from_db()
@@ -53,6 +54,7 @@ def build_world(
     pm = make_user(Role.PM, product=product)
     qa = make_user(Role.QA, product=product)
     lead = make_user(Role.BACKEND_LEAD, product=product)
+    devops = make_user(Role.DEVOPS, product=product)
     gate_objs = [
         GateFactory(
             key=f"{product.slug}-g{i}",
@@ -72,18 +74,19 @@ def build_world(
         TemplateItemFactory(section=section, title=f"Core {i}", core=True, position=i)
     TemplateItemFactory(section=section, title="Extra", core=False, position=99)
     for role in (*SIGNOFF_ROLES, Role.DEVOPS):
-        oncall_set(product=product, role=role, name=f"{role} person", contact="+82 10")
+        oncall_set(product=product, role=role, name=f"{role} person", contact="+82 10", actor=devops)
     rehearsal_record(
         product=product,
         kind="rollback",
         performed_on=timezone.localdate() - timedelta(days=3),
         minutes=9,
         outcome="passed",
+        actor=devops,
     )
     release = release_create(
         product=product, version="1.0.0", build=10, commit="a" * 40, branch="release/1.0.0", state="candidate"
     )
-    world = World(product, release, gate_objs, pm, qa, lead)
+    world = World(product, release, gate_objs, pm, qa, lead, devops)
     if ready:
         make_ready(world)
     return world
@@ -102,11 +105,19 @@ def sign_all(world: World) -> None:
     signoff_record(release=world.release, role=Role.BACKEND_LEAD, vote="go", actor=world.lead)
 
 
+def healthy(release: Release) -> None:
+    """A health sample within the default bounds, pushed now: the stage may advance."""
+    from operations.services import health_sample_record
+
+    health_sample_record(release=release, error_rate=0.001, p95_latency_ms=200, rate_429=0.0)
+
+
 def roll_out_fully(release: Release, actor: Any) -> Release:
     """Advance a release rolling out through its stages until it is fully rolled out."""
     from board.rollout import release_rollout_advance
 
     for _stage in range(10):
+        healthy(release)
         release = release_rollout_advance(release=release, actor=actor)
         if release.state == "released":
             return release

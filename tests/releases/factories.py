@@ -17,6 +17,9 @@ class ProductFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: o.slug.title())
     platform = "ios"
     runbook_url = "https://wiki.example.com/runbook"
+    # Tests that soak say so (tests/operations/test_soak.py); the rest advance at once,
+    # on a sample within bounds (tests/releases/builders.py `healthy`).
+    soak_minutes = 0
 
 
 class ReleaseFactory(factory.django.DjangoModelFactory):

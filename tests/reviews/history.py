@@ -33,7 +33,12 @@ def make_history(make_user: Any) -> Any:
     w.devops = make_user(Role.DEVOPS, product=w.product)
     # The release gate asks for a rollback rehearsal within 90 days of the decision.
     rehearsal_record(
-        product=w.product, kind="rollback", performed_on=date(2026, 11, 1), minutes=9, outcome="passed"
+        product=w.product,
+        kind="rollback",
+        performed_on=date(2026, 11, 1),
+        minutes=9,
+        outcome="passed",
+        actor=w.devops,
     )
 
     def ship(version: str, build: int, created: str) -> Release:
@@ -87,6 +92,11 @@ def make_history(make_user: Any) -> Any:
     ):
         gate_result_record(release=r1, gate=g, status=status, run_id=run, observed_at=at(when))
     rehearsal_record(
-        product=w.product, kind="rollback", performed_on=date(2026, 11, 16), minutes=14, outcome="passed"
+        product=w.product,
+        kind="rollback",
+        performed_on=date(2026, 11, 16),
+        minutes=14,
+        outcome="passed",
+        actor=w.devops,
     )
     return w

@@ -111,7 +111,12 @@ def test_q3_rollback_target_beside_the_last_rehearsal(world: Any) -> None:
     world.product.rollback_target_minutes = 10
     world.product.save()
     rehearsal_record(
-        product=world.product, kind="rollback", performed_on=date(2026, 11, 20), minutes=14, outcome="passed"
+        product=world.product,
+        kind="rollback",
+        performed_on=date(2026, 11, 20),
+        minutes=14,
+        outcome="passed",
+        actor=world.devops,
     )
     row = weekly_answers(W47, [world.product]).readiness[0]
     assert (row.product.rollback_target_minutes, row.last_rehearsal.minutes, row.within_target) == (
@@ -258,12 +263,13 @@ def test_a_rehearsal_is_recorded_from_q3(client: Client, world: Any, make_user: 
         "notes": "staging, flag off",
         "week": "2026-W47",
     }
-    client.force_login(world.qa)  # QA does not record rehearsals
-    assert client.post(url, data).status_code == 403
+    for nobody in (world.qa, world.pm):  # QA records release rehearsals only; the PM/PO neither
+        client.force_login(nobody)
+        assert client.post(url, data).status_code == 403
     outsider = make_user(Role.DEVOPS, product=build_world(make_user).product)
     client.force_login(outsider)  # DevOps of another product
     assert client.post(url, data).status_code == 404
-    client.force_login(world.pm)
+    client.force_login(world.devops)
     response = client.post(url, {**data, "minutes": "eight"}, follow=True)
     assert "whole number from 0 to 10080" in response.content.decode()
     response = client.post(url, data)
@@ -272,5 +278,5 @@ def test_a_rehearsal_is_recorded_from_q3(client: Client, world: Any, make_user: 
     assert (row.last_rehearsal.minutes, row.last_rehearsal.notes, row.last_rehearsal.recorded_by) == (
         8,
         "staging, flag off",
-        world.pm,
+        world.devops,
     )

@@ -153,7 +153,12 @@ def test_lead_time_counts_from_the_shipped_commit(make_user: Any, seoul: Any) ->
     w = build_world(make_user, ready=False)  # 1.0.0, created now on commit aaaa…
     devops = make_user(Role.DEVOPS, product=w.product)
     rehearsal_record(
-        product=w.product, kind="rollback", performed_on=date(2026, 11, 1), minutes=5, outcome="passed"
+        product=w.product,
+        kind="rollback",
+        performed_on=date(2026, 11, 1),
+        minutes=5,
+        outcome="passed",
+        actor=devops,
     )
     gate_result_record(
         release=w.release,

@@ -1,0 +1,53 @@
+"""Operations readiness as the verdict weighs it (condition 5), and where its blockers
+send people: a runbook link, on-call contacts reviewed within the product's window, a
+passed rollback rehearsal. DevOps fixes each of them on the product's page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.urls import reverse
+
+from accounts.models import Role
+from operations.models import OnCallContact, Rehearsal
+from releases.models import Product
+
+from .verdict import Blocker, OperationsEvidence
+
+
+def required_oncall_roles(product: Product) -> frozenset[str]:
+    """Every sign-off role needs an on-call contact, and so does DevOps (who rolls back)."""
+    return frozenset(product.signoff_roles) | {Role.DEVOPS.value}
+
+
+def operations_evidence(
+    product: Product, oncall: Sequence[OnCallContact], last_rollback: Rehearsal | None
+) -> OperationsEvidence:
+    """The verdict's operations facts from what was read for the board (no query)."""
+    return OperationsEvidence(
+        runbook_url=product.runbook_url,
+        required_oncall_roles=required_oncall_roles(product),
+        oncall_roles=frozenset(c.role for c in oncall),
+        last_rollback_rehearsal=last_rollback.performed_on if last_rollback else None,
+        rehearsal_window_days=product.rehearsal_window_days,
+        oncall_reviewed_on=tuple(sorted((c.role, c.reviewed_on) for c in oncall)),
+        contacts_review_days=product.contacts_review_days,
+    )
+
+
+# The product page's section for each operations blocker (by its target id).
+PRODUCT_SECTIONS = {"runbook": "runbook", "rehearsal": "rehearsals"}
+
+
+def product_url(slug: str, section: str = "") -> str:
+    url = reverse("board:product_page", kwargs={"slug": slug})
+    return f"{url}#{section}" if section else url
+
+
+def blocker_page(blocker: Blocker, product_slug: str) -> str:
+    """Where a blocker is fixed when that is not the board itself: the product page's
+    section for a runbook, an on-call contact or a rehearsal; '' for the board."""
+    if blocker.target != "operations":
+        return ""
+    section = "oncall" if blocker.target_id.startswith("oncall") else PRODUCT_SECTIONS.get(blocker.target_id)
+    return product_url(product_slug, section or "operations")

@@ -1,0 +1,160 @@
+"""A rollout stage's health: the product's bounds, which a sample breaks, and whether the
+current stage is in bounds, out of bounds or inconclusive (docs/rollout.md).
+
+A stage is in bounds only when the newest sample of every source since the stage began
+(or since the halt, for a resume) is in bounds. A source that did not answer, or none
+heard from since the stage began, leaves it inconclusive: never treated as in bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from releases.models import Product, Release
+
+from .models import HealthSample, HealthSource
+
+# metric → (label, is a minimum, Product field of its bound, shown as a percentage)
+METRICS: dict[str, tuple[Any, bool, str, bool]] = {
+    "error_rate": (gettext_lazy("error rate"), False, "health_error_rate", True),
+    "p95_latency_ms": (gettext_lazy("p95 latency"), False, "health_p95_latency_ms", False),
+    "rate_429": (gettext_lazy("HTTP 429 rate"), False, "health_rate_429", True),
+    "crash_free_sessions": (gettext_lazy("crash-free sessions"), True, "health_crash_free_sessions", True),
+}
+SOURCE_LABELS = {
+    "push": gettext_lazy("pushed by monitoring"),
+    "prometheus": gettext_lazy("Prometheus"),
+    "sentry": gettext_lazy("Sentry"),
+}
+
+
+def bounds_of(product: Product) -> dict[str, tuple[float, bool]]:
+    """metric → (bound, is a minimum); a metric without a bound is left out."""
+    bounds = {}
+    for metric, (_label, minimum, attr, _pct) in METRICS.items():
+        value = getattr(product, attr)
+        if value is not None:
+            bounds[metric] = (float(value), minimum)
+    return bounds
+
+
+def breaches_of(values: dict[str, float | None], product: Product) -> list[dict[str, Any]]:
+    """The bounds the values break, as [{"metric", "value", "bound", "minimum"}]."""
+    found = []
+    for metric, (bound, minimum) in bounds_of(product).items():
+        value = values.get(metric)
+        if value is not None and (value < bound if minimum else value > bound):
+            found.append({"metric": metric, "value": value, "bound": bound, "minimum": minimum})
+    return found
+
+
+def metric_label(metric: str) -> str:
+    return str(METRICS[metric][0]) if metric in METRICS else metric
+
+
+def value_text(metric: str, value: float | None) -> str:
+    """0.09 as "9.0 %" for a rate, 912 as "912 ms" for latency, in the active language."""
+    if value is None:
+        return "—"
+    if metric in METRICS and METRICS[metric][3]:
+        return f"{number_format(value * 100, 2 if value * 100 >= 99 else 1)} %"
+    return f"{number_format(value, 0)} ms"
+
+
+def source_label(source: str) -> str:
+    return str(SOURCE_LABELS.get(source, source))
+
+
+def breach_text(breach: dict[str, Any], *, source: str = "", at: datetime | str | None = None) -> str:
+    """ "error rate 9.0 % is over the bound 1.0 % — Prometheus, 07:35", in the active language."""
+    metric = breach.get("metric", "")
+    words = {
+        "metric": metric_label(metric),
+        "value": value_text(metric, breach.get("value")),
+        "bound": value_text(metric, breach.get("bound")),
+    }
+    if breach.get("minimum"):
+        text = _("%(metric)s %(value)s is under the bound %(bound)s") % words
+    else:
+        text = _("%(metric)s %(value)s is over the bound %(bound)s") % words
+    where = [source_label(source)] if source else []
+    if at:
+        moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+        where.append(timezone.localtime(moment).strftime("%H:%M"))
+    return f"{text} — {', '.join(where)}" if where else text
+
+
+@dataclass(frozen=True)
+class StageHealth:
+    """`status`: in_bounds | breach | inconclusive | waiting (no sample from some source
+    since `since`; the API says inconclusive). `newest`: per source, its newest sample
+    since `since`. `missing`: configured sources not heard from since then."""
+
+    status: str
+    since: datetime | None
+    newest: dict[str, HealthSample] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+    sources: tuple[HealthSource, ...] = ()
+
+    @property
+    def api_status(self) -> str:
+        return "inconclusive" if self.status == "waiting" else self.status
+
+    @property
+    def in_bounds(self) -> bool:
+        return self.status == "in_bounds"
+
+    @property
+    def last(self) -> HealthSample | None:
+        return max(self.newest.values(), key=lambda s: (s.sampled_at, s.pk), default=None)
+
+    def next_sample_at(self) -> datetime | None:
+        """When the next sample from a configured source is due (None: none configured)."""
+        due = [
+            (s.last_sampled_at or timezone.now()) + timedelta(seconds=s.interval_seconds)
+            for s in self.sources
+        ]
+        return min(due, default=None)
+
+
+def health_sources(product: Product) -> tuple[HealthSource, ...]:
+    return tuple(HealthSource.objects.filter(product=product, active=True).order_by("kind"))
+
+
+def stage_health(release: Release, *, since: datetime | None = None) -> StageHealth:
+    """The health of the current stage: samples since `since` (default: when the stage
+    began). One query for the sources, one per source heard from."""
+    since = since or release.rollout_stage_started_at
+    sources = health_sources(release.product)
+    samples = HealthSample.objects.filter(release=release)
+    if since is not None:
+        samples = samples.filter(sampled_at__gte=since)
+    newest: dict[str, HealthSample] = {}
+    for kind in [*(s.kind for s in sources), "push"]:
+        sample = samples.filter(source=kind).order_by("-sampled_at", "-id").first()
+        if sample is not None:
+            newest[kind] = sample
+    missing = tuple(s.kind for s in sources if s.kind not in newest)
+    if any(s.breaches for s in newest.values()):
+        status = "breach"
+    elif any(s.problems for s in newest.values()):
+        status = "inconclusive"
+    elif missing or not newest:
+        status = "waiting"
+    else:
+        status = "in_bounds"
+    return StageHealth(status=status, since=since, newest=newest, missing=missing, sources=sources)
+
+
+def soak_until(release: Release) -> datetime | None:
+    started = release.rollout_stage_started_at
+    if started is None:
+        return None
+    return started + timedelta(minutes=release.product.soak_minutes)
