@@ -23,11 +23,13 @@ from checklists.models import ChecklistItem, ChecklistTemplate, ItemState, Sever
 from checklists.services import checklist_item_tick, programme_checklist_ensure
 from gates.models import Gate, ResultSource
 from gates.services import gate_result_record
-from operations.models import Rehearsal, RehearsalKind
+from operations.models import HealthSource, Rehearsal, RehearsalKind, SourceKind
 from operations.services import rehearsal_record
 from policy.schema import policy_load
 from policy.services import policy_apply
 from releases.models import Product, Release
+
+from .monitoring import demo_queries
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -199,4 +201,28 @@ def seed_demo() -> list[str]:
             actor_label=LABEL,
         )
         done.append("created android-app 2.4.0 (draft)")
+    done += _demo_monitoring()
+    return done
+
+
+def _demo_monitoring() -> list[str]:
+    """With DEBUG on (`make run`), every demo product reads its rollout health from the
+    stand-in Prometheus the app serves itself (demo/monitoring.py), every 30 s, and soaks
+    a stage for 2 minutes: a rollout can be tried end to end in a few minutes."""
+    if not settings.DEBUG:
+        return []
+    done = []
+    for product in Product.objects.filter(slug__in=("ios-app", "api", "android-app")):
+        _source, created = HealthSource.objects.get_or_create(
+            product=product,
+            kind=SourceKind.PROMETHEUS,
+            defaults={
+                "url": f"{settings.GONOGO_BASE_URL}/demo/prometheus",
+                "interval_seconds": 30,
+                "queries": demo_queries(),
+            },
+        )
+        if created:
+            Product.objects.filter(pk=product.pk).update(soak_minutes=2)
+            done.append(f"{product.slug} reads its health from the demo Prometheus")
     return done

@@ -61,6 +61,11 @@ def bench_webhook_floor(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=202)
 
 
+if settings.DEBUG:  # `make run`'s stand-in monitoring (demo/monitoring.py)
+    from demo.monitoring import prometheus_query
+
+    urlpatterns.append(path("demo/prometheus/api/v1/query", prometheus_query))
+
 if settings.GONOGO_BENCH:
     urlpatterns.append(path("bench/empty/", bench_empty))
     urlpatterns.append(path("bench/webhook-floor/", bench_webhook_floor))

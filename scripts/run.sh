@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBUG="${DEBUG:-1}"
 export GONOGO_BIND="${GONOGO_BIND:-${HOST:-127.0.0.1}:${PORT:-8000}}"
+# Links in alerts, and the demo Prometheus the seed points the demo products at.
+export GONOGO_BASE_URL="${GONOGO_BASE_URL:-http://${GONOGO_BIND}}"
 PY=.venv/bin/python
 
 if [ -n "${MIGRATE_DATABASE_URL:-}" ]; then
