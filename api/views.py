@@ -293,7 +293,13 @@ def release_health(request: ApiRequest, product: str, version: str) -> HttpRespo
     if errors:
         raise RuleViolation("invalid_fields", "Some fields need fixing.", errors=errors)
     sample = health_sample_record(
-        release=release, sampled_at=sampled_at, actor_label=f"token:{request.api_token.name}", **values
+        release=release,
+        error_rate=values["error_rate"],
+        p95_latency_ms=values["p95_latency_ms"],
+        rate_429=values["rate_429"],
+        crash_free_sessions=values["crash_free_sessions"],
+        sampled_at=sampled_at,
+        actor_label=f"token:{request.api_token.name}",
     )
     release.refresh_from_db(fields=["state"])
     return JsonResponse(
