@@ -4,11 +4,13 @@ health (PRODUCT §3, §4.5)."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from core.secrets import secret_env_errors
+from core.validation import CI_LINK_PATTERN
 
 
 class OnCallContact(models.Model):
@@ -132,7 +134,13 @@ class HealthSource(models.Model):
         "releases.Product", on_delete=models.CASCADE, related_name="health_sources", verbose_name=_("product")
     )
     kind = models.CharField(_("kind"), max_length=12, choices=SourceKind.choices)
-    url = models.URLField(_("URL"))
+    # Looser than a URLField on purpose: monitoring is often an internal host such as
+    # http://prometheus:9090 (the same rule as CI links, core.validation).
+    url = models.CharField(
+        _("URL"),
+        max_length=200,
+        validators=[RegexValidator(CI_LINK_PATTERN, _("Enter an http or https address."))],
+    )
     token_env = models.CharField(_("token environment variable"), max_length=100, blank=True)
     interval_seconds = models.PositiveIntegerField(_("sampling interval (seconds)"), default=60)
     # Prometheus: metric → PromQL, with {version} {build} {product} filled in.

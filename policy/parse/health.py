@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.validation import is_http_url
+from core.validation import is_ci_link
 from operations.monitoring import PROMETHEUS_METRICS
 
 from ..specs import HealthSpec, SourceSpec
@@ -59,7 +59,7 @@ def _source_common_check(c: Checker, table: dict[str, Any], keys: dict[str, Any]
     url = table.get("url")
     if "url" not in table:
         c.add(f"{where}.url", "is required")
-    elif isinstance(url, str) and (not is_http_url(url) or len(url) > URL_MAX):
+    elif isinstance(url, str) and (not is_ci_link(url) or len(url) > URL_MAX):
         c.add(f"{where}.url", f"must be an http or https address (at most {URL_MAX} characters)")
     interval = table.get("interval_seconds")
     if isinstance(interval, int) and not isinstance(interval, bool) and interval < MIN_INTERVAL_SECONDS:

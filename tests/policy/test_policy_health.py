@@ -227,3 +227,14 @@ def test_each_mistake_is_named(change: tuple[str, str], expected: str) -> None:
     found = problems_of(FILE.replace(old, new, 1))
     assert any(p.startswith(expected) for p in found), found
     assert not Product.objects.exists()
+
+
+def test_an_internal_monitoring_host_is_accepted() -> None:
+    """Monitoring often runs beside the app: http://prometheus:9090 (no dots) is fine."""
+    text = FILE.replace('url = "https://prometheus.example"', 'url = "http://prometheus:9090"')
+    (product,) = policy_parse(text).products
+    assert product.health.prometheus is not None and product.health.prometheus.url == "http://prometheus:9090"
+    policy_apply(policy_parse(text), actor_label="policy:test")
+    source = HealthSource.objects.get(kind="prometheus")
+    source.full_clean()  # the admin's check agrees
+    assert source.url == "http://prometheus:9090"
