@@ -17,11 +17,12 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test lint typecheck pytest messages vendor bench clean cli
+.PHONY: help install run manage test lint typecheck pytest messages vendor bench clean cli
 
 help:
 	@echo "make install   create .venv (Python >= 3.12) from requirements.lock"
 	@echo "make run       migrate, load demo data, serve web + worker + poller + beat on http://$(HOST):$(PORT)/"
+	@echo "make manage    manage.py as make run runs it (DEBUG on unless set, the .venv): make manage ARGS=\"help\""
 	@echo "make test      lint, type check and the whole test suite (browser tests included)"
 	@echo "make cli       build var/gonogo-cli.pyz, the gonogo command as one file for a pipeline's repository"
 
@@ -39,6 +40,10 @@ install: $(STAMP)
 
 run: install
 	@scripts/run.sh
+
+# manage.py on your machine, in make run's environment: make manage ARGS='issue_token "ci" --product ios-app'
+manage: install
+	@scripts/manage.sh $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -35,6 +35,7 @@ class Capability(enum.StrEnum):
     SIGN_OFF = "sign_off"  # in a role held (`role=`); the product says which roles it asks
     DECIDE = "decide"  # the final Go or No-Go
     CANCEL = "cancel"  # cancel a release (its owner may too)
+    PROMOTE = "promote"  # make a draft a release candidate (its owner may too)
     RUN_MEETING = "run_meeting"  # start, minute and end the Go/No-Go meeting
     ASK_WAIVER = "ask_waiver"
     APPROVE_WAIVER = "approve_waiver"  # approve or reject (not one's own request)
@@ -66,6 +67,7 @@ HOLDERS: dict[Capability, frozenset[Role]] = {
     Capability.SIGN_OFF: EVERY_ROLE,
     Capability.DECIDE: PM,
     Capability.CANCEL: PM,
+    Capability.PROMOTE: PM,
     Capability.RUN_MEETING: PM,
     Capability.ASK_WAIVER: LEADS_AND_QA,
     Capability.APPROVE_WAIVER: PM,

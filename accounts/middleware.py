@@ -1,4 +1,5 @@
-"""Sliding idle expiry of sessions (GONOGO_SESSION_IDLE_MINUTES).
+"""Per request: the sliding idle expiry of sessions (GONOGO_SESSION_IDLE_MINUTES), and
+each person's time zone (`time_zone_activate`).
 
 A session's expiry moves forward when its person does something: opens a page (a plain
 GET) or acts (any POST). Live updates (the SSE streams) and htmx panel refreshes are not
@@ -9,9 +10,13 @@ session is written at most once a minute, not on every request.
 from __future__ import annotations
 
 import time
+import zoneinfo
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
+from django.utils import timezone
+
+from .preferences import saved_time_zone
 
 REFRESH_KEY = "_gonogo_seen"
 REFRESH_EVERY_SECONDS = 60
@@ -40,5 +45,29 @@ def session_idle_refresh(
         if now - int(session.get(REFRESH_KEY, 0)) >= REFRESH_EVERY_SECONDS:
             session[REFRESH_KEY] = now  # modified: SessionMiddleware saves it with a fresh expiry
         return response
+
+    return middleware
+
+
+def time_zone_activate(
+    get_response: Callable[[HttpRequest], HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """Times in the signed-in person's zone (accounts.preferences), the server's TIME_ZONE
+    for everyone else: for pages, htmx panels (the live board's refreshes are those) and
+    the messages views build. `request.time_zone_saved` is the saved zone, "" if none
+    (the pages then offer the browser's)."""
+
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        user = getattr(request, "user", None)
+        zone = saved_time_zone(user) if user is not None else ""
+        request.time_zone_saved = zone  # type: ignore[attr-defined]
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(zone)) if zone else timezone.deactivate()
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()  # a zone the zone database has since dropped: the server's
+        try:
+            return get_response(request)
+        finally:
+            timezone.deactivate()
 
     return middleware

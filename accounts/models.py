@@ -149,3 +149,25 @@ class SsoIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ← {self.issuer} {self.subject}"
+
+
+class Profile(models.Model):
+    """A person's own settings. `time_zone` empty: not chosen yet, times are shown in the
+    server's TIME_ZONE and the browser's zone is offered (static/js/time-zone.js)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile", verbose_name=_("user")
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        help_text=_("An IANA time zone name such as Asia/Seoul. Empty: the server's."),
+    )
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.time_zone or 'server time zone'})"

@@ -1,18 +1,28 @@
 """The login page: password form (while allowed), "Sign in with <provider>" (when single
-sign-on is set up), and the lockout notice (accounts.throttle)."""
+sign-on is set up), and the lockout notice (accounts.throttle); a person's preferences
+(their time zone)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from core.errors import RuleViolation
+from core.http import HtmxHttpRequest
+from core.when import active_zone_label
 
 from .backends import password_login_allowed
+from .permissions import viewer_required
+from .preferences import time_zone_names, time_zone_save
 
 BREAK_GLASS_PARAM = "break-glass"
 
@@ -80,3 +90,38 @@ class LoginView(auth_views.LoginView):
 
 
 login = LoginView.as_view()
+
+
+def _preferences_page(request: HtmxHttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
+    saved = getattr(request, "time_zone_saved", "")
+    context = {
+        "zones": time_zone_names(),
+        "saved_zone": saved,
+        "shown_zone": saved or settings.TIME_ZONE,
+        "shown_label": active_zone_label(),
+        "server_zone": settings.TIME_ZONE,
+        "error": error,
+        "next": _safe_next(request),
+    }
+    return render(request, "accounts/preferences.html", context, status=status)
+
+
+@require_GET
+@viewer_required
+def preferences(request: HtmxHttpRequest) -> HttpResponse:
+    """The signed-in person's own settings: the time zone times are shown in."""
+    return _preferences_page(request)
+
+
+@require_POST
+@viewer_required
+def time_zone_update(request: HtmxHttpRequest) -> HttpResponse:
+    """Save the person's time zone (from the preferences page or the browser's offer), then
+    back to the page they were on, now in that zone."""
+    zone = request.POST.get("time_zone", "")
+    try:
+        time_zone_save(user=request.user, zone=zone, actor=request.user)
+    except RuleViolation as refusal:
+        return _preferences_page(request, error=refusal.message, status=400)
+    messages.success(request, _("Times are now shown in %(zone)s.") % {"zone": zone.strip()})
+    return redirect(_safe_next(request) or "accounts:preferences")

@@ -356,6 +356,19 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Identifies the defect: the same link again updates it instead of adding one.",
             },
             "state": {"anyOf": [{"type": "string", "enum": ["open", "resolved"]}, {"type": "null"}]},
+            "resolution": {
+                "anyOf": [{"type": "string", "maxLength": 2000}, {"type": "null"}],
+                "description": "How it was resolved (with `state: resolved`); required to resolve a critical defect.",
+            },
+        },
+    },
+    "PromoteIn": {
+        "type": "object",
+        "properties": {
+            "commit": {
+                "anyOf": [{"type": "string", "pattern": COMMIT_PATTERN}, {"type": "null"}],
+                "description": "The build's commit, for a draft that has none yet.",
+            },
         },
     },
     "DefectOut": {
@@ -367,6 +380,7 @@ SCHEMAS: dict[str, Any] = {
             "severity": {"type": "string", "enum": ["critical", "major", "minor"]},
             "state": {"type": "string", "enum": ["open", "resolved"]},
             "tracker_url": {"type": ["string", "null"]},
+            "resolution": {"type": "string"},
             "outcome": {
                 "type": "string",
                 "enum": ["created", "updated", "unchanged", "resolved", "reopened"],
@@ -527,6 +541,22 @@ def schema() -> dict[str, Any]:
                             "Known by its tracker link: updated (title, severity), unchanged, resolved or reopened.",
                         ),
                         **_problems(400, 401, 403, 404, 405, 413),
+                    },
+                }
+            },
+            "/api/v1/releases/{product}/{version}/promote": {
+                "post": {
+                    "operationId": "release_promote",
+                    "summary": "Make a draft a release candidate (its checklists are copied from their templates)",
+                    "security": bearer,
+                    "parameters": _path_params(),
+                    "requestBody": {
+                        "required": False,
+                        "content": {"application/json": {"schema": _ref("PromoteIn")}},
+                    },
+                    "responses": {
+                        "200": _json(_ref("Release"), "Now a candidate."),
+                        **_problems(400, 401, 403, 404, 405, 409, 413),
                     },
                 }
             },

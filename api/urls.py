@@ -13,6 +13,7 @@ urlpatterns = [
     path("releases/<slug:product>/<str:version>/verdict", views.release_verdict, name="release_verdict"),
     path("releases/<slug:product>/<str:version>/health", views.release_health, name="release_health"),
     path("releases/<slug:product>/<str:version>/defects", views.release_defects, name="release_defects"),
+    path("releases/<slug:product>/<str:version>/promote", views.release_promote_view, name="release_promote"),
     path("releases/<slug:product>/<str:version>", views.release_detail, name="release_detail"),
     path("webhooks/github/<slug:slug>", webhook_receive, {"provider": "github"}, name="webhook_github"),
     path("webhooks/gitlab/<slug:slug>", webhook_receive, {"provider": "gitlab"}, name="webhook_gitlab"),

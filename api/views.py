@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
 from api.results import result_report
-from board.lifecycle import release_report
+from board.lifecycle import release_promote, release_report
 from board.selectors import ReleaseBoard, release_board
 from checklists.defects import defect_sync
 from core.errors import NotFound, RuleViolation
@@ -109,6 +109,30 @@ def releases_create(request: ApiRequest) -> HttpResponse:
     )
 
 
+@api_view(("POST",), scope=TokenScope.RESULTS)
+def release_promote_view(request: ApiRequest, product: str, version: str) -> HttpResponse:
+    """A draft becomes a release candidate (its checklists are copied); a draft without a
+    commit needs `commit`. Anything but a draft → 409."""
+    release = _release_for(request, product, version)
+    body = raw_body(request)
+    data = json_object(body) if body.strip() else {}
+    commit = data.get("commit")
+    if commit is not None and not (isinstance(commit, str) and re.fullmatch(COMMIT_PATTERN, commit)):
+        raise RuleViolation(
+            "invalid_fields",
+            "Some fields need fixing.",
+            errors=[{"field": "commit", "message": "A git commit hash: 7 to 64 hexadecimal characters."}],
+        )
+    had_commit = bool(release.commit_sha)
+    release = release_promote(
+        release=release, commit=commit or "", actor_label=f"token:{request.api_token.name}"
+    )
+    if not had_commit:
+        # CI results that waited for its new commit apply now.
+        deliveries_replay_schedule(release=release)
+    return JsonResponse(_release_json(request, release_board(release)), status=200)
+
+
 def _board_url(request: HttpRequest, release: Release, anchor: str = "") -> str:
     url = request.build_absolute_uri(
         reverse("board:release_board", kwargs={"product": release.product.slug, "version": release.version})
@@ -143,7 +167,10 @@ def _verdict_json(request: HttpRequest, board: ReleaseBoard) -> dict[str, Any]:
             {
                 "code": b["code"],
                 "message": b["message"],
-                "url": _board_url(request, board.release, b["anchor"]),
+                # Where it is fixed: the board's row, the checklist or the product page.
+                "url": _board_url(request, board.release, b["anchor"])
+                if b["href"].startswith("#")
+                else request.build_absolute_uri(b["href"]),
             }
             for b in board.blocker_items
         ],
@@ -327,10 +354,10 @@ def release_defects(request: ApiRequest, product: str, version: str) -> HttpResp
     ]
     errors += [
         {"field": name, "message": "Must be a string."}
-        for name in ("tracker_url", "state")
+        for name in ("tracker_url", "state", "resolution")
         if data.get(name) is not None and not isinstance(data[name], str)
     ]
-    for name, limit in (("title", 255), ("tracker_url", 1000)):
+    for name, limit in (("title", 255), ("tracker_url", 1000), ("resolution", 2000)):
         if isinstance(data.get(name), str) and len(data[name]) > limit:
             errors.append({"field": name, "message": f"At most {limit} characters."})
     if errors:
@@ -342,6 +369,7 @@ def release_defects(request: ApiRequest, product: str, version: str) -> HttpResp
         tracker_url=data.get("tracker_url") or "",
         state=data.get("state") or "open",
         actor_label=f"token:{request.api_token.name}",
+        resolution=data.get("resolution") or "",
     )
     return JsonResponse(
         {
@@ -350,6 +378,7 @@ def release_defects(request: ApiRequest, product: str, version: str) -> HttpResp
             "severity": defect.severity,
             "state": defect.state,
             "tracker_url": defect.tracker_url or None,
+            "resolution": defect.resolution,
             "outcome": outcome,
         },
         status=201 if outcome == "created" else 200,

@@ -1,8 +1,13 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from audit.admin import AuditedModelAdmin
+from core.errors import DomainError
 from operations.models import OnCallContact, Rehearsal
 from releases.models import Decision, Product, Release, SignOff
+
+from .lifecycle import release_promote
 
 
 class OnCallInline(admin.TabularInline):
@@ -103,6 +108,31 @@ class ReleaseAdmin(AuditedModelAdmin):
     ]
     inlines = [SignOffInline, DecisionInline]
     date_hierarchy = "created_at"
+    actions = ["make_candidate"]
+
+    @admin.action(description=gettext_lazy("Make the selected drafts release candidates"))
+    def make_candidate(self, request, queryset):
+        """The board's button for many drafts: the same service, the same rules (its owner
+        or a PM/PO; a commit on record). Each refusal says which release and why."""
+        done = 0
+        for release in queryset.select_related("product").order_by("product__slug", "version"):
+            try:
+                release_promote(release=release, actor=request.user)
+            except DomainError as error:
+                words = _("Release %(release)s: %(reason)s") % {
+                    "release": f"{release.product.slug} {release.version}",
+                    "reason": error.message,
+                }
+                self.message_user(request, words, messages.ERROR)
+            else:
+                done += 1
+        if done:
+            words = ngettext(
+                "%(count)s draft is now a release candidate.",
+                "%(count)s drafts are now release candidates.",
+                done,
+            )
+            self.message_user(request, words % {"count": done}, messages.SUCCESS)
 
     def has_add_permission(self, request):
         return False

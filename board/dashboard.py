@@ -26,6 +26,7 @@ from releases.models import Decision, Product, Release, SignOff, Vote
 from .rule_reads import rule_change_events
 from .rules import rule_weakenings, rules_of
 from .selectors import ReleaseBoard, build_board
+from .stale_reads import news_events
 
 
 def release_boards(releases: Sequence[Release], *, now: datetime | None = None) -> list[ReleaseBoard]:
@@ -61,6 +62,7 @@ def release_boards(releases: Sequence[Release], *, now: datetime | None = None) 
         .order_by("signed_at", "id"),
         "release_id",
     )
+    events = news_events({pk: signoffs.get(pk, []) for pk in release_ids})
     newest = Decision.objects.filter(release_id=OuterRef("release_id")).order_by("-decided_at", "-id")
     decisions = {
         d.release_id: d
@@ -94,6 +96,7 @@ def release_boards(releases: Sequence[Release], *, now: datetime | None = None) 
             decision=decisions.get(r.pk),
             oncall=oncall.get(r.product_id, []),
             last_rollback=last_rollbacks.get(r.product_id),
+            events=events.get(r.pk, []),
         )
         for r in releases
     ]

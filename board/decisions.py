@@ -17,12 +17,14 @@ from django.utils.translation import gettext as _
 from accounts.capabilities import Capability, can
 from audit.services import audit_record
 from core.errors import Conflict, NotAllowed, RuleViolation
+from core.when import when_text
 from live.services import live_notify
 from releases.events import event_emit
 from releases.lifecycle import release_lock_get, transition
 from releases.models import SIGNOFF_STATES, Decision, Release, ReleaseState, SignOff, Vote
 
 from .selectors import ReleaseBoard, release_board
+from .staleness import owned_failing_gates
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -30,10 +32,18 @@ if TYPE_CHECKING:
 
 @transaction.atomic
 def signoff_record(
-    *, release: Release, role: str, vote: str, actor: User | None, comment: str = ""
+    *,
+    release: Release,
+    role: str,
+    vote: str,
+    actor: User | None,
+    comment: str = "",
+    confirm_failing: bool = False,
 ) -> SignOff:
     """A role's Go or No-Go. The actor must hold that role for the product, and the role
-    must be one the product requires. The sign-off remembers the evidence it was given on."""
+    must be one the product requires. A Go while a gate the role owns fails needs a
+    comment saying why, or `confirm_failing`. The sign-off remembers the evidence it was
+    given on."""
     release = release_lock_get(release)
     if role not in release.product.signoff_roles:
         raise RuleViolation(
@@ -54,6 +64,17 @@ def signoff_record(
             % {"state": ReleaseState(release.state).label},
         )
     board = release_board(release)
+    failing = owned_failing_gates(board.gates, role)
+    if vote == Vote.GO and failing and not (comment or "").strip() and not confirm_failing:
+        raise RuleViolation(
+            "own_gate_failing",
+            _(
+                "%(gates)s, which your role owns, has not passed. Say in the comment why you sign Go "
+                "anyway, or confirm that you sign Go knowing it."
+            )
+            % {"gates": ", ".join(f"“{_(name)}”" for name in failing)},
+            field="comment",
+        )
     signoff = SignOff.objects.create(
         release=release,
         role=role,
@@ -136,7 +157,7 @@ def release_decide(
             % {
                 "who": latest.decided_by.get_username(),
                 "outcome": latest.get_outcome_display(),
-                "when": timezone.localtime(latest.decided_at).strftime("%H:%M:%S"),
+                "when": when_text(latest.decided_at, "time_seconds"),
             },
         )
     if not can(actor, Capability.DECIDE, release.product):

@@ -56,9 +56,13 @@ def release_create(
 
 
 @transaction.atomic
-def release_promote(*, release: Release, actor: User | None = None) -> Release:
-    """Draft → candidate, with the release's checklists copied from their templates."""
-    release = lifecycle.release_promote(release=release, actor=actor)
+def release_promote(
+    *, release: Release, actor: User | None = None, actor_label: str = "", commit: str = ""
+) -> Release:
+    """Draft → candidate (releases.lifecycle.release_promote: its owner or a PM/PO, with
+    its commit), with the release's checklists copied from their templates. A commit
+    given here is new: the CI results that waited for it are the caller's to replay."""
+    release = lifecycle.release_promote(release=release, actor=actor, actor_label=actor_label, commit=commit)
     checklists_create_for_release(release=release, actor=actor)
     return release
 

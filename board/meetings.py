@@ -18,6 +18,7 @@ from core.errors import Conflict, NotAllowed
 from core.markdown import md_block, md_code, md_link
 from core.markdown import md_inline as md
 from core.status import STATUS
+from core.when import when_text
 from live.services import live_notify
 from releases.lifecycle import release_lock
 from releases.models import Meeting, Release
@@ -112,7 +113,7 @@ def meeting_end(*, meeting: Meeting, actor: User | None) -> Meeting:
 
 
 def _when(value: Any) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+    return when_text(value) if value else "—"
 
 
 def minutes_markdown(board: ReleaseBoard, meeting: Meeting | None) -> str:
@@ -217,7 +218,7 @@ def minutes_markdown(board: ReleaseBoard, meeting: Meeting | None) -> str:
     for srow in board.signoff_rows:
         s = srow["signoff"]
         if s:
-            stale = "" if srow["fresh"] else f" ⚠ {t['stale']}"
+            stale = "" if srow["fresh"] else f" ⚠ {t['stale']}: {md(srow['stale_reason'])}"
             comment = f" — “{md(s.comment)}”" if s.comment else ""
             lines.append(
                 f"- {srow['role_label']}: {status(s.vote)} ({md(s.signed_by.get_username())}){stale}{comment}"

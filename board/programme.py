@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from checklists.evidence import programme_evidence_tick
 from checklists.models import Evidence
+from core.when import when_text
 from notifications.signals import channel_test_delivered
 from operations.models import Rehearsal, RehearsalKind, RehearsalOutcome
 from operations.signals import rehearsal_recorded
@@ -51,7 +52,7 @@ def on_channel_test_delivered(
     it and when."""
     if by is None:
         return
-    when = timezone.localtime(at or timezone.now()).strftime("%Y-%m-%d %H:%M")
+    when = when_text(at or timezone.now())
     programme_evidence_tick(
         evidence=Evidence.ALERT_CHANNEL,
         by=by,

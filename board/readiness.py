@@ -1,6 +1,7 @@
 """Operations readiness as the verdict weighs it (condition 5), and where its blockers
 send people: a runbook link, on-call contacts reviewed within the product's window, a
-passed rollback rehearsal. DevOps fixes each of them on the product's page."""
+passed rollback rehearsal. DevOps fixes each of them on the product's page; defects and
+core scenarios are fixed on the release's checklist page."""
 
 from __future__ import annotations
 
@@ -44,10 +45,22 @@ def product_url(slug: str, section: str = "") -> str:
     return f"{url}#{section}" if section else url
 
 
-def blocker_page(blocker: Blocker, product_slug: str) -> str:
+def checklist_url(slug: str, version: str, anchor: str = "") -> str:
+    url = reverse("checklists:checklist", kwargs={"product": slug, "version": version})
+    return f"{url}#{anchor}" if anchor else url
+
+
+def blocker_page(blocker: Blocker, product_slug: str, version: str = "") -> str:
     """Where a blocker is fixed when that is not the board itself: the product page's
-    section for a runbook, an on-call contact or a rehearsal; '' for the board."""
+    section for a runbook, an on-call contact (its row) or a rehearsal; the checklist page
+    for a defect, a core scenario or a missing checklist; '' for the board."""
+    if version and blocker.target in ("defect", "checklist_item"):
+        prefix = "defect" if blocker.target == "defect" else "item"
+        return checklist_url(product_slug, version, f"{prefix}-{blocker.target_id}")
+    if version and blocker.code == "core_checklist_missing":
+        return checklist_url(product_slug, version)
     if blocker.target != "operations":
         return ""
-    section = "oncall" if blocker.target_id.startswith("oncall") else PRODUCT_SECTIONS.get(blocker.target_id)
-    return product_url(product_slug, section or "operations")
+    if blocker.target_id.startswith("oncall"):
+        return product_url(product_slug, blocker.target_id)
+    return product_url(product_slug, PRODUCT_SECTIONS.get(blocker.target_id) or "operations")

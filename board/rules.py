@@ -19,6 +19,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from core.korean import particles
+
 from .verdict import _role_label
 
 
@@ -159,6 +161,6 @@ def rule_change_message(change: RuleChange) -> str:
         p["role"] = _role_label(p["role"])
     template = _(RULE_MESSAGES[change.code]) if change.code in RULE_MESSAGES else change.code
     try:
-        return template % p
+        return particles(template % p)
     except (KeyError, ValueError):
         return template

@@ -19,14 +19,17 @@ from accounts.capabilities import HOLDERS, Capability
 from accounts.models import Role, RoleMembership
 from audit.models import AuditEvent
 from checklists.models import ChecklistItem, Defect, DefectState, ItemState
+from core.when import when_text
 from gates.models import Gate, GateResult, Waiver, WaiverState
-from gates.selectors import WAIVABLE_STATUSES, current_results, gates_for_product
+from gates.selectors import WAIVABLE_STATUSES, gate_history, gates_for_product
 from operations.models import OnCallContact, Rehearsal, RehearsalKind, RehearsalOutcome
 from releases.models import GO_STANDS_STATES, Decision, Release, SignOff, Vote
 
 from .readiness import blocker_page, operations_evidence
 from .rule_reads import rule_change_events, rule_config
 from .rules import rule_change_message, rule_weakenings
+from .stale_reads import news_events
+from .staleness import StaleReason, owned_failing_gates, release_news, stale_reasons
 from .templatetags.board import blocker_anchor_id
 from .verdict import (
     CoreItemEvidence,
@@ -36,6 +39,7 @@ from .verdict import (
     SignOffEvidence,
     Verdict,
     WaiverEvidence,
+    core_gate_status,
     effective_waiver,
     evidence_fingerprint,
     gate_fingerprint_states,
@@ -99,18 +103,21 @@ class ReleaseBoard:
     preloaded_rule_events: dict[tuple[str, str], AuditEvent] | None = field(
         default=None, compare=False, repr=False
     )
+    # Why each role's newest sign-off is stale (board.staleness); a role not here is fresh.
+    signoff_stale: dict[str, StaleReason] = field(default_factory=dict)
 
     @cached_property
     def blocker_items(self) -> list[dict[str, str]]:
         """Each blocker with its words (in the active language), the board's DOM id it is
-        about, and `href`: that id, or the product page's section where it is fixed."""
+        about, and `href`: that id, or the page where it is fixed (the product page's
+        section, the checklist page's row). `board.fixes` adds who may fix it."""
         slug = self.release.product.slug
         return [
             {
                 "code": b.code,
                 "message": b.message(),
                 "anchor": blocker_anchor_id(b),
-                "href": blocker_page(b, slug) or f"#{blocker_anchor_id(b)}",
+                "href": blocker_page(b, slug, self.release.version) or f"#{blocker_anchor_id(b)}",
             }
             for b in self.verdict.blockers
         ]
@@ -178,7 +185,7 @@ class ReleaseBoard:
             row = {"what": rule_change_message(change), "by": "", "at": ""}
             if event is not None:
                 row["by"] = event.actor_label
-                row["at"] = timezone.localtime(event.at).strftime("%H:%M")
+                row["at"] = when_text(event.at, "time")
             rows.append(row)
         return rows
 
@@ -242,7 +249,9 @@ class ReleaseBoard:
                     "role": role,
                     "role_label": Role(role).label if role in Role.values else role,
                     "signoff": signoff,
-                    "fresh": bool(signoff and signoff.evidence_fingerprint == self.fingerprint),
+                    "fresh": bool(signoff and role not in self.signoff_stale),
+                    "stale_reason": self.signoff_stale[role].message() if role in self.signoff_stale else "",
+                    "own_failing": owned_failing_gates(self.gates, role),
                 }
             )
         return rows
@@ -254,7 +263,7 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
     product = release.product
 
     gates = list(gates_for_product(product))
-    current, since = current_results(release)
+    current, since, worsened = gate_history(release)
 
     waivers = list(
         Waiver.objects.filter(release=release)
@@ -284,6 +293,7 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
     signoffs = list(
         SignOff.objects.filter(release=release).select_related("signed_by").order_by("signed_at", "id")
     )
+    events = news_events({release.pk: signoffs})
     decision = (
         Decision.objects.filter(release=release)
         .select_related("decided_by")
@@ -305,7 +315,7 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
         release,
         now=now,
         gates=gates,
-        results=(current, since),
+        results=(current, since, worsened),
         waivers=waivers,
         pm_ids=pm_ids,
         defects=defects,
@@ -314,6 +324,7 @@ def release_board(release: Release, *, now: datetime | None = None) -> ReleaseBo
         decision=decision,
         oncall=oncall,
         last_rollback=last_rollback,
+        events=events.get(release.pk, []),
     )
 
 
@@ -322,7 +333,7 @@ def build_board(
     *,
     now: datetime,
     gates: list[Gate],
-    results: tuple[dict[int, GateResult], dict[int, int]],
+    results: tuple[dict[int, GateResult], dict[int, int], dict[int, GateResult]],
     waivers: list[Waiver],
     pm_ids: set[int],
     defects: list[Defect],
@@ -331,12 +342,13 @@ def build_board(
     decision: Decision | None,
     oncall: list[OnCallContact],
     last_rollback: Rehearsal | None,
+    events: list[AuditEvent] | None = None,
 ) -> ReleaseBoard:
     """The board from what was read for it, without a query (`release_board` reads for
     one release, `board.dashboard.release_boards` for many): `results` as
-    `current_results` gives them, sign-offs oldest first."""
+    `gate_history` gives them, sign-offs oldest first, `events` as `news_events` reads them."""
     product = release.product
-    current, since = results
+    current, since, worsened = results
     for w in waivers:
         w.is_current = w.is_for_build_of(release)
     newest_signoffs: dict[str, SignOff] = {}
@@ -353,7 +365,7 @@ def build_board(
                 "failed" if any(d.state == "open" and d.severity == "critical" for d in defects) else "passed"
             )
         elif gate.evaluation == "checklist":
-            status = _core_status([i for i in items if i.core])
+            status = core_gate_status([i.state for i in items if i.core])
         ev = GateEvidence(
             key=gate.key,
             name=gate.name,
@@ -389,6 +401,8 @@ def build_board(
         )
 
     gate_evidence = tuple(r.evidence for r in rows)
+    news = release_news(gates, worsened, waivers, defects, [i for i in items if i.core], events or [])
+    stale = stale_reasons(newest_signoffs.values(), release, news)
     fingerprint = evidence_fingerprint(
         build_number=release.build_number,
         commit_sha=release.commit_sha,
@@ -407,8 +421,10 @@ def build_board(
             SignOffEvidence(
                 role=s.role,
                 vote=s.vote,
-                fresh=s.evidence_fingerprint == fingerprint,
+                fresh=s.role not in stale,
                 signed_by=s.signed_by.get_username(),
+                stale_code=stale[s.role].code if s.role in stale else "",
+                stale_params=stale[s.role].params if s.role in stale else (),
             )
             for s in newest_signoffs.values()
         ),
@@ -429,17 +445,5 @@ def build_board(
         evidence=evidence,
         verdict=verdict(evidence),
         fingerprint=fingerprint,
+        signoff_stale=stale,
     )
-
-
-def _core_status(core_items: list[ChecklistItem]) -> str | None:
-    if not core_items:
-        return None
-    states = {i.state for i in core_items}
-    if states == {ItemState.PASSED}:
-        return "passed"
-    if ItemState.FAILED in states or ItemState.BLOCKED in states:
-        return "failed"
-    if ItemState.PASSED in states or ItemState.NOT_APPLICABLE in states:
-        return "running"
-    return "pending"

@@ -5,6 +5,11 @@ bus), holding no worker thread. Each message names the panels to re-fetch:
 
     event: panels
     data: gates,verdict,signoffs
+
+A burst of changes (CI reporting a hundred results a second) reaches a stream as at most
+one message per GONOGO_LIVE_COALESCE_SECONDS (0.25 s): the first change goes at once, the
+ones that follow within the window are merged into one message sent at its end, so the
+last state is always delivered and a board never gets more than it can repaint.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from django.views.decorators.http import require_GET
 from accounts.capabilities import Capability, can
 from core.outage import DATABASE_ERRORS
 from live import bus
+from live.services import REVIEW_TOPIC
 from releases.models import Release
 
 if TYPE_CHECKING:
@@ -53,6 +59,59 @@ def _session_alive(session: SessionBase, user_pk: Any) -> bool:
         _release_connection()
 
 
+_END = object()
+
+
+async def coalesced(
+    source: AsyncIterator[bus.Event | None], window: float
+) -> AsyncIterator[tuple[str, ...] | None]:
+    """The panels of `source`'s events, at most one tuple per `window` seconds: the first
+    at once, the next ones merged (in order, without repeats) and sent when the window
+    ends. `None` (the bus's heartbeat) passes through while nothing waits to be sent."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for item in source:
+                await queue.put(item)
+        finally:
+            await queue.put(_END)
+
+    task = asyncio.create_task(pump())
+    pending: dict[str, None] = {}
+    last_sent = -window
+    try:
+        while True:
+            if pending:
+                wait = max(0.0, last_sent + window - loop.time())
+                try:
+                    item = await asyncio.wait_for(queue.get(), wait)
+                except TimeoutError:
+                    yield tuple(pending)
+                    pending.clear()
+                    last_sent = loop.time()
+                    continue
+            else:
+                item = await queue.get()
+            if item is _END:
+                if pending:
+                    await asyncio.sleep(max(0.0, last_sent + window - loop.time()))
+                    yield tuple(pending)
+                return
+            if item is None:
+                if not pending:
+                    yield None
+                continue
+            pending.update(dict.fromkeys(item.panels))
+            if loop.time() - last_sent >= window:
+                yield tuple(pending)
+                pending.clear()
+                last_sent = loop.time()
+    finally:
+        task.cancel()
+
+
 async def _stream(
     topics: list[str], session: SessionBase | None = None, user_pk: Any = None
 ) -> AsyncIterator[str]:
@@ -63,16 +122,17 @@ async def _stream(
     loop = asyncio.get_running_loop()
     checked = loop.time()
     alive = sync_to_async(_session_alive, thread_sensitive=False)
-    async for event in bus.subscribe(topics, heartbeat=min(15.0, settings.GONOGO_LIVE_SESSION_CHECK_SECONDS)):
+    events = bus.subscribe(topics, heartbeat=min(15.0, settings.GONOGO_LIVE_SESSION_CHECK_SECONDS))
+    async for panels in coalesced(events, settings.GONOGO_LIVE_COALESCE_SECONDS):
         if session is not None and loop.time() - checked >= settings.GONOGO_LIVE_SESSION_CHECK_SECONDS:
             checked = loop.time()
             if not await alive(session, user_pk):
                 yield "event: signed-out\ndata: login\n\n"
                 return
-        if event is None:
+        if panels is None:
             yield ": keep-alive\n\n"
         else:
-            yield f"event: panels\ndata: {','.join(event.panels)}\n\n"
+            yield f"event: panels\ndata: {','.join(panels)}\n\n"
 
 
 def _response(
@@ -122,3 +182,9 @@ async def release_events(request: HttpRequest, release_id: int) -> HttpResponseB
 @require_GET
 async def dashboard_events(request: HttpRequest) -> HttpResponseBase:
     return await _open(request, "dashboard", None)
+
+
+@require_GET
+async def review_events(request: HttpRequest) -> HttpResponseBase:
+    """The weekly review's page: action items added or changed (live.services.REVIEW_TOPIC)."""
+    return await _open(request, REVIEW_TOPIC, None)

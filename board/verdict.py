@@ -25,6 +25,8 @@ from datetime import date, datetime, timedelta
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, override
 
+from .staleness import stale_message
+
 # Gate evaluations (mirrors gates.models.Evaluation, kept as plain strings here).
 EVAL_CI = "ci"
 EVAL_DEFECTS = "defects"
@@ -84,6 +86,9 @@ class SignOffEvidence:
     vote: str  # go | no_go
     fresh: bool
     signed_by: str = ""
+    # Why it is stale (board.staleness.StaleReason's code and params); "" while fresh.
+    stale_code: str = ""
+    stale_params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,20 @@ def gate_blockers(gate: GateEvidence, now: datetime) -> list[Blocker]:
     return [Blocker(code, "gate", gate.key, params)]
 
 
+def core_gate_status(states: Iterable[str]) -> str | None:
+    """The core-scenarios gate's status from its items' states (None: no core items)."""
+    found = set(states)
+    if not found:
+        return None
+    if found == {"passed"}:
+        return "passed"
+    if found & {"failed", "blocked"}:
+        return "failed"
+    if found & {"passed", "n/a"}:
+        return "running"
+    return "pending"
+
+
 def verdict(evidence: ReleaseEvidence) -> Verdict:
     """Whether the release may be called Go, and every reason it may not."""
     now = evidence.now
@@ -232,7 +251,11 @@ def verdict(evidence: ReleaseEvidence) -> Verdict:
         else:
             continue
         who = signoff.signed_by if signoff else ""
-        blockers.append(Blocker(code, "signoff", role, (("role", role), ("who", who))))
+        params: tuple[tuple[str, str], ...] = (("role", role), ("who", who))
+        if code == "signoff_stale" and signoff is not None and signoff.stale_code:
+            change = tuple((f"change.{k}", v) for k, v in signoff.stale_params)
+            params = (*params, ("change", signoff.stale_code), *change)
+        blockers.append(Blocker(code, "signoff", role, params))
 
     ops = evidence.operations
     if not ops.runbook_url:
@@ -346,9 +369,7 @@ MESSAGES = {
     ),
     "signoff_missing": gettext_noop("%(role)s has not signed off yet."),
     "signoff_no_go": gettext_noop("%(role)s voted No-Go."),
-    "signoff_stale": gettext_noop(
-        "%(role)s signed off on earlier evidence (the build or a gate changed since). Sign off again."
-    ),
+    "signoff_stale": gettext_noop("%(role)s signed off before this change: %(change)s. Sign off again."),
     "runbook_missing": gettext_noop("No runbook link for this product."),
     "oncall_missing": gettext_noop("No on-call contact for %(role)s."),
     "oncall_not_reviewed": gettext_noop(
@@ -361,7 +382,9 @@ MESSAGES = {
     "rollback_rehearsal_old": gettext_noop(
         "The last passed rollback rehearsal (%(date)s) is older than %(days)s days."
     ),
-    "post_deploy_gate_not_passed": gettext_noop("“%(gate)s” after deploy has not passed yet."),
+    "post_deploy_gate_not_passed": gettext_noop(
+        "“%(gate)s” has not passed yet: the rollout advances once it has."
+    ),
 }
 
 
@@ -374,6 +397,9 @@ def _render(blocker: Blocker) -> str:
         p["title"] = _(p["title"])
     if "role" in p:
         p["role"] = _role_label(p["role"])
+    if blocker.code == "signoff_stale":
+        change = [(k.removeprefix("change."), v) for k, v in blocker.params if k.startswith("change.")]
+        p["change"] = stale_message(p["change"], change) if p.get("change") else _("the evidence changed")
     template = _(MESSAGES[blocker.code]) if blocker.code in MESSAGES else blocker.code
     try:
         return template % p

@@ -34,6 +34,7 @@ from board.rollout import (
     release_rollout_start,
 )
 from board.selectors import release_board
+from board.waiting import waiting_for
 from checklists.selectors import programme_checklist
 from core.errors import DomainError, RuleViolation
 from core.htmx import panel_template, render_panel
@@ -133,14 +134,19 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     )
     products = viewable_products(request.user)
     failed = failed_results_since(week_start).filter(release__product__in=[p.pk for p in products])
+    # Releases after Go: their stage's health, read from the samples (docs/rollout.md).
+    live_health = {
+        r.pk: stage_health(r, since=halted_since(r) if r.state == ReleaseState.HALTED else None)
+        for r in releases
+        if r.state in (ReleaseState.ROLLING_OUT, ReleaseState.HALTED)
+    }
     context = {
         "boards": boards,
-        # Releases after Go: their stage's health, read from the samples (docs/rollout.md).
-        "live_health": {
-            r.pk: stage_health(r, since=halted_since(r) if r.state == ReleaseState.HALTED else None)
-            for r in releases
-            if r.state in (ReleaseState.ROLLING_OUT, ReleaseState.HALTED)
-        },
+        "live_health": live_health,
+        # What is waiting for this viewer (board/waiting.py), from the same boards.
+        "waiting": waiting_for(
+            request.user, boards, health=live_health, product_ids=[p.pk for p in products], now=now
+        ),
         "products": products,
         "failed_results": failed[:50],
         "week_start": week_start,
@@ -170,6 +176,7 @@ def signoff_create(request: HtmxHttpRequest, product: str, version: str) -> Http
             vote=request.POST.get("vote", ""),
             comment=request.POST.get("comment", ""),
             actor=request.user,
+            confirm_failing=request.POST.get("confirm_failing") == "1",
         )
     except DomainError as error:
         return refused(request, release, error)

@@ -61,9 +61,19 @@ class ChecklistAdmin(AuditedModelAdmin):
 
 @admin.register(Defect)
 class DefectAdmin(admin.ModelAdmin):
-    """Defects are evidence: recorded and resolved on the board, read here."""
+    """Defects are evidence: recorded and resolved on the release's checklist page (or by
+    a tracker through the API), read here."""
 
-    list_display = ["title", "release", "severity", "state", "reported_by", "reported_at"]
+    list_display = [
+        "title",
+        "release",
+        "severity",
+        "state",
+        "reported_by",
+        "reported_at",
+        "resolved_by",
+        "resolved_at",
+    ]
     list_filter = ["severity", "state", "release__product"]
     search_fields = ["title", "tracker_url", "release__version"]
     list_select_related = ["release__product", "reported_by"]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.capabilities import Capability, can
 from audit.services import audit_record
 from core.errors import Conflict, NotAllowed, RuleViolation
+from core.korean import particles
 from core.validation import ci_link, http_url
 from live.services import live_notify
 from releases.events import event_emit
@@ -93,8 +94,17 @@ def _critical_announce(defect: Defect, actor: User | None, actor_label: str) -> 
     )
 
 
+RESOLUTION_MAX = 2000
+
+
 @transaction.atomic
-def defect_resolve(*, defect: Defect, actor: User | None, actor_label: str = "") -> Defect:
+def defect_resolve(
+    *, defect: Defect, actor: User | None, actor_label: str = "", resolution: str = ""
+) -> Defect:
+    """Resolve a defect (QA or a lead; `actor=None`: a tracker, named by `actor_label`),
+    keeping how (`resolution`: required for a critical defect, which blocks Go), who and
+    when on the defect and in the audit trail."""
+    resolution = (resolution or "").strip()
     release_lock(defect.release_id)
     defect = (
         Defect.objects.select_for_update(of=("self",)).select_related("release__product").get(pk=defect.pk)
@@ -102,17 +112,35 @@ def defect_resolve(*, defect: Defect, actor: User | None, actor_label: str = "")
     _ensure_defect_role(actor, defect.release, Capability.RESOLVE_DEFECT)
     if defect.state == DefectState.RESOLVED:
         raise Conflict("already_resolved", _("This defect is already resolved."))
+    if defect.severity == Severity.CRITICAL and not resolution:
+        raise RuleViolation(
+            "resolution_required",
+            _(
+                "Say how this critical defect was resolved (fixed in which build, or why it is "
+                "not a defect): it blocks Go until it is resolved."
+            ),
+            field="resolution",
+        )
+    if len(resolution) > RESOLUTION_MAX:
+        raise RuleViolation(
+            "resolution_too_long",
+            _("Keep the resolution under %(max)s characters.") % {"max": RESOLUTION_MAX},
+            field="resolution",
+        )
+    person = getattr(actor, "is_authenticated", False)
     defect.state = DefectState.RESOLVED
-    defect.resolved_by = actor if getattr(actor, "is_authenticated", False) else None
+    defect.resolved_by = actor if person else None
+    defect.resolved_via = "" if person else actor_label[:150]
     defect.resolved_at = timezone.now()
-    defect.save(update_fields=["state", "resolved_by", "resolved_at"])
+    defect.resolution = resolution
+    defect.save(update_fields=["state", "resolved_by", "resolved_via", "resolved_at", "resolution"])
     audit_record(
         actor=actor,
         actor_label=actor_label,
         action="defect.resolve",
         obj=defect,
         before={"state": DefectState.OPEN},
-        after={"state": DefectState.RESOLVED},
+        after={"state": DefectState.RESOLVED, "resolution": resolution},
         release_id=defect.release_id,
     )
     live_notify(release_id=defect.release_id, change="defect")
@@ -128,16 +156,19 @@ def defect_reopen(*, defect: Defect, actor: User | None, actor_label: str = "") 
     _ensure_defect_role(actor, defect.release, Capability.RESOLVE_DEFECT)
     if defect.state == DefectState.OPEN:
         raise Conflict("already_open", _("This defect is already open."))
+    before = {"state": DefectState.RESOLVED, "resolution": defect.resolution}
     defect.state = DefectState.OPEN
     defect.resolved_by = None
+    defect.resolved_via = ""
     defect.resolved_at = None
-    defect.save(update_fields=["state", "resolved_by", "resolved_at"])
+    defect.resolution = ""
+    defect.save(update_fields=["state", "resolved_by", "resolved_via", "resolved_at", "resolution"])
     audit_record(
         actor=actor,
         actor_label=actor_label,
         action="defect.reopen",
         obj=defect,
-        before={"state": DefectState.RESOLVED},
+        before=before,
         after={"state": DefectState.OPEN},
         release_id=defect.release_id,
     )
@@ -174,11 +205,13 @@ def _ensure_tracker_may_change(
     if existing.reported_via and existing.reported_via != actor_label:
         raise NotAllowed(
             "defect_reported_by_another",
-            _(
-                "This defect was reported through %(source)s; only that tracker, or QA or a lead in "
-                "the app, can change it."
-            )
-            % {"source": existing.reported_via},
+            particles(
+                _(
+                    "This defect was reported through %(source)s; only that tracker, or QA or a lead "
+                    "in the app, can change it."
+                )
+                % {"source": existing.reported_via}
+            ),
         )
     if (
         severity in Severity.values
@@ -203,11 +236,13 @@ def defect_sync(
     tracker_url: str = "",
     state: str = "open",
     actor_label: str,
+    resolution: str = "",
 ) -> tuple[Defect, str]:
     """A defect reported by CI or a tracker (no person). The tracker link identifies it:
     the same link again changes nothing while the state is the same, `resolved` resolves
     it, `open` reopens it. Returns the defect and `created`, `updated`, `unchanged`,
-    `resolved` or `reopened`.
+    `resolved` or `reopened`. Resolving a critical defect needs its `resolution`, as in
+    the app.
 
     A token can never clear what people found: a defect that a person recorded is changed
     only by a person with the role (in the app), one that a tracker reported only by that
@@ -255,5 +290,7 @@ def defect_sync(
     if existing.state == state:
         return existing, "unchanged"
     if state == DefectState.RESOLVED:
-        return defect_resolve(defect=existing, actor=None, actor_label=actor_label), "resolved"
+        return defect_resolve(
+            defect=existing, actor=None, actor_label=actor_label, resolution=resolution
+        ), "resolved"
     return defect_reopen(defect=existing, actor=None, actor_label=actor_label), "reopened"

@@ -274,6 +274,10 @@ class Defect(models.Model):
         verbose_name=_("resolved by"),
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    # How it was resolved (required for a critical defect), and the system that resolved
+    # it (`token:<name>`) when no person did. Cleared on reopening; the audit trail keeps it.
+    resolution = models.TextField(_("resolution"), blank=True)
+    resolved_via = models.CharField(_("resolved through"), max_length=150, blank=True)
 
     class Meta:
         verbose_name = _("defect")

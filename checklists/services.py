@@ -15,6 +15,8 @@ from accounts.capabilities import Capability, can
 from audit.models import AuditEvent
 from audit.services import audit_record
 from core.errors import Conflict, NotAllowed, RuleViolation
+from core.korean import particles
+from core.status import status_word
 from core.validation import http_url
 from live.services import live_notify
 from releases.lifecycle import release_lock
@@ -115,7 +117,7 @@ def _changed_meanwhile(item: ChecklistItem, message: str) -> Conflict:
     who = item.ticked_by.get_username() if item.ticked_by else "—"
     return Conflict(
         "stale_tick",
-        message % {"who": who, "state": ItemState(item.state).label},
+        particles(message % {"who": who, "state": status_word(item.state)}),
         current_state=item.state,
         current_by=who,
         current_revision=item.revision,

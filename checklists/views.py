@@ -25,12 +25,13 @@ from audit.models import AuditEvent
 from core.errors import DomainError
 from core.htmx import htmx_target, render_panel
 from core.http import HtmxHttpRequest, csv_download, int_or_none
-from core.status import STATUS
+from core.korean import particles
+from core.status import STATUS, status_word
 from releases.models import Release
 from releases.selectors import release_get
 
 from .defects import defect_reopen, defect_report, defect_resolve
-from .models import Checklist, ChecklistItem, Defect, ItemState, Severity
+from .models import Checklist, ChecklistItem, Defect, DefectState, ItemState, Severity
 from .selectors import (
     ReleaseChecklist,
     checklist_section_of,
@@ -174,7 +175,8 @@ def checklist_item_tick_view(request: HtmxHttpRequest, product: str, version: st
     if request.htmx:
         return render_item(request, release, item.pk)
     messages.success(
-        request, _("“%(item)s” is marked %(state)s.") % {"item": item.title, "state": ItemState(state).label}
+        request,
+        particles(_("“%(item)s” is marked %(state)s.") % {"item": item.title, "state": status_word(state)}),
     )
     return redirect(checklist_url(release, f"item-{item.pk}"))
 
@@ -193,7 +195,7 @@ def checklist_undo_view(request: HtmxHttpRequest, product: str, version: str) ->
         return redirect(checklist_url(release))
     done = _("Your last tick is undone: “%(item)s” is %(state)s again.") % {
         "item": item.title,
-        "state": ItemState(item.state).label,
+        "state": status_word(item.state),
     }
     if request.htmx:
         response = render_page(request, release, notice=done)
@@ -234,12 +236,12 @@ def defect_create_view(request: HtmxHttpRequest, product: str, version: str) -> 
     return redirect(checklist_url(release, f"item-{item.pk}" if item else "defects"))
 
 
-def _defect_action(request: HtmxHttpRequest, pk: int, action: Any, done: str) -> HttpResponse:
+def _defect_action(request: HtmxHttpRequest, pk: int, action: Any, done: str, **fields: str) -> HttpResponse:
     defect = get_object_or_404(Defect.objects.select_related("release__product"), pk=pk)
     release = defect.release
     ensure_can(request.user, Capability.RESOLVE_DEFECT, release.product)
     try:
-        action(defect=defect, actor=request.user)
+        action(defect=defect, actor=request.user, **fields)
     except DomainError as error:
         if request.htmx:
             return render_page(request, release, status=error.status, error=error)
@@ -256,7 +258,10 @@ def _defect_action(request: HtmxHttpRequest, pk: int, action: Any, done: str) ->
 @require_POST
 @viewer_required
 def defect_resolve_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    return _defect_action(request, pk, defect_resolve, _("Resolved: %(title)s."))
+    """Resolve with how it was resolved (`resolution`: required for a critical defect)."""
+    return _defect_action(
+        request, pk, defect_resolve, _("Resolved: %(title)s."), resolution=request.POST.get("resolution", "")
+    )
 
 
 @require_POST
@@ -265,26 +270,42 @@ def defect_reopen_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _defect_action(request, pk, defect_reopen, _("Reopened: %(title)s."))
 
 
+def report_columns() -> list[str]:
+    """The CSV's headings, in the viewer's language (as the Markdown report's)."""
+    return [
+        _("Section"),
+        _("Item"),
+        _("Core"),
+        _("Outcome"),
+        _("By"),
+        _("When"),
+        _("Note"),
+        _("Evidence"),
+        _("Defects"),
+    ]
+
+
 def report_rows(page: ReleaseChecklist) -> list[dict[str, str]]:
+    """One row per item, in the viewer's language: the words the checklist page shows."""
+    columns = report_columns()
     rows = []
     for section in page.sections:
         for item in section.items:
             defects = page.defects_for(item)
-            rows.append(
-                {
-                    "section": section.title,
-                    "item": item.title,
-                    "core": "yes" if item.core else "no",
-                    "outcome": item.state,
-                    "by": item.ticked_by.get_username() if item.ticked_by else "",
-                    "at": timezone.localtime(item.ticked_at).strftime("%Y-%m-%d %H:%M")
-                    if item.ticked_at
-                    else "",
-                    "note": item.note,
-                    "evidence": item.evidence_url,
-                    "defects": "; ".join(f"{d.severity}: {d.title} ({d.state})" for d in defects),
-                }
-            )
+            values = [
+                _(section.title) if section.title else "",
+                _(item.title) if item.title else "",
+                _("yes") if item.core else "",
+                status_word(item.state),
+                item.ticked_by.get_username() if item.ticked_by else "",
+                timezone.localtime(item.ticked_at).strftime("%Y-%m-%d %H:%M") if item.ticked_at else "",
+                item.note,
+                item.evidence_url,
+                "; ".join(
+                    f"{Severity(d.severity).label}: {d.title} ({DefectState(d.state).label})" for d in defects
+                ),
+            ]
+            rows.append(dict(zip(columns, values, strict=True)))
     return rows
 
 
@@ -299,7 +320,7 @@ def checklist_report(request: HtmxHttpRequest, product: str, version: str, fmt: 
     rows = report_rows(page)
     filename = f"regression-{release.product.slug}-{release.version}.{fmt}"
     if fmt == "csv":
-        return csv_download(rows, list(rows[0]) if rows else ["section", "item"], filename)
+        return csv_download(rows, report_columns(), filename)
     text = render(
         request,
         "checklists/report.md",

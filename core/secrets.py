@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .korean import particles
+
 log = logging.getLogger(__name__)
 
 PREFIX = "GONOGO_"
@@ -92,7 +94,7 @@ def env_name_problem(name: str) -> str | None:
             % {"name": name[:100]}
         )
     if name in server_names() or name.startswith(SERVER_PREFIXES):
-        return str(
+        return particles(
             _(
                 "“%(name)s” is one of the server's own settings: a secret variable must start "
                 "with GONOGO_ and not be one of the server's own settings."

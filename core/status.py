@@ -21,3 +21,9 @@ STATUS = {
     "no_go": ("✗", _("No-Go"), "bad"),
     "unsigned": ("◷", _("Not signed yet"), "muted"),
 }
+
+
+def status_word(status: str) -> str:
+    """The word every page shows for a status, in the active language: a checklist item
+    still "open" is "Not checked" there, and in the exports too."""
+    return str(STATUS.get(status, STATUS["none"])[1])

@@ -29,6 +29,7 @@ from policy.schema import policy_load
 from policy.services import policy_apply
 from releases.models import Product, Release
 
+from .history import seed_history
 from .monitoring import demo_queries
 
 if TYPE_CHECKING:
@@ -201,6 +202,7 @@ def seed_demo() -> list[str]:
             actor_label=LABEL,
         )
         done.append("created android-app 2.4.0 (draft)")
+    done += seed_history(users)
     done += _demo_monitoring()
     return done
 
@@ -222,7 +224,8 @@ def _demo_monitoring() -> list[str]:
                 "queries": demo_queries(),
             },
         )
+        # The policy file sets the soak on every seed; the demo's is short, every time.
+        Product.objects.filter(pk=product.pk).update(soak_minutes=2)
         if created:
-            Product.objects.filter(pk=product.pk).update(soak_minutes=2)
             done.append(f"{product.slug} reads its health from the demo Prometheus")
     return done

@@ -44,6 +44,7 @@ def gates_for_products(product_ids: Iterable[int]) -> dict[int, list[Gate]]:
 STATUS_WEIGHT = {"failed": 0, "error": 1, "running": 2, "pending": 3, "skipped": 4, "passed": 5}
 TERMINAL = frozenset({"passed", "failed", "error", "skipped"})
 WAIVABLE_STATUSES = frozenset({"failed", "error", "skipped"})  # what a waiver may carry
+FAILING = WAIVABLE_STATUSES  # bad news: a gate turning one of these makes sign-offs stale
 RESULT_ORDER = ("observed_at", "run_attempt", "id")  # the order results are folded in
 
 
@@ -71,6 +72,16 @@ def current_results(
     """Per gate: its current result for the release's current commit (per CI job the
     newest observation, an older run or attempt never overriding a newer one; across jobs
     the most worrying), and the id of the result from which the gate's status has held."""
+    current, since, _worsened = gate_history(release, gate_id)
+    return current, since
+
+
+def gate_history(
+    release: Release, gate_id: int | None = None
+) -> tuple[dict[int, GateResult], dict[int, int], dict[int, GateResult]]:
+    """`current_results`, and per gate the result that last turned it failing (failed,
+    error or skipped, from any other status or none): when the newest bad news came. A
+    sign-off given before it is stale (board.staleness). Read from the same rows."""
     results = GateResult.objects.filter(release=release, commit_sha=release.commit_sha)
     if gate_id is not None:
         results = results.filter(gate_id=gate_id)
@@ -79,8 +90,8 @@ def current_results(
 
 def current_results_for(
     releases: Sequence[Release],
-) -> dict[int, tuple[dict[int, GateResult], dict[int, int]]]:
-    """`current_results` for many releases in one query, by release id."""
+) -> dict[int, tuple[dict[int, GateResult], dict[int, int], dict[int, GateResult]]]:
+    """`gate_history` for many releases in one query, by release id."""
     if not releases:
         return {}
     mine = reduce(or_, (Q(release_id=r.pk, commit_sha=r.commit_sha) for r in releases))
@@ -90,12 +101,15 @@ def current_results_for(
     return {pk: _fold(results) for pk, results in per_release.items()}
 
 
-def _fold(results: Iterable[GateResult]) -> tuple[dict[int, GateResult], dict[int, int]]:
-    """The current result per gate, and where its status has held since, from results in
-    `RESULT_ORDER`."""
+def _fold(
+    results: Iterable[GateResult],
+) -> tuple[dict[int, GateResult], dict[int, int], dict[int, GateResult]]:
+    """The current result per gate, where its status has held since, and the result that
+    last turned it failing (newest by `received_at`), from results in `RESULT_ORDER`."""
     per_job: dict[int, dict[str, GateResult]] = {}
     current: dict[int, GateResult] = {}
     since: dict[int, int] = {}
+    worsened: dict[int, GateResult] = {}
     for result in results:
         jobs = per_job.setdefault(result.gate_id, {})
         previous_job = jobs.get(result.check_name)
@@ -106,8 +120,12 @@ def _fold(results: Iterable[GateResult]) -> tuple[dict[int, GateResult], dict[in
         previous = current.get(result.gate_id)
         if previous is None or previous.status != shown.status:
             since[result.gate_id] = result.pk
+        if shown.status in FAILING and (previous is None or previous.status not in FAILING):
+            last = worsened.get(result.gate_id)
+            if last is None or result.received_at >= last.received_at:
+                worsened[result.gate_id] = result
         current[result.gate_id] = shown
-    return current, since
+    return current, since, worsened
 
 
 def gate_current_status(*, release: Release, gate: Gate) -> str | None:

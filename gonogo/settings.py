@@ -92,6 +92,9 @@ MIDDLEWARE = [
     # middleware under ASGI. There, gonogo.asgi already refuses big bodies as they stream.
     "core.middleware.body_limit",
     "core.input_guard.nul_guard",  # after body_limit: it reads form bodies
+    # Each person's zone for the whole request. After nul_guard: it reads the person,
+    # which reads the session cookie the guard has checked. Sync-only, so at the end.
+    "accounts.middleware.time_zone_activate",
 ]
 
 ROOT_URLCONF = "gonogo.urls"
@@ -102,6 +105,9 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # `|when` and `|ago` in every template without a {% load %} (core/when.py).
+            # `|particles`: Korean particle pairs chosen for their word (core/korean.py).
+            "builtins": ["accounts.templatetags.when", "core.korean"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",
@@ -207,6 +213,9 @@ GONOGO_BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY")
 GONOGO_SESSION_IDLE_MINUTES = int(os.environ.get("GONOGO_SESSION_IDLE_MINUTES", "480"))
 SESSION_COOKIE_AGE = GONOGO_SESSION_IDLE_MINUTES * 60
 GONOGO_LIVE_SESSION_CHECK_SECONDS = float(os.environ.get("GONOGO_LIVE_SESSION_CHECK_SECONDS", "30"))
+# A stream sends at most one message per this window: changes within it are merged (the
+# first goes at once, the rest together at the window's end). board/streams.py.
+GONOGO_LIVE_COALESCE_SECONDS = float(os.environ.get("GONOGO_LIVE_COALESCE_SECONDS", "0.25"))
 
 # Single sign-on with OpenID Connect (mozilla-django-oidc; accounts/oidc.py). On when a
 # client id and an issuer (discovery) or the endpoints are set.

@@ -9,13 +9,15 @@ from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from core.health import healthz, readyz
 
-admin.site.site_header = "Go/No-Go settings"
+# In the visitor's language, like the rest of the admin (lazy: no language at import).
+admin.site.site_header = _("Go/No-Go settings")
 admin.site.site_title = "Go/No-Go"
 
 handler400 = "core.handlers.bad_request"

@@ -13,7 +13,9 @@ from . import bus
 # (staleness) depend on almost everything, so most changes refresh them too.
 DEPENDENT = ("verdict", "signoffs", "decision")
 PANELS_FOR = {
-    "gate_result": ("gates", *DEPENDENT),
+    # A smoke result after deploy decides whether the rollout may advance: "operations" too,
+    # so a refusal shown there ("has not passed yet") goes away when the result arrives.
+    "gate_result": ("gates", "operations", *DEPENDENT),
     "signoff": ("signoffs", "verdict", "decision"),
     "decision": ("decision", "verdict", "header"),
     "waiver": ("waivers", "gates", *DEPENDENT),
@@ -22,21 +24,38 @@ PANELS_FOR = {
     "release": ("header", "gates", "checklist", "waivers", *DEPENDENT),
     "meeting": ("meeting",),
     "operations": ("operations", *DEPENDENT),
+    # The weekly review's page (templates/reviews/review.html): an action item shows in Q1
+    # (its failure's "Action item created"), Q2 (fixes) and Q4 (prevention changes).
+    "action_item": ("q1", "q2", "q4"),
 }
+# Changes that concern the weekly review, not a release: sent on REVIEW_TOPIC, to every
+# open review page (board/streams.py `review_events`).
+REVIEW_CHANGES = frozenset({"action_item"})
+REVIEW_TOPIC = "reviews"
+REVIEW_PANELS = frozenset(panel for change in REVIEW_CHANGES for panel in PANELS_FOR[change])
 # Every panel a release's pages show (board, meeting, checklist), and the dashboard's. A
 # panel is re-fetched on its event (`live.templatetags.live.live_panel`).
-RELEASE_PANELS = frozenset(panel for panels in PANELS_FOR.values() for panel in panels)
-DASHBOARD_PANELS = ("releases", "failed")
+RELEASE_PANELS = frozenset(
+    panel for change, panels in PANELS_FOR.items() if change not in REVIEW_CHANGES for panel in panels
+)
+# The dashboard's: "waiting" (board/waiting.py) is per viewer, refreshed on every change.
+DASHBOARD_PANELS = ("waiting", "releases", "failed")
 
 
 def live_notify(*, release_id: int | None, change: str, extra: Iterable[str] = ()) -> None:
     """After commit, tell boards of `release_id` which panels to re-fetch, and dashboards
-    that a release changed."""
+    that a release changed (a weekly review's change: every open review page)."""
     panels = list(dict.fromkeys([*PANELS_FOR[change], *extra]))
 
     def send() -> None:
+        if change in REVIEW_CHANGES:
+            bus.publish(REVIEW_TOPIC, panels)
+            bus.publish("dashboard", ["waiting"])  # an owner's action items due
+            return
         if release_id is not None:
             bus.publish(f"release:{release_id}", panels)
-        bus.publish("dashboard", list(DASHBOARD_PANELS) if change == "gate_result" else ["releases"])
+        bus.publish(
+            "dashboard", list(DASHBOARD_PANELS) if change == "gate_result" else ["waiting", "releases"]
+        )
 
     transaction.on_commit(send)

@@ -15,10 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from core.when import when_text
 
 from .models import Delivery
 
@@ -65,21 +67,17 @@ class Message:
 
 
 def moment_text(value: datetime | str | None) -> str:
-    """A time as people read it here: "2026-12-01 07:35 UTC" in the server's time zone."""
+    """A time as people read it here: "2026-12-01 07:35 UTC" in the active time zone (the
+    server's for a message sent from a worker)."""
     if not value:
         return "—"
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, timezone.get_default_timezone())
-    local = timezone.localtime(moment)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    return when_text(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def clock_text(value: datetime | str | None) -> str:
     if not value:
         return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return timezone.localtime(moment).strftime("%H:%M") if timezone.is_aware(moment) else f"{moment:%H:%M}"
+    return when_text(datetime.fromisoformat(value) if isinstance(value, str) else value, "time")
 
 
 def value_text(metric: str, value: Any) -> str:

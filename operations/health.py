@@ -17,6 +17,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.when import when_text
 from releases.models import Product, Release
 
 from .models import HealthSample, HealthSource
@@ -87,7 +88,7 @@ def breach_text(breach: dict[str, Any], *, source: str = "", at: datetime | str 
     where = [source_label(source)] if source else []
     if at:
         moment = datetime.fromisoformat(at) if isinstance(at, str) else at
-        where.append(timezone.localtime(moment).strftime("%H:%M"))
+        where.append(when_text(moment, "time"))
     return f"{text} — {', '.join(where)}" if where else text
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.capabilities import Capability, can
 from audit.services import audit_record
 from core.errors import Conflict, NotAllowed, RuleViolation
+from core.when import when_text
 from live.services import live_notify
 from releases.events import event_emit
 from releases.lifecycle import ensure_state, release_halt, release_lock_get, transition
@@ -71,7 +72,7 @@ def _ensure_go_in_force(standing: Standing, *, resuming: bool = False) -> None:
 
 
 def _at(moment: datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return when_text(moment) if moment else "—"
 
 
 def _health_refusal(health: StageHealth, *, resuming: bool) -> Conflict | None:
@@ -144,7 +145,9 @@ def advance_blocker(
     if unpassed:
         return Conflict(
             "post_deploy_gate_not_passed",
-            _("“%(gate)s” after deploy has not passed yet.") % {"gate": _(unpassed[0][1])},
+            # The gate's name says it runs after deploy ("Smoke test after deploy"): not again.
+            _("“%(gate)s” has not passed yet: the rollout advances once it has.")
+            % {"gate": _(unpassed[0][1])},
             gates=[key for key, _name in unpassed],
         )
     until = soak_until(release)

@@ -207,7 +207,9 @@ def release_create(
     )
     live_notify(release_id=release.pk, change="release")
     if state == ReleaseState.CANDIDATE:
-        release = release_promote(release=release, actor=actor)
+        transition(
+            release, ReleaseState.CANDIDATE, actor=actor, actor_label=actor_label, action="release.promote"
+        )
     return release
 
 
@@ -242,11 +244,84 @@ def release_report(
     ), "new_build"
 
 
+def may_promote(user: Any, release: Release) -> bool:
+    """The release's owner and the product's PM/PO may make a draft a candidate."""
+    if can(user, Capability.PROMOTE, release.product):
+        return True
+    return bool(getattr(user, "is_authenticated", False) and release.owner_id == user.pk)
+
+
+def promotion_problems(release: Release, commit: str = "") -> list[RuleViolation]:
+    """Why a draft cannot become a candidate yet (given `commit`, if any), each saying
+    what to do. A candidate is one build at one commit: its gate results, sign-offs and
+    decision are all for that commit."""
+    problems = []
+    given = (commit or "").strip()
+    if not release.commit_sha and not given:
+        problems.append(
+            RuleViolation(
+                "commit_missing",
+                _(
+                    "Build %(build)s has no commit yet. Give its commit, or let CI post the build "
+                    "with its commit (POST /api/v1/releases): results, sign-offs and the decision "
+                    "are for one commit."
+                )
+                % {"build": release.build_number},
+                field="commit",
+            )
+        )
+    elif given and release.commit_sha and not same_commit(given, release.commit_sha):
+        problems.append(
+            RuleViolation(
+                "commit_differs",
+                _(
+                    "Build %(build)s is commit %(commit)s. Another commit is another build: post it "
+                    "with a higher build number."
+                )
+                % {"build": release.build_number, "commit": release.commit_sha[:10]},
+                field="commit",
+            )
+        )
+    return problems
+
+
 @transaction.atomic
-def release_promote(*, release: Release, actor: Any = None) -> Release:
-    """Draft → candidate (the release's checklists are copied by board.lifecycle)."""
+def release_promote(
+    *, release: Release, actor: Any = None, actor_label: str = "", commit: str = ""
+) -> Release:
+    """Draft → candidate: by its owner or a PM/PO (`actor=None`: a system, such as CI with
+    its token, named by `actor_label`). A draft without a commit needs `commit`, which
+    becomes its build's commit. The release's checklists are copied by board.lifecycle."""
+    commit = commit_check(commit)
     release = release_lock_get(release)
-    transition(release, ReleaseState.CANDIDATE, actor=actor, action="release.promote")
+    if actor is not None and not may_promote(actor, release):
+        raise NotAllowed(
+            "role_not_held", _("Only the release owner or a PM/PO can make a draft a release candidate.")
+        )
+    ensure_state(
+        release,
+        ReleaseState.DRAFT,
+        _("Only a draft can become a release candidate; this release is “%(state)s”."),
+    )
+    problems = promotion_problems(release, commit)
+    if problems:
+        raise problems[0]
+    if commit and not release.commit_sha:
+        before = _snapshot(release)
+        release.commit_sha = commit
+        release.save(update_fields=["commit_sha"])
+        audit_record(
+            actor=actor,
+            actor_label=actor_label,
+            action="release.commit_set",
+            obj=release,
+            before=before,
+            after=_snapshot(release),
+            release_id=release.pk,
+        )
+    transition(
+        release, ReleaseState.CANDIDATE, actor=actor, actor_label=actor_label, action="release.promote"
+    )
     return release
 
 

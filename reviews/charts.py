@@ -13,7 +13,10 @@ WIDTH = 520
 HEIGHT = 170
 LEFT = 8
 TOP = 18
+LEGEND = 24  # a target's label gets a band of its own above the bars: no bar label meets it
+LEGEND_BASELINE = 12
 BOTTOM = 22  # room for the week labels
+LABEL_HEIGHT = 11  # a bar label's text, above its baseline
 
 
 def _px(value: float) -> str:
@@ -36,7 +39,9 @@ def bar_chart(
     """One bar per label; None is drawn as a dash (nothing to measure that week)."""
     known = [v for v in values if v is not None]
     top = max([*known, target or 0, 1])
-    plot = HEIGHT - TOP - BOTTOM
+    roof = TOP + (LEGEND if target is not None else 0)
+    plot = HEIGHT - roof - BOTTOM
+    line = HEIGHT - BOTTOM - plot * target / top if target is not None else None
     slot = (WIDTH - LEFT * 2) / max(len(values), 1)
     bar = slot * 0.6
     parts = [
@@ -89,6 +94,9 @@ def bar_chart(
             )
             text = f"{_number(value)}{'!' if over else ''}"
             y -= 3
+            if line is not None and y - LABEL_HEIGHT - 2 <= line <= y + 4:
+                y = line - 6  # the label (descenders too) would meet the target line: lift it above
+
         parts.append(
             format_html(
                 '<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="currentColor">{}</text>',
@@ -97,19 +105,26 @@ def bar_chart(
                 text,
             )
         )
-    if target is not None:
-        line = HEIGHT - BOTTOM - plot * target / top
+    if line is not None:
+        # The line across the bars; its label in the legend band above them, after a
+        # short dashed sample of the line.
         parts.append(
             format_html(
                 '<line class="target" x1="{}" y1="{}" x2="{}" y2="{}" stroke="currentColor" '
                 'stroke-width="1.5" stroke-dasharray="6 4"/>'
-                '<text x="{}" y="{}" text-anchor="end" font-size="10" fill="currentColor">{}</text>',
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="currentColor" stroke-width="1.5" '
+                'stroke-dasharray="6 4"/>'
+                '<text class="target-label" x="{}" y="{}" font-size="10" fill="currentColor">{}</text>',
                 LEFT,
                 _px(line),
                 WIDTH - LEFT,
                 _px(line),
-                WIDTH - LEFT,
-                _px(line - 3),
+                LEFT,
+                LEGEND_BASELINE - 4,
+                LEFT + 24,
+                LEGEND_BASELINE - 4,
+                LEFT + 30,
+                LEGEND_BASELINE,
                 target_label,
             )
         )

@@ -89,6 +89,12 @@ class ActionItem(models.Model):
                 | models.Q(state=ActionState.DONE, done_at__isnull=False, done_by__isnull=False),
                 name="actionitem_done_has_who_and_when",
             ),
+            # A failure turned into an action item once (the weekly review's Q1 button).
+            models.UniqueConstraint(
+                fields=["failure"],
+                condition=models.Q(failure__isnull=False),
+                name="actionitem_one_per_failure",
+            ),
         ]
 
     def __str__(self) -> str:

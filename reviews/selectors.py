@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from audit.models import AuditEvent
+from checklists.models import Defect, Severity
 from gates.models import GateResult, Waiver, WaiverState
 from operations.models import Rehearsal, RehearsalKind, Rollback
 from releases.models import Product, Release
@@ -72,10 +74,20 @@ class FailureGroup:
     gate: Any
     failures: list[GateResult] = field(default_factory=list)
     flaky: list[GateResult] = field(default_factory=list)  # failures that passed later on the same commit
+    action: ActionItem | None = None  # the action item made from one of these failures
 
     @property
     def releases(self) -> list[Release]:
         return list({r.release_id: r.release for r in self.failures}.values())
+
+
+@dataclass(frozen=True)
+class Halt:
+    """Q1: a rollout halted this week (by monitoring, a smoke gate or a person)."""
+
+    release: Release
+    at: datetime
+    reason: str
 
 
 @dataclass
@@ -110,6 +122,9 @@ class WeeklyAnswers:
     prevention_open: list[ActionItem]
     review: WeeklyReview | None
     rehearsals: list[Rehearsal] = field(default_factory=list)  # Q3: the week's, both kinds
+    critical_defects: list[Defect] = field(default_factory=list)  # Q1: reported this week
+    halts: list[Halt] = field(default_factory=list)  # Q1: rollouts halted this week
+    rollbacks: list[Rollback] = field(default_factory=list)  # Q1: real rollbacks this week
 
     @property
     def failure_count(self) -> int:
@@ -194,6 +209,14 @@ def weekly_answers(week: Week, products: list[Product]) -> WeeklyAnswers:
         .order_by("rolled_back_at", "id")
     ):
         rollbacks[rollback.product_id] = rollback
+    made = {
+        a.failure_id: a
+        for a in ActionItem.objects.filter(failure__in=[r.pk for r in failed]).only(
+            "id", "failure_id", "title"
+        )
+    }
+    for group in groups.values():
+        group.action = next((made[r.pk] for r in group.failures if r.pk in made), None)
     return WeeklyAnswers(
         week=week,
         failures=list(groups.values()),
@@ -212,7 +235,44 @@ def weekly_answers(week: Week, products: list[Product]) -> WeeklyAnswers:
             .select_related("product", "recorded_by")
             .order_by("performed_on", "product__slug", "id")
         ),
+        critical_defects=list(
+            Defect.objects.filter(
+                severity=Severity.CRITICAL,
+                reported_at__gte=start,
+                reported_at__lt=end,
+                release__product__in=products,
+            )
+            .select_related("release__product")
+            .order_by("reported_at", "id")
+        ),
+        halts=_halts(start, end, products),
+        rollbacks=list(
+            Rollback.objects.filter(product__in=products, rolled_back_at__gte=start, rolled_back_at__lt=end)
+            .select_related("release__product")
+            .order_by("rolled_back_at", "id")
+        ),
     )
+
+
+def _halts(start: datetime, end: datetime, products: list[Product]) -> list[Halt]:
+    """The week's halts, from the audit trail (a release halted twice is listed twice)."""
+    events = list(
+        AuditEvent.objects.filter(
+            object_type="releases.release",
+            action="release.halt",
+            at__gte=start,
+            at__lt=end,
+            release_id__in=Release.objects.filter(product__in=products).values("pk"),
+        )
+        .order_by("at", "id")
+        .values_list("release_id", "at", "after")
+    )
+    releases = Release.objects.select_related("product").in_bulk({e[0] for e in events if e[0] is not None})
+    return [
+        Halt(releases[rid], at, str((after or {}).get("reason", "")))
+        for rid, at, after in events
+        if rid in releases
+    ]
 
 
 def reviews_held() -> list[WeeklyReview]:

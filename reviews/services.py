@@ -6,7 +6,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import CharField, Exists, OuterRef
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -17,6 +17,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from core.errors import Conflict, NotAllowed, RuleViolation
 from gates.models import GateResult
+from live.services import live_notify
 from releases.events import event_emit
 
 from .models import ActionItem, ActionKind, ActionState, WeeklyReview
@@ -60,7 +61,12 @@ def action_item_create(
     failure: GateResult | None = None,
 ) -> ActionItem:
     """A fix (Q2) or prevention change (Q4); from a failure it names the gate, product and
-    release it came from, and its title defaults to the failure."""
+    release it came from, and its title defaults to the failure. A failure gets one action
+    item: asked again (a second click, a second attendee), the one it has is returned."""
+    if failure is not None:
+        existing = action_item_for_failure(failure)
+        if existing is not None:
+            return existing
     if kind not in ActionKind.values:
         raise RuleViolation("kind_invalid", _("Kind must be fix or prevention."), field="kind")
     title = (title or "").strip()
@@ -68,17 +74,26 @@ def action_item_create(
         title = _("Fix “%(gate)s” on %(release)s") % {"gate": failure.gate.name, "release": failure.release}
     if not title:
         raise RuleViolation("field_required", _("Say what is to be done."), field="title")
-    item = ActionItem.objects.create(
-        kind=kind,
-        title=title[:255],
-        owner=_owner(owner),
-        due_on=due_on,
-        product=failure.release.product if failure else None,
-        gate=failure.gate if failure else None,
-        failure=failure,
-        created_by=actor,
-        created_at=timezone.now(),
-    )
+    fields = {
+        "kind": kind,
+        "title": title[:255],
+        "owner": _owner(owner),
+        "due_on": due_on,
+        "product": failure.release.product if failure else None,
+        "gate": failure.gate if failure else None,
+        "failure": failure,
+        "created_by": actor,
+        "created_at": timezone.now(),
+    }
+    try:
+        with transaction.atomic():  # a savepoint: another attendee may have just made it
+            item = ActionItem.objects.create(**fields)
+    except IntegrityError:
+        existing = action_item_for_failure(failure) if failure is not None else None
+        if existing is None:
+            raise
+        return existing
+    live_notify(release_id=None, change="action_item")
     audit_record(
         actor=actor,
         action="action_item.create",
@@ -87,6 +102,11 @@ def action_item_create(
         release_id=failure.release_id if failure else None,
     )
     return item
+
+
+def action_item_for_failure(failure: GateResult) -> ActionItem | None:
+    """The action item made from `failure`, if any (there is at most one)."""
+    return ActionItem.objects.filter(failure=failure).select_related("owner", "product", "gate").first()
 
 
 @transaction.atomic
@@ -120,6 +140,7 @@ def action_item_update(
         item.done_at = timezone.now() if state == ActionState.DONE else None
     item.save()
     audit_record(actor=actor, action="action_item.update", obj=item, before=before, after=_snapshot(item))
+    live_notify(release_id=None, change="action_item")
     return item
 
 
@@ -187,6 +208,19 @@ def weekly_review_editable_by(*, review: WeeklyReview | None, actor: User | None
     )
 
 
+def weekly_review_timer_allowed(*, review: WeeklyReview | None, actor: User | None) -> bool:
+    """Who may start or restart the shared 15 minutes (every attendee's screen follows it):
+    a PM/PO, or the review's facilitator (whoever began it) while holding a role. Other
+    attendees write notes but do not reset everyone's clock."""
+    if can(actor, Capability.EDIT_REVIEW):
+        return True
+    return (
+        review is not None
+        and can(actor, Capability.EDIT_ATTENDED_REVIEW)
+        and actor.pk == review.started_by_id
+    )
+
+
 def _ensure_editable(review: WeeklyReview, actor: User | None, *, created: bool) -> None:
     if not weekly_review_editable_by(review=None if created else review, actor=actor):
         raise NotAllowed(
@@ -235,7 +269,8 @@ def weekly_review_save(
 @transaction.atomic
 def weekly_review_timer_start(*, year: int, week: int, actor: User) -> WeeklyReview:
     """Start (or restart) the meeting's 15 minutes: every screen showing the review counts
-    from this moment. Only for this week's review, or the week before or after."""
+    from this moment. Only for this week's review, or the week before or after; only by
+    those `weekly_review_timer_allowed` allows; not once the review has ended."""
     if abs(week_offset(year, week)) > 1:
         raise RuleViolation(
             "timer_week", _("The timer runs for this week's review only (or the week before or after).")
@@ -243,9 +278,13 @@ def weekly_review_timer_start(*, year: int, week: int, actor: User) -> WeeklyRev
     review, created = WeeklyReview.objects.select_for_update().get_or_create(
         year=year, week=week, defaults={"started_by": actor, "started_at": timezone.now()}
     )
-    _ensure_editable(review, actor, created=created)
+    if not weekly_review_timer_allowed(review=None if created else review, actor=actor):
+        raise NotAllowed(
+            "timer_not_yours",
+            _("Only a PM/PO or the review's facilitator may start or restart the 15 minutes."),
+        )
     if review.ended_at is not None:
-        raise Conflict("review_ended", _("This review has ended; its minutes no longer change."))
+        raise Conflict("review_ended", _("This review has ended; its timer no longer runs."))
     review.timer_started_at = timezone.now()
     review.save(update_fields=["timer_started_at"])
     audit_record(

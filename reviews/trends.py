@@ -9,8 +9,12 @@ Definitions (docs/review.md says the same to users):
   release's creation, or the new build that brought the commit; or its first CI result,
   whichever came first) to the full rollout, median in hours, over the releases fully
   rolled out in the week;
-- change failure rate: of the rollouts started in the week, the share that were halted
-  or rolled back (at any time since);
+- change failure rate, as DORA defines it (deployments that caused a failure in
+  production needing remediation, such as a rollback or a hotfix): of the rollouts started
+  in the week, the share rolled back since (during the rollout or after it), fixed by a
+  hotfix (a release of the product on a `hotfix/…` branch created within HOTFIX_DAYS of
+  the rollout's start), or halted and not resumed. A halt that resumed and
+  rolled out fully is not a failure: the halt did its work before the change hurt;
 - time to restore: median minutes of the real rollbacks recorded in the week.
 """
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from statistics import median
 
 from django.db.models import Max, Min
@@ -26,7 +30,7 @@ from django.db.models import Max, Min
 from audit.models import AuditEvent
 from gates.models import Gate, GateResult
 from operations.models import Rehearsal, RehearsalKind, Rollback
-from releases.models import Product, Release, same_commit
+from releases.models import Product, Release, ReleaseState, same_commit
 
 from .selectors import Week, flaky_ids
 
@@ -34,7 +38,9 @@ WEEKS = 12
 RELEASE_OBJECT = "releases.release"
 STARTED = ("release.rollout_start",)
 FINISHED = ("release.rollout_finish",)
-FAILED = ("release.halt", "release.roll_back")
+ROLLED_BACK = ("release.roll_back",)
+HOTFIX_DAYS = 7
+HOTFIX_BRANCH = "hotfix/"
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,43 @@ def _week_index(weeks: list[Week], moment: datetime) -> int | None:
     return None
 
 
+def change_failures(started: dict[int, datetime]) -> set[int]:
+    """Of the releases whose rollout started (id → when), those whose change failed in
+    production and needed remediation (DORA): rolled back since, halted and not resumed,
+    or fixed by a hotfix — a release of the same product on a `hotfix/…` branch, created
+    within HOTFIX_DAYS after the rollout began (it fixes the latest rollout before it that
+    is still out: rolling out or released)."""
+    failed: set[int] = {
+        pk
+        for pk in AuditEvent.objects.filter(
+            object_type=RELEASE_OBJECT, action__in=ROLLED_BACK, release_id__in=set(started)
+        ).values_list("release_id", flat=True)
+        if pk is not None
+    }
+    releases = list(Release.objects.filter(pk__in=set(started)).only("id", "product_id", "state"))
+    failed |= {r.pk for r in releases if r.state == ReleaseState.HALTED}
+    if not releases:
+        return failed
+    hotfixes = Release.objects.filter(
+        product_id__in={r.product_id for r in releases},
+        branch__startswith=HOTFIX_BRANCH,
+        created_at__gte=min(started.values()),
+        created_at__lte=max(started.values()) + timedelta(days=HOTFIX_DAYS),
+    ).values_list("pk", "product_id", "created_at")
+    for pk, product_id, created in hotfixes:
+        fixed = [
+            r
+            for r in releases
+            if r.product_id == product_id
+            and r.pk != pk
+            and r.state in (ReleaseState.ROLLING_OUT, ReleaseState.RELEASED)
+            and started[r.pk] <= created <= started[r.pk] + timedelta(days=HOTFIX_DAYS)
+        ]
+        if fixed:
+            failed.add(max(fixed, key=lambda r: started[r.pk]).pk)
+    return failed
+
+
 def trends(last: Week, products: list[Product]) -> Trends:
     """The twelve weeks ending with `last`, for `products` (what the viewer may see)."""
     weeks = [w for w in (last.shifted(i - WEEKS + 1) for i in range(WEEKS)) if w is not None]
@@ -184,13 +227,7 @@ def trends(last: Week, products: list[Product]) -> Trends:
     )
     started = [e for e in events if e.action in STARTED]
     finished = [e for e in events if e.action in FINISHED]
-    ever_failed = set(
-        AuditEvent.objects.filter(
-            object_type=RELEASE_OBJECT,
-            action__in=FAILED,
-            release_id__in={e.release_id for e in started if e.release_id is not None},
-        ).values_list("release_id", flat=True)
-    )
+    ever_failed = change_failures({e.release_id: e.at for e in started if e.release_id is not None})
     for event in started:  # one per release: only a Go release starts rolling out
         i = _week_index(weeks, event.at)
         if i is None:

@@ -19,8 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.capabilities import Capability, can
 from accounts.permissions import viewer_required
 from core.errors import DomainError, RuleViolation
-from core.htmx import target_panel
-from core.http import HtmxHttpRequest, csv_download
+from core.htmx import panel_template, target_panel
+from core.http import HtmxHttpRequest
 from operations.rollout import minutes_parse
 from operations.services import REHEARSAL_RECORDERS, rehearsal_record
 from releases.models import Product
@@ -34,13 +34,15 @@ from .services import (
     TIME_BOXES,
     UNCHANGED,
     action_item_create,
+    action_item_for_failure,
     action_item_update,
     week_offset,
     weekly_review_editable_by,
     weekly_review_save,
+    weekly_review_timer_allowed,
     weekly_review_timer_start,
 )
-from .trends import Trends, trends
+from .trends import HOTFIX_DAYS, Trends, trends
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -88,7 +90,16 @@ def _timer_context(week: Week, review: WeeklyReview | None, user: User) -> dict[
         "total_minutes": begins,
         "timer_allowed": abs(week_offset(week.year, week.week)) <= 1,
         "may_edit": weekly_review_editable_by(review=review, actor=user),
+        "may_time": weekly_review_timer_allowed(review=review, actor=user),
+        "held_minutes": _held_minutes(review),
     }
+
+
+def _held_minutes(review: WeeklyReview | None) -> int | None:
+    """How long an ended review ran on its timer, in whole minutes (None: not timed)."""
+    if review is None or review.ended_at is None or review.timer_started_at is None:
+        return None
+    return max(0, round((review.ended_at - review.timer_started_at).total_seconds() / 60))
 
 
 def _recorder_kinds(user: Any, product: Product) -> list[str]:
@@ -135,7 +146,13 @@ def review_week(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
     if target_panel(request, {"timer"}):  # every screen polls the shared timer
         review = WeeklyReview.objects.filter(year=current.year, week=current.week).first()
         return render(request, "reviews/review.html#timer", _timer_context(current, review, request.user))
-    return render(request, "reviews/review.html", _context(request, current))
+    # Q1, Q2 and Q4 are live panels: re-fetched when an action item changes anywhere.
+    return render(
+        request, panel_template(request, "reviews/review.html", LIVE_PANELS), _context(request, current)
+    )
+
+
+LIVE_PANELS = ("q1", "q2", "q4")
 
 
 @require_GET
@@ -198,6 +215,12 @@ def action_create_view(request: HtmxHttpRequest) -> HttpResponse:
         if failure is None or not can(request.user, Capability.VIEW, failure.release.product):
             raise Http404("No such failure")
     back = request.POST.get("week", "")
+    made = action_item_for_failure(failure) if failure is not None else None
+    if made is not None:  # a second click, or another attendee was first: the one it has
+        messages.info(
+            request, _("This failure has its action item already: %(title)s") % {"title": made.title}
+        )
+        return redirect(week_url(_back(back), f"action-{made.pk}"))
     try:
         item = action_item_create(
             actor=request.user,
@@ -242,7 +265,11 @@ def action_update_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @viewer_required
 def review_timer(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
     current = _week(year, week)
-    _ensure_editable(request.user, current)
+    review = WeeklyReview.objects.filter(year=current.year, week=current.week).first()
+    if not weekly_review_timer_allowed(review=review, actor=request.user):
+        raise PermissionDenied(
+            "Only a PM/PO or the review's facilitator may start or restart the 15 minutes."
+        )
     try:
         weekly_review_timer_start(year=current.year, week=current.week, actor=request.user)
     except DomainError as error:
@@ -343,92 +370,8 @@ def review_trends(request: HtmxHttpRequest, year: int, week: int) -> HttpRespons
     """The twelve weeks up to this one: failures, flaky gates, rollback minutes, DORA."""
     current = _week(year, week)
     data = trends(current, viewable_products(request.user))
-    return render(request, "reviews/trends.html", {"week": current, "trends": data, "charts": _charts(data)})
-
-
-CSV_FIELDS = ["question", "product", "gate", "release", "what", "who", "when", "state", "minutes", "target"]
-
-
-@require_GET
-@viewer_required
-def review_csv(request: HtmxHttpRequest, year: int, week: int) -> HttpResponse:
-    """The week's data, one row per fact, for a spreadsheet: failures (Q1), waivers, action
-    items (Q2), rollback readiness (Q3), prevention changes (Q4)."""
-    answers = weekly_answers(_week(year, week), viewable_products(request.user))
-
-    def local(moment: Any) -> str:
-        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-    rows: list[dict[str, str]] = []
-    for group in answers.failures:
-        flaky = {r.pk for r in group.flaky}
-        for result in group.failures:
-            rows.append(
-                {
-                    "question": _("Q1 failure"),
-                    "product": group.product.slug,
-                    "gate": group.gate.key,
-                    "release": result.release.version,
-                    "what": result.summary,
-                    "when": local(result.observed_at),
-                    "state": _("%(status)s (flaky)") % {"status": result.status}
-                    if result.pk in flaky
-                    else result.status,
-                }
-            )
-    for waiver in answers.waivers:
-        rows.append(
-            {
-                "question": _("Q1 waiver"),
-                "product": waiver.release.product.slug,
-                "gate": waiver.gate.key,
-                "release": waiver.release.version,
-                "what": waiver.reason,
-                "who": waiver.decided_by.get_username() if waiver.decided_by else "",
-                "when": local(waiver.decided_at),
-                "state": waiver.state,
-            }
-        )
-    for label, items in (
-        (_("Q2 action"), answers.actions),
-        (_("Q4 prevention done"), answers.prevention_done),
-        (_("Q4 prevention open"), answers.prevention_open),
-    ):
-        for item in items:
-            rows.append(
-                {
-                    "question": label,
-                    "product": item.product.slug if item.product else "",
-                    "gate": item.gate.key if item.gate else "",
-                    "what": item.title,
-                    "who": item.owner.get_username() if item.owner else "",
-                    "when": item.due_on.isoformat() if item.due_on else "",
-                    "state": _("overdue") if item in answers.overdue else item.state,
-                }
-            )
-    for row in answers.readiness:
-        rehearsal, rollback = row.last_rehearsal, row.last_rollback
-        rows.append(
-            {
-                "question": _("Q3 rollback rehearsal"),
-                "product": row.product.slug,
-                "when": rehearsal.performed_on.isoformat() if rehearsal else "",
-                "state": rehearsal.outcome if rehearsal else _("none on record"),
-                "minutes": str(rehearsal.minutes) if rehearsal else "",
-                "target": str(row.product.rollback_target_minutes),
-            }
-        )
-        if rollback:
-            rows.append(
-                {
-                    "question": _("Q3 real rollback"),
-                    "product": row.product.slug,
-                    "release": rollback.release.version,
-                    "what": rollback.notes,
-                    "when": local(rollback.rolled_back_at),
-                    "minutes": str(rollback.minutes),
-                    "target": str(row.product.rollback_target_minutes),
-                }
-            )
-    full = [{field: row.get(field, "") for field in CSV_FIELDS} for row in rows]
-    return csv_download(full, CSV_FIELDS, f"weekly-review-{answers.week.label}.csv")
+    return render(
+        request,
+        "reviews/trends.html",
+        {"week": current, "trends": data, "charts": _charts(data), "hotfix_days": HOTFIX_DAYS},
+    )

@@ -4,10 +4,9 @@
 # With DATABASE_URL / REDIS_URL set: PostgreSQL and Redis, same processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DEBUG="${DEBUG:-1}"
-export GONOGO_BIND="${GONOGO_BIND:-${HOST:-127.0.0.1}:${PORT:-8000}}"
-# Links in alerts, and the demo Prometheus the seed points the demo products at.
-export GONOGO_BASE_URL="${GONOGO_BASE_URL:-http://${GONOGO_BIND}}"
+# DEBUG on unless set, GONOGO_BIND, GONOGO_BASE_URL: the same as `make manage` (scripts/manage.sh).
+# shellcheck source=scripts/local-env.sh
+source scripts/local-env.sh
 PY=.venv/bin/python
 
 if [ -n "${MIGRATE_DATABASE_URL:-}" ]; then

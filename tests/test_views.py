@@ -68,12 +68,15 @@ def release_kwargs(w: Any) -> dict[str, str]:
 
 # url name → (method, URL kwargs, POST data, roles that may use it). "stream" is an SSE GET.
 PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
+    "accounts:preferences": ("get", lambda w: {}, None, VIEWERS),
+    "accounts:time_zone_update": ("post", lambda w: {}, lambda w: {"time_zone": "Asia/Seoul"}, VIEWERS),
     "board:dashboard": ("get", lambda w: {}, None, VIEWERS),
     "board:release_board": ("get", release_kwargs, None, VIEWERS),
     "board:meeting": ("get", release_kwargs, None, VIEWERS),
     "board:meeting_minutes": ("get", release_kwargs, None, VIEWERS),
     "board:release_events": ("stream", lambda w: {"release_id": w.release.pk}, None, VIEWERS),
     "board:dashboard_events": ("stream", lambda w: {}, None, VIEWERS),
+    "board:review_events": ("stream", lambda w: {}, None, VIEWERS),
     "board:signoff_create": ("post", release_kwargs, lambda w: {"role": "qa", "vote": "go"}, SIGNS_AS_QA),
     "board:release_decide": (
         "post",
@@ -81,6 +84,8 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
         lambda w: {"outcome": "no_go", "rationale": "Not yet"},
         may(C.DECIDE),
     ),
+    # A draft becomes a candidate: a PM/PO, or the release's owner (tests/board/test_promote.py).
+    "board:release_promote": ("post", release_kwargs, lambda w: {}, may(C.PROMOTE)),
     "board:meeting_start": ("post", release_kwargs, lambda w: {}, may(C.RUN_MEETING)),
     "board:meeting_update": (
         "post",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.db import models
 from django.utils.html import format_html
 
 from accounts.models import Role
+from board.fixes import fix_links
+from board.promote import Promotion, promotion_for
 from board.verdict import Blocker
 from checklists.models import DefectState, ItemState, Severity
 from core.status import STATUS
@@ -43,18 +47,34 @@ def blocker_anchor_id(blocker: Blocker) -> str:
 register.filter("blocker_anchor", blocker_anchor_id)
 
 
+@register.simple_tag(takes_context=True)
+def blocker_links(context: template.Context, board: Any) -> list[dict[str, Any]]:
+    """`{% blocker_links board as blockers %}`: each blocker with where it is fixed and,
+    when the viewer may not fix it, who may (board.fixes)."""
+    request = context.get("request")
+    return fix_links(board, getattr(request, "user", None))
+
+
+@register.simple_tag(takes_context=True)
+def promotion(context: template.Context, release: Any) -> Promotion | None:
+    """`{% promotion release as promo %}`: a draft's "make it a candidate" for the viewer."""
+    request = context.get("request")
+    return promotion_for(release, getattr(request, "user", None))
+
+
 def _labels(choices: type[models.TextChoices]) -> dict[str, object]:
     return {value: label for value, label in choices.choices}
 
 
 # Choice labels by value: cheaper than get_FOO_display(), which rebuilds its lookup each call.
-LABELS = {
+LABELS: dict[str, dict[str, object]] = {
     "role": _labels(Role),
     "release_state": _labels(ReleaseState),
     "source": _labels(ResultSource),
     "severity": _labels(Severity),
     "waiver_state": _labels(WaiverState),
-    "item_state": _labels(ItemState),
+    # An item's outcome in the words of its chip: "open" is "Not checked" everywhere.
+    "item_state": {value: STATUS[value][1] for value in ItemState.values},
     "defect_state": _labels(DefectState),
 }
 

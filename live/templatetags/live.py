@@ -14,11 +14,11 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from live.services import DASHBOARD_PANELS, RELEASE_PANELS
+from live.services import DASHBOARD_PANELS, RELEASE_PANELS, REVIEW_PANELS
 
 register = template.Library()
 
-PANELS = RELEASE_PANELS | frozenset(DASHBOARD_PANELS)
+PANELS = RELEASE_PANELS | frozenset(DASHBOARD_PANELS) | REVIEW_PANELS
 PANEL_EVENT = "panel-{}"  # static/js/live.js sends it
 
 

@@ -27,6 +27,7 @@ DOCUMENTED: dict[Role, set[Capability]] = {
         C.SIGN_OFF,
         C.DECIDE,
         C.CANCEL,
+        C.PROMOTE,
         C.RUN_MEETING,
         C.APPROVE_WAIVER,
         C.REVOKE_WAIVER,

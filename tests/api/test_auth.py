@@ -15,6 +15,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from board.lifecycle import release_create
+
 RELEASE = {"product": "ios-app", "version": "2.4.0"}
 
 # url name → (method, URL kwargs, body, scope)
@@ -30,6 +32,8 @@ API_ENDPOINTS: dict[str, tuple[str, dict[str, str], dict[str, Any] | None, str]]
     "api:release_verdict": ("get", RELEASE, None, "verdict"),
     "api:release_health": ("post", RELEASE, {"error_rate": 0.001}, "metrics"),
     "api:release_defects": ("post", RELEASE, {"title": "Crash", "severity": "minor"}, "results"),
+    # A draft (made by the test below): tests/api/test_promote.py.
+    "api:release_promote": ("post", {"product": "ios-app", "version": "2.5.0"}, {}, "results"),
 }
 OPEN_ENDPOINTS = {"api:openapi", "api:webhook_github", "api:webhook_gitlab", "healthz", "readyz"}
 
@@ -45,6 +49,8 @@ def call(client: Client, name: str, token: str | None) -> Any:
 
 @pytest.mark.parametrize("name", sorted(API_ENDPOINTS))
 def test_token_and_scope_checked(client: Client, ci_world: Any, name: str) -> None:
+    if name == "api:release_promote":
+        release_create(product=ci_world.product, version="2.5.0", build=1300, commit="a" * 40)
     scope = API_ENDPOINTS[name][3]
     others = [s for s in ("results", "verdict", "metrics") if s != scope]
     refusals = {

@@ -54,7 +54,7 @@ def test_the_same_values_again_are_simply_unchanged(client: Client, ci_world: An
 
 
 def test_qa_can_still_resolve_it_in_the_app(ci_world: Any, qa_defect: Defect, qa: Any) -> None:
-    defect_resolve(defect=qa_defect, actor=qa)
+    defect_resolve(defect=qa_defect, actor=qa, resolution="Fixed in build 1241")
     assert "critical_defect_open" not in blockers(ci_world)
 
 
@@ -70,9 +70,8 @@ def test_a_tracker_changes_only_what_it_reported(client: Client, ci_world: Any) 
     assert (refused.status_code, refused.json()["code"]) == (403, "defect_reported_by_another")
     assert "token:ci" in refused.json()["detail"]
     assert "critical_defect_open" in blockers(ci_world)
-    resolved = post(
-        client, jira, {"title": "Crash", "severity": "critical", "tracker_url": LINK, "state": "resolved"}
-    )
+    body = {"title": "Crash", "severity": "critical", "tracker_url": LINK, "state": "resolved"}
+    resolved = post(client, jira, {**body, "resolution": "Duplicate of IOS-811"})
     assert (resolved.status_code, resolved.json()["outcome"]) == (200, "resolved")
 
 

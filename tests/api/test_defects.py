@@ -35,12 +35,17 @@ def test_tracker_opens_then_resolves_a_critical_defect(client: Client, ci_world:
     again = post(client, token, {"title": "Crash on login", "severity": "critical", "tracker_url": link})
     assert (again.status_code, again.json()["outcome"]) == (200, "unchanged")
     assert Defect.objects.count() == 1
-    resolved = post(
-        client, token, {"title": "x", "severity": "critical", "tracker_url": link, "state": "resolved"}
-    )
+    body = {"title": "x", "severity": "critical", "tracker_url": link, "state": "resolved"}
+    silent = post(client, token, body)  # a critical defect is not resolved without a word
+    assert (silent.status_code, silent.json()["code"]) == (400, "resolution_required"), silent.content
+    assert "critical_defect_open" in blockers(ci_world)
+    resolved = post(client, token, {**body, "resolution": "Fixed in build 1241"})
     assert (resolved.status_code, resolved.json()["state"]) == (200, "resolved")
+    assert resolved.json()["resolution"] == "Fixed in build 1241"
     assert "critical_defect_open" not in blockers(ci_world)
-    assert AuditEvent.objects.filter(action="defect.resolve", actor_label="token:ci").exists()
+    event = AuditEvent.objects.get(action="defect.resolve", actor_label="token:ci")
+    assert event.after["resolution"] == "Fixed in build 1241"
+    assert Defect.objects.get().resolved_via == "token:ci"
     reopened = post(
         client, token, {"title": "x", "severity": "critical", "tracker_url": link, "state": "open"}
     )

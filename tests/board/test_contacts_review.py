@@ -105,7 +105,7 @@ def test_a_stale_contact_blocks_the_release_and_links_to_the_product_page(
     OnCallContact.objects.filter(product=world.product, role="devops").update(reviewed_on=stale)
     board = release_board(world.release)
     assert [b.code for b in board.verdict.blockers] == ["oncall_not_reviewed"]
-    oncall = reverse("board:product_page", kwargs={"slug": world.product.slug}) + "#oncall"
+    oncall = reverse("board:product_page", kwargs={"slug": world.product.slug}) + "#oncall-devops"
     assert board.blocker_items[0]["href"] == oncall and board.blocker_items[0]["anchor"] == "operations"
     client.force_login(world.pm)
     page = client.get(
@@ -134,7 +134,7 @@ def test_runbook_and_rehearsal_blockers_link_to_their_sections(make_user: Any, c
     items = {b["code"]: b for b in release_board(world.release).blocker_items}
     page = reverse("board:product_page", kwargs={"slug": world.product.slug})
     assert items["runbook_missing"]["href"] == f"{page}#runbook"
-    assert items["oncall_missing"]["href"] == f"{page}#oncall"
+    assert items["oncall_missing"]["href"] == f"{page}#oncall-qa"
     assert items["rollback_rehearsal_missing"]["href"] == f"{page}#rehearsals"
     gate = next(b for b in items.values() if b["code"].startswith("gate_"))
     assert gate["href"] == f"#{gate['anchor']}"  # on the board itself

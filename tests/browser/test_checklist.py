@@ -82,9 +82,9 @@ def test_keyboard_ticking_and_a_critical_defect_block_the_board_live(
     screenshot(qa, "checklist-en")
     screenshot(pm, "board-blocked-by-defect-en")
 
-    qa.locator("#defects tr", has_text="App crashes at checkout").get_by_role(
-        "button", name="Resolve"
-    ).click()
+    row = qa.locator("#defects tr", has_text="App crashes at checkout")
+    row.locator("input[name=resolution]").fill("Fixed in build 1241.")  # required: it was critical
+    row.get_by_role("button", name="Resolve").click()
     expect(pm.locator(BLOCKER)).to_have_count(0, timeout=5000)
     assert not qa.console_errors and not pm.console_errors, (qa.console_errors, pm.console_errors)
 

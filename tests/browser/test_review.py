@@ -36,7 +36,7 @@ def test_weekly_review(asgi_server: str, browser: Browser, make_user: Any) -> No
     expect(pm.locator("#q1")).to_contain_text("Contract tests")
 
     pm.locator("#q1 tr", has_text="Contract tests").get_by_role("button", name="Create action item").click()
-    item = ActionItem.objects.get(gate__key="contract")
+    item = ActionItem.objects.get(gate__key="contract", failure__release=release)
     row = pm.locator(f"#action-{item.pk}")
     expect(row).to_contain_text("Contract tests")
     row.locator("select[name=owner]").select_option("backend")

@@ -23,6 +23,7 @@ from checklists.evidence import programme_evidence_tick
 from checklists.models import Checklist, ChecklistItem, ChecklistTemplate, Evidence, TemplateItem
 from checklists.services import checklist_item_tick, programme_checklist_ensure
 from core.errors import RuleViolation
+from core.when import when_text
 from notifications.models import Channel
 from notifications.signals import channel_test_delivered
 from operations.services import rehearsal_record
@@ -181,7 +182,7 @@ def test_a_delivered_send_test_ticks_alert_channel_works(people: Any) -> None:
     at = timezone.now() - timedelta(minutes=3)
     channel_test_delivered.send(sender=Channel, channel=channel, delivery=None, by=people.devops, at=at)
     check = item("Alert channel works")
-    when = timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+    when = when_text(at)  # "2026-12-01 16:05 UTC": times say their zone
     assert (check.state, check.ticked_by) == ("passed", people.devops)
     assert check.note == f"test alert delivered to ops-slack at {when}, sent by devops"
     channel_test_delivered.send(

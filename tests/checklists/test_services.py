@@ -188,11 +188,12 @@ def test_qa_and_leads_record_resolve_and_reopen_defects(release: Release, role: 
         "",
         item,
     )
-    resolved = defect_resolve(defect=defect, actor=actor)
+    resolved = defect_resolve(defect=defect, actor=actor, resolution=" Fixed in build 1241 ")
     assert (resolved.state, resolved.resolved_by) == (DefectState.RESOLVED, actor)
-    assert resolved.resolved_at is not None
+    assert resolved.resolved_at is not None and resolved.resolution == "Fixed in build 1241"
     reopened = defect_reopen(defect=defect, actor=actor)
     assert (reopened.state, reopened.resolved_by, reopened.resolved_at) == (DefectState.OPEN, None, None)
+    assert reopened.resolution == ""  # the trail keeps it
     events = list(AuditEvent.objects.filter(object_id=str(defect.pk)).order_by("id"))
     assert [(e.action, e.actor, e.release_id) for e in events] == [
         ("defect.report", actor, release.pk),
@@ -200,8 +201,29 @@ def test_qa_and_leads_record_resolve_and_reopen_defects(release: Release, role: 
         ("defect.reopen", actor, release.pk),
     ]
     assert events[0].after == {"title": "Login crashes", "severity": "critical"}
-    assert (events[1].before, events[1].after) == ({"state": "open"}, {"state": "resolved"})
-    assert (events[2].before, events[2].after) == ({"state": "resolved"}, {"state": "open"})
+    resolution = {"resolution": "Fixed in build 1241"}
+    assert (events[1].before, events[1].after) == ({"state": "open"}, {"state": "resolved", **resolution})
+    assert (events[2].before, events[2].after) == ({"state": "resolved", **resolution}, {"state": "open"})
+
+
+@pytest.mark.parametrize("resolution", ["", "   "])
+def test_a_critical_defect_is_resolved_only_with_how(release: Release, qa: Any, resolution: str) -> None:
+    """One click and no word is not enough for what blocks Go: the resolution is asked
+    for (a system's too), and nothing changes without it. A minor one may go without."""
+    critical = defect_report(release=release, title="Crash", severity="critical", actor=qa)
+    for actor, label in ((qa, ""), (None, "token:jira")):
+        with pytest.raises(RuleViolation) as refused:
+            defect_resolve(defect=critical, actor=actor, actor_label=label, resolution=resolution)
+        assert (refused.value.code, refused.value.field) == ("resolution_required", "resolution")
+        assert "critical" in refused.value.message
+    critical.refresh_from_db()
+    assert (critical.state, critical.resolved_by, critical.resolution) == (DefectState.OPEN, None, "")
+    assert not AuditEvent.objects.filter(action="defect.resolve").exists()
+    minor = defect_report(release=release, title="Typo", severity="minor", actor=qa)
+    assert defect_resolve(defect=minor, actor=qa, resolution=resolution).state == DefectState.RESOLVED
+    with pytest.raises(RuleViolation) as too_long:
+        defect_resolve(defect=critical, actor=qa, resolution="x" * 2001)
+    assert too_long.value.code == "resolution_too_long"
 
 
 def test_others_may_not_touch_defects(release: Release) -> None:
@@ -228,6 +250,7 @@ def test_a_system_reports_under_its_own_name(release: Release) -> None:
     assert (defect.reported_by, defect.reported_via) == (None, "token:jira")
     resolved = defect_resolve(defect=defect, actor=None, actor_label="token:jira")
     assert resolved.resolved_by is None and resolved.resolved_at is not None
+    assert resolved.resolved_via == "token:jira"
     labels = AuditEvent.objects.filter(object_id=str(defect.pk)).values_list("actor_label", flat=True)
     assert set(labels) == {"token:jira"}
 

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Role
+from audit.models import AuditEvent
 from board.selectors import release_board
 from checklists.models import ChecklistItem, Defect, TemplateItem
 from checklists.services import checklist_item_tick
@@ -119,11 +120,25 @@ def test_failed_item_asks_for_a_defect_and_a_critical_one_blocks(client: Client,
     defect = Defect.objects.get()
     assert (defect.checklist_item, defect.severity, defect.reported_by) == (item, "critical", world.qa)
     assert "critical_defect_open" in {b.code for b in release_board(world.release).verdict.blockers}
+    page = client.get(reverse("checklists:checklist", kwargs=world.kwargs)).content.decode()
+    form = page.split(f'id="defect-{defect.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert 'name="resolution"' in form and " required" in form  # asked for, in the browser too
+    url = reverse("checklists:defect_resolve", kwargs={"pk": defect.pk})
+    one_click = client.post(url, headers={**HX, "HX-Target": "defects"})
+    assert one_click.status_code == 400
+    assert "Say how this critical defect was resolved" in one_click.content.decode()
+    assert "critical_defect_open" in {b.code for b in release_board(world.release).verdict.blockers}
     resolve = client.post(
-        reverse("checklists:defect_resolve", kwargs={"pk": defect.pk}), headers={**HX, "HX-Target": "defects"}
+        url, {"resolution": "Fixed in build 1241: null check"}, headers={**HX, "HX-Target": "defects"}
     )
     assert resolve.status_code == 200
     assert "critical_defect_open" not in {b.code for b in release_board(world.release).verdict.blockers}
+    row = resolve.content.decode().split(f'id="defect-{defect.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "“Fixed in build 1241: null check”" in row and world.qa.username in row  # how, who
+    defect.refresh_from_db()
+    assert (defect.resolution, defect.resolved_by) == ("Fixed in build 1241: null check", world.qa)
+    event = AuditEvent.objects.get(action="defect.resolve")
+    assert (event.actor, event.after["resolution"]) == (world.qa, "Fixed in build 1241: null check")
 
 
 def test_undo_my_last_tick(client: Client, world: Any) -> None:
@@ -173,12 +188,15 @@ def test_regression_report_markdown_and_csv(client: Client, world: Any) -> None:
     )
     rows = list(csv.DictReader(io.StringIO(raw)))
     assert len(rows) == len(world.items)
-    first = next(r for r in rows if r["item"] == item.title)
-    assert (first["outcome"], first["by"], first["defects"]) == (
-        "failed",
+    # The page's words, in the viewer's language (tests/test_korean.py: in Korean).
+    first = next(r for r in rows if r["Item"] == item.title)
+    assert (first["Core"], first["Outcome"], first["By"], first["Defects"]) == (
+        "yes",
+        "Failed",
         world.qa.username,
-        "critical: Login crashes (open)",
+        "Critical: Login crashes (Open)",
     )
+    assert next(r for r in rows if r["Item"] != item.title)["Outcome"] == "Not checked"
 
 
 def test_template_edits_do_not_rewrite_the_copy_until_applied(client: Client, world: Any) -> None:

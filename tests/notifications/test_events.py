@@ -88,7 +88,7 @@ def test_a_critical_defect_reported_reopened_or_raised(make_user: Any, queued: Q
         actor=world.qa,
         tracker_url="https://bugs.example.com/1",
     )
-    defect_resolve(defect=critical, actor=world.qa)
+    defect_resolve(defect=critical, actor=world.qa, resolution="Fixed in build 11.")
     defect_reopen(defect=critical, actor=world.qa)
     defect_sync(
         release=world.release,

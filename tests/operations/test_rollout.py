@@ -193,7 +193,7 @@ def test_smoke_results_during_the_rollout_leave_the_go_standing(make_user: Any) 
 
 def test_past_the_first_stage_only_with_the_smoke_gates_passed(make_user: Any) -> None:
     w, smoke, devops = rolling_out_with_a_smoke_gate(make_user)
-    with pytest.raises(Conflict, match=r"“Smoke” after deploy has not passed yet\."):
+    with pytest.raises(Conflict, match=r"“Smoke” has not passed yet: the rollout advances once it has\."):
         release_rollout_advance(release=w.release, actor=devops)
     assert Release.objects.get(pk=w.release.pk).rollout_percent == 1
     gate_result_record(release=w.release, gate=smoke, status="passed", run_id="smoke-1")

@@ -101,8 +101,11 @@ def make_ready(world: World) -> None:
 
 
 def sign_all(world: World) -> None:
-    signoff_record(release=world.release, role=Role.QA, vote="go", actor=world.qa)
-    signoff_record(release=world.release, role=Role.BACKEND_LEAD, vote="go", actor=world.lead)
+    # A test's world may sign while a gate fails (a waiver, a state machine): knowingly.
+    signoff_record(release=world.release, role=Role.QA, vote="go", actor=world.qa, confirm_failing=True)
+    signoff_record(
+        release=world.release, role=Role.BACKEND_LEAD, vote="go", actor=world.lead, confirm_failing=True
+    )
 
 
 def healthy(release: Release) -> None:

@@ -1,6 +1,7 @@
-"""Who may change the weekly review (issue 11, item 9): its notes are written, the review
-ended and its timer run only by a PM/PO or by its attendees who hold a role. Anyone with
-a role may read it."""
+"""Who may change the weekly review (issue 11, item 9): its notes are written and the
+review ended only by a PM/PO or by its attendees who hold a role; its shared timer is run
+only by a PM/PO or the review's facilitator (issue 15, item 6). Anyone with a role may
+read it."""
 
 from __future__ import annotations
 
@@ -63,12 +64,12 @@ def test_attendees_with_a_role_edit_and_end_it_others_do_not(world: Any, make_us
     review = WeeklyReview.objects.get()
     assert (review.notes["q1"], review.ended_at, review.timer_started_at) == ("start", None, None)
 
-    qa = as_user(world.qa)  # an attendee who holds a role
-    assert qa.post(timer).status_code == 302
+    qa = as_user(world.qa)  # an attendee who holds a role: writes notes, ends it...
+    assert qa.post(timer).status_code == 403  # ...but does not restart everyone's clock
     assert qa.post(save, {"attendees": review.attendees, "q1": "QA's notes", "end": "1"}).status_code == 302
     review.refresh_from_db()
     assert review.notes["q1"] == "QA's notes" and review.ended_at is not None
-    assert review.timer_started_at is not None
+    assert review.timer_started_at is None
 
 
 def test_an_attendee_whose_role_was_taken_away_no_longer_edits(world: Any) -> None:
