@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -124,4 +124,7 @@ def time_zone_update(request: HtmxHttpRequest) -> HttpResponse:
     except RuleViolation as refusal:
         return _preferences_page(request, error=refusal.message, status=400)
     messages.success(request, _("Times are now shown in %(zone)s.") % {"zone": zone.strip()})
-    return redirect(_safe_next(request) or "accounts:preferences")
+    back = _safe_next(request)
+    if back.startswith("/") and not back.startswith("//"):  # a path of this site, never a URL name
+        return HttpResponseRedirect(back)
+    return redirect("accounts:preferences")

@@ -123,13 +123,11 @@ def release_promote_view(request: ApiRequest, product: str, version: str) -> Htt
             "Some fields need fixing.",
             errors=[{"field": "commit", "message": "A git commit hash: 7 to 64 hexadecimal characters."}],
         )
-    had_commit = bool(release.commit_sha)
+    # CI results that waited for its new commit apply now: the inbox hears
+    # `release_commit_set` (integrations/apps.py), as it does for the board's promotion.
     release = release_promote(
         release=release, commit=commit or "", actor_label=f"token:{request.api_token.name}"
     )
-    if not had_commit:
-        # CI results that waited for its new commit apply now.
-        deliveries_replay_schedule(release=release)
     return JsonResponse(_release_json(request, release_board(release)), status=200)
 
 

@@ -34,7 +34,7 @@ from core.when import when_text
 FAILING = frozenset({"failed", "error", "skipped"})
 BAD_TICKS = frozenset({"failed", "blocked"})
 # The audit actions that are bad news when they say so (read by `board.selectors`).
-NEWS_ACTIONS = ("defect.reopen", "checklist_item.tick", "checklist_item.undo")
+NEWS_ACTIONS = ("defect.reopen", "defect.update", "checklist_item.tick", "checklist_item.undo")
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def signoff_stale_reason(
     no longer stands, or None when it does. The build or commit first, else the earliest
     news since that concerns the role."""
     before_build = signed_on.get("build_number")
-    if before_build is not None and before_build != build_number:
+    if before_build != build_number:  # a snapshot without a build cannot say it was this one
         return StaleReason("build", (("before", str(before_build)), ("after", str(build_number))))
     before_commit = signed_on.get("commit_sha")
     if before_commit is not None and before_commit != commit_sha:
@@ -142,7 +142,9 @@ def release_news(
             )
     for waiver in waivers:
         gate = by_id.get(waiver.gate_id)
-        if gate is None or not getattr(waiver, "is_current", True) or waiver.decided_at is None:
+        if gate is None or not gate.owner_role or not getattr(waiver, "is_current", True):
+            continue  # (a gate owned by no role: a waiver on it is no signer's news)
+        if waiver.decided_at is None:
             continue
         name = ("gate", gate.name)
         if waiver.state in ("approved", "revoked"):
@@ -167,6 +169,11 @@ def release_news(
         oid = str(event.object_id)
         if event.action == "defect.reopen" and oid in defect_titles:
             news.append(News("defect_reopened", event.at, (("title", defect_titles[oid]), _at(event.at))))
+        elif event.action == "defect.update" and oid in defect_titles:
+            # A tracker raised it to critical: as bad as a critical defect reported then.
+            was, now = (event.before or {}).get("severity"), (event.after or {}).get("severity")
+            if was != "critical" and now == "critical":
+                news.append(News("defect_critical", event.at, (("title", defect_titles[oid]), _at(event.at))))
         elif event.action in ("checklist_item.tick", "checklist_item.undo") and oid in core_titles:
             after = (event.after or {}).get("state")
             before = (event.before or {}).get("state")

@@ -98,6 +98,7 @@ async def coalesced(
                 if pending:
                     await asyncio.sleep(max(0.0, last_sent + window - loop.time()))
                     yield tuple(pending)
+                await task  # re-raises what ended the bus (a Redis error), once the last state went
                 return
             if item is None:
                 if not pending:

@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = _("CI integrations")
+
+    def ready(self) -> None:
+        from releases.events import release_commit_set
+
+        from .inbox import deliveries_replay_schedule
+
+        def replay(sender: object, release: object, **kwargs: object) -> None:
+            deliveries_replay_schedule(release=release)  # type: ignore[arg-type]
+
+        release_commit_set.connect(replay, weak=False, dispatch_uid="integrations.replay_on_commit_set")

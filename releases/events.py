@@ -36,6 +36,11 @@ EVENTS = (
 # send(sender=<event name>, product=Product | None, release=Release | None, data=dict, actor=User | None)
 release_event = Signal()
 
+# send(sender=Release, release=Release): a release took the commit it lacked (a draft
+# promoted with its commit). CI results that waited for that commit apply now: the inbox
+# (integrations) listens, whichever interface promoted it.
+release_commit_set = Signal()
+
 
 def event_emit(
     event: str,

@@ -24,6 +24,7 @@ from audit.services import audit_record
 from core.errors import Conflict, NotAllowed, RuleViolation
 from live.services import live_notify
 
+from .events import release_commit_set
 from .models import NEW_BUILD_STATES, RELEASE_TRANSITIONS, Product, Release, ReleaseState, same_commit
 
 # semver.org's regular expression (2.0.0), without a leading "v".
@@ -319,6 +320,7 @@ def release_promote(
             after=_snapshot(release),
             release_id=release.pk,
         )
+        release_commit_set.send(sender=Release, release=release)
     transition(
         release, ReleaseState.CANDIDATE, actor=actor, actor_label=actor_label, action="release.promote"
     )

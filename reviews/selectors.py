@@ -248,7 +248,7 @@ def weekly_answers(week: Week, products: list[Product]) -> WeeklyAnswers:
         halts=_halts(start, end, products),
         rollbacks=list(
             Rollback.objects.filter(product__in=products, rolled_back_at__gte=start, rolled_back_at__lt=end)
-            .select_related("release__product")
+            .select_related("release__product", "product")
             .order_by("rolled_back_at", "id")
         ),
     )

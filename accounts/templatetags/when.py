@@ -18,6 +18,7 @@ from django import template
 from django.conf import settings
 from django.template import TemplateSyntaxError
 
+from accounts.capabilities import Capability, can
 from core.when import FORMATS, active_zone_label, ago_text, when_text
 
 register = template.Library()
@@ -61,8 +62,12 @@ def time_zone_offer(context: template.Context) -> dict[str, Any]:
     shows, filled with the browser's zone, when that differs from the server's."""
     request = context.get("request")
     user = getattr(request, "user", None)
+    # Only for someone who may use the preferences (a role somewhere): the save is theirs.
     show = bool(
-        user is not None and user.is_authenticated and getattr(request, "time_zone_saved", None) == ""
+        user is not None
+        and user.is_authenticated
+        and getattr(request, "time_zone_saved", None) == ""
+        and can(user, Capability.VIEW)
     )
     return {
         "show": show,

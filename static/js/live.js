@@ -6,7 +6,8 @@
 // itself (hx-trigger, from the live_panel template tag: live/templatetags/live.py). Every
 // panel is asked when the stream is back after a drop, while it is down (every 10
 // seconds), and when a hidden tab (whose stream is closed) is shown again. A stream the
-// server ends with `signed-out` reloads the page onto the login form.
+// server ends with `signed-out` reloads the page onto the login form. A panel someone is
+// typing in waits until the focus leaves it: a refresh never throws typed words away.
 (function () {
   "use strict";
   var POLL_MS = 10000;
@@ -15,11 +16,34 @@
 
   function connector() { return document.getElementById("live"); }
 
+  var TYPING = /^(TEXTAREA|SELECT)$/;
+  var NOT_TYPED = /^(submit|button|reset|hidden|checkbox|radio)$/;
+
+  function typingIn(el) {
+    var active = document.activeElement;
+    if (!active || active === document.body || !el.contains(active)) { return false; }
+    return TYPING.test(active.tagName) || (active.tagName === "INPUT" && !NOT_TYPED.test(active.type));
+  }
+
   function refresh(names) {
     names.forEach(function (name) {
       name = name.trim();
       var el = name && document.getElementById(name);
       if (!el || !el.hasAttribute("data-live-panel")) { return; }
+      if (typingIn(el)) {
+        // Someone is typing in this panel (a rationale, a new action item): a refresh now
+        // would throw their words away. It refreshes once the focus leaves the panel.
+        if (!el.dataset.livePending) {
+          el.dataset.livePending = "1";
+          el.addEventListener("focusout", function later(evt) {
+            if (evt.relatedTarget && el.contains(evt.relatedTarget)) { return; }
+            el.removeEventListener("focusout", later);
+            delete el.dataset.livePending;
+            window.setTimeout(function () { refresh([name]); }, 0);
+          });
+        }
+        return;
+      }
       if (el.classList.contains("htmx-request")) {
         // The refresh in flight may have read before this change, and htmx drops a request
         // queued on a panel its answer replaces: ask again once it has landed.

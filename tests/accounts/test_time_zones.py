@@ -197,6 +197,18 @@ def test_next_elsewhere_is_not_followed(make_user: Any) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("given", ["foo", "admin:index", "//elsewhere.example/x", ""])
+def test_a_next_that_is_not_a_path_of_this_site_lands_on_the_preferences(make_user: Any, given: str) -> None:
+    user = make_user(Role.PM)
+    client, token = csrf_client(user)
+    response = client.post(
+        reverse("accounts:time_zone_update"),
+        {"time_zone": "Asia/Seoul", "next": given, "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:preferences")
+
+
+@pytest.mark.django_db
 def test_the_offer_is_on_the_page_until_a_zone_is_chosen(make_user: Any, client: Client) -> None:
     user = make_user(Role.QA)
     client.force_login(user)

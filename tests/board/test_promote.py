@@ -169,3 +169,23 @@ def test_the_admin_action_uses_the_same_rules(make_user: Any, client: Client) ->
     assert escape(f"Release {world.product.slug} 1.2.0: Build 21 has no commit yet") in text
     assert Release.objects.get(pk=ready.pk).state == ReleaseState.CANDIDATE
     assert Release.objects.get(pk=bare.pk).state == ReleaseState.DRAFT
+
+
+def test_promoting_with_the_commit_replays_the_ci_results_that_waited_for_it(
+    make_user: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Whichever interface promotes (board, admin, API), the inbox hears the new commit."""
+    from integrations import tasks
+
+    replayed: list[int] = []
+    monkeypatch.setattr(tasks.deliveries_replay_task, "delay", replayed.append)
+    world = build_world(make_user)
+    release = draft(world)
+    with django_capture_on_commit_callbacks(execute=True):
+        release_promote(release=release, actor=world.pm, commit=COMMIT)
+    assert replayed == [release.pk]
+    other = draft(world, commit=COMMIT.replace("b", "c"), version="1.2.0", build=21)
+    replayed.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        release_promote(release=other, actor=world.pm)  # it had its commit: nothing waited
+    assert replayed == []

@@ -20,7 +20,7 @@ from board.dashboard import release_boards
 from board.decisions import signoff_record
 from board.selectors import ReleaseBoard, release_board
 from board.staleness import News, signoff_stale_reason
-from checklists.defects import defect_reopen, defect_report, defect_resolve
+from checklists.defects import defect_reopen, defect_report, defect_resolve, defect_sync
 from checklists.models import ChecklistItem, Defect
 from checklists.services import checklist_item_tick
 from gates.models import Gate, Waiver
@@ -129,6 +129,9 @@ def _waiver(world: World, gate: Gate, actor: Any) -> Waiver:
     )
 
 
+TRACKED = "https://tracker.example.com/T-1"
+
+
 def set_scene(make_user: Callable[..., Any]) -> Scene:
     world = build_world(make_user, gates=3, core_items=3, ready=False)
     mobile: Gate = GateFactory(
@@ -148,6 +151,9 @@ def set_scene(make_user: Callable[..., Any]) -> Scene:
     defect_report(release=world.release, title="Slow list", severity="major", actor=world.qa)
     old = defect_report(release=world.release, title="Old crash", severity="critical", actor=world.qa)
     defect_resolve(defect=old, actor=world.qa, resolution="Fixed in build 9")
+    defect_sync(
+        release=world.release, title="Tracker bug", severity="major", tracker_url=TRACKED, actor_label="jira"
+    )
     signoff_record(release=world.release, role=Role.QA, vote="go", actor=world.qa, comment="Ready once green")
     signoff_record(
         release=world.release, role=Role.BACKEND_LEAD, vote="go", actor=world.lead, comment="Waiver asked"
@@ -260,6 +266,13 @@ def _core_failed(s: Scene) -> str:
     return f"“{item.title}” failed"
 
 
+def _raised_to_critical(s: Scene) -> str:
+    defect_sync(
+        release=s.release, title="Tracker bug", severity="critical", tracker_url=TRACKED, actor_label="jira"
+    )
+    return "“Tracker bug”"
+
+
 def _new_build(s: Scene) -> str:
     release_new_build(release=s.release, build=11, commit="b" * 40, actor=s.world.pm)
     s.world.refresh()
@@ -285,6 +298,7 @@ WORSENINGS = {
         (_mobile_skipped_after_passing, EVERYONE),
         (_critical_reported, EVERYONE),
         (_defect_reopened, EVERYONE),
+        (_raised_to_critical, EVERYONE),
         (_core_failed, EVERYONE),
         (_new_build, EVERYONE),
         (_own_waiver_approved, frozenset({"backend_lead"})),  # the gate's owner only

@@ -54,3 +54,21 @@ def test_heartbeats_pass_while_nothing_waits() -> None:
         yield None
 
     assert [p for _at, p in collect(quiet(), 0.25)] == [None, ("releases",), None]
+
+
+def test_a_failing_bus_is_not_swallowed() -> None:
+    async def broken() -> AsyncIterator[Event | None]:
+        yield Event("release:1", ("gates",))
+        raise ConnectionError("redis went away")
+
+    async def run() -> list[tuple[str, ...] | None]:
+        return [item async for item in coalesced(broken(), 0.05)]
+
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(asyncio.run, run())
+        try:
+            future.result()
+        except ConnectionError as exc:
+            assert "redis went away" in str(exc)
+        else:
+            raise AssertionError("the bus's error was swallowed")
