@@ -3,7 +3,9 @@
 # PostgreSQL and Redis, under the production server (gunicorn + uvicorn workers, DEBUG off),
 # and each result is reported against a baseline measured in the same run.
 # `bench/run.sh webhooks` runs only the webhook bench (bench/webhooks.py), appending its
-# section to bench/results/latest.md; `bench/run.sh sampling` the health tick's (bench/sampling.py).
+# section to bench/results/latest.md; `bench/run.sh sampling` the health tick's
+# (bench/sampling.py); `bench/run.sh history` the cost against a release's history
+# (bench/history.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -23,6 +25,9 @@ if [ "${1:-}" = webhooks ]; then  # creates and migrates gonogo_bench when missi
 fi
 if [ "${1:-}" = sampling ]; then  # the same database; no server needed (a fake Prometheus of its own)
   exec $PY bench/sampling.py
+fi
+if [ "${1:-}" = history ]; then  # the same database; no server needed
+  exec $PY bench/history.py
 fi
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
@@ -84,4 +89,6 @@ tickms=$($PY -c "print(f'{1000 * 16 / $tickrps:.1f}')")
   $PY bench/webhooks.py --no-append  # its own server on a free port, then a worker
   echo
   $PY bench/sampling.py --no-append  # one health tick for 5 and 50 products, a fake Prometheus
+  echo
+  $PY bench/history.py --no-append  # the board and the result writer at a history of 3 and 6,000
 } | tee "$out/latest.md"
