@@ -80,12 +80,16 @@ def screenshot(page: Any, name: str) -> None:
         page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
-def log_in(browser: Any, base: str, username: str, language: str = "en", width: int = 1280) -> Any:
-    """A new browser context, logged in as `username`, on the dashboard."""
+def log_in(
+    browser: Any, base: str, username: str, language: str = "en", width: int = 1280, zone: str | None = None
+) -> Any:
+    """A new browser context, logged in as `username`, on the dashboard (`zone`: the
+    browser's time zone, e.g. "Asia/Seoul"; default the machine's)."""
     context = browser.new_context(
         locale=language,
         extra_http_headers={"Accept-Language": language},
         viewport={"width": width, "height": 900},
+        **({"timezone_id": zone} if zone else {}),
     )
     context.add_init_script(
         "document.addEventListener('securitypolicyviolation', e => console.error("

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, expect
 from accounts.preferences import saved_time_zone
 from demo.seed import seed_demo
 
-from .conftest import screenshot
+from .conftest import log_in, screenshot
 
 pytestmark = pytest.mark.browser
 BOARD = "/releases/ios-app/2.4.0/"
@@ -22,20 +22,7 @@ IN_KST = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d KST$")
 
 
 def sign_in(browser: Browser, base: str, username: str, zone: str) -> Any:
-    context = browser.new_context(timezone_id=zone, locale="en", extra_http_headers={"Accept-Language": "en"})
-    context.add_init_script(
-        "document.addEventListener('securitypolicyviolation', e => console.error('CSP violation', e.violatedDirective))"
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{base}/accounts/login/?next=/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "demo")
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base}/")
-    page.console_errors = errors
-    return page
+    return log_in(browser, base, username, zone=zone)
 
 
 def test_the_browsers_zone_is_offered_once_and_the_board_follows_it(
