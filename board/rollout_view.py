@@ -16,19 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
-from operations.health import (
-    METRICS,
-    StageHealth,
-    bounds_of,
-    breach_text,
-    soak_until,
-    source_label,
-    stage_health,
-    value_text,
-)
+from operations.health import StageHealth, bounds_of, soak_until, stage_health
 from operations.models import HealthSample
 from operations.monitoring import problem_text
 from operations.rollout import advance_blocker, halted_since, resume_blocker
+from releases.health_words import METRICS, breach_text, source_label, value_text
 from releases.models import ReleaseState
 
 from .rollout import standing_of

@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef
-from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.capabilities import Capability, can
-from audit.models import AuditEvent
+from audit.marks import announce_once
 from audit.services import audit_record
 from core.errors import Conflict, NotAllowed, RuleViolation
 from core.validation import ci_link
@@ -375,44 +373,20 @@ def waivers_expiring_announce(*, now: datetime | None = None) -> list[int]:
     """Announce approved waivers that expire within 24 hours, once each: the event
     `waiver.expiring`, with the audit event `waiver.expiring` as the mark that it was."""
     now = now or timezone.now()
-    marked = AuditEvent.objects.filter(
-        action="waiver.expiring", object_type="gates.waiver", object_id=Cast(OuterRef("pk"), CharField())
-    )
-    candidates = (
-        Waiver.objects.filter(
-            state=WaiverState.APPROVED, expires_at__gt=now, expires_at__lte=now + EXPIRING_WITHIN
+
+    def announce(waiver: Waiver) -> dict[str, Any]:
+        event_emit(
+            "waiver.expiring",
+            release=waiver.release,
+            data={
+                "gate": waiver.gate.key,
+                "gate_name": waiver.gate.name,
+                "expires_at": waiver.expires_at.isoformat(),
+            },
         )
-        .exclude(Exists(marked))
-        .values_list("pk", flat=True)
-    )
-    announced = []
-    for pk in candidates:
-        with transaction.atomic():
-            waiver = (
-                Waiver.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("gate", "release__product")
-                .filter(pk=pk, state=WaiverState.APPROVED)
-                .exclude(Exists(marked))
-                .first()
-            )
-            if waiver is None:
-                continue
-            audit_record(
-                actor=None,
-                actor_label="system",
-                action="waiver.expiring",
-                obj=waiver,
-                after={"gate": waiver.gate.key, "expires_at": waiver.expires_at},
-                release_id=waiver.release_id,
-            )
-            event_emit(
-                "waiver.expiring",
-                release=waiver.release,
-                data={
-                    "gate": waiver.gate.key,
-                    "gate_name": waiver.gate.name,
-                    "expires_at": waiver.expires_at.isoformat(),
-                },
-            )
-            announced.append(waiver.pk)
-    return announced
+        return {"gate": waiver.gate.key, "expires_at": waiver.expires_at}
+
+    expiring = Waiver.objects.filter(
+        state=WaiverState.APPROVED, expires_at__gt=now, expires_at__lte=now + EXPIRING_WITHIN
+    ).select_related("gate", "release__product")
+    return announce_once(expiring, action="waiver.expiring", announce=announce)

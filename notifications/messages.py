@@ -3,8 +3,8 @@
 Each event's data (releases.events, docs/alerts.md) is turned into a title ("Rollout
 halted") and lines of detail ("error rate 9.0 % is over the bound 1.0 % — Prometheus,
 07:35"); every sender (Slack, e-mail, PagerDuty, the generic webhook's `summary`) uses
-the same words. Keys an event does not know are ignored. The metric words use the same
-message ids as the board's (operations.health), so both read the same in each language.
+the same words. Keys an event does not know are ignored. The metric words are the
+board's (releases.health_words), so both read the same in each language.
 """
 
 from __future__ import annotations
@@ -16,26 +16,12 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import translation
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from core.when import when_text
+from releases.health_words import breach_text
 
 from .models import Delivery
-
-# metric → (its words, shown as a percentage)
-METRICS: dict[str, tuple[Any, bool]] = {
-    "error_rate": (gettext_lazy("error rate"), True),
-    "p95_latency_ms": (gettext_lazy("p95 latency"), False),
-    "rate_429": (gettext_lazy("HTTP 429 rate"), True),
-    "crash_free_sessions": (gettext_lazy("crash-free sessions"), True),
-}
-SOURCES = {
-    "push": gettext_lazy("pushed by monitoring"),
-    "prometheus": gettext_lazy("Prometheus"),
-    "sentry": gettext_lazy("Sentry"),
-}
 
 
 @dataclass(frozen=True)
@@ -72,40 +58,6 @@ def moment_text(value: datetime | str | None) -> str:
     if not value:
         return "—"
     return when_text(datetime.fromisoformat(value) if isinstance(value, str) else value)
-
-
-def clock_text(value: datetime | str | None) -> str:
-    if not value:
-        return ""
-    return when_text(datetime.fromisoformat(value) if isinstance(value, str) else value, "time")
-
-
-def value_text(metric: str, value: Any) -> str:
-    """0.09 as "9.0 %" for a rate, 912 as "912 ms" for latency, in the active language."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return "—"
-    if metric in METRICS and METRICS[metric][1]:
-        percent = value * 100
-        return f"{number_format(percent, 2 if percent >= 99 else 1)} %"
-    return f"{number_format(value, 0)} ms"
-
-
-def breach_text(breach: dict[str, Any], *, source: str = "", at: Any = None) -> str:
-    """ "error rate 9.0 % is over the bound 1.0 % — Prometheus, 07:35"."""
-    metric = str(breach.get("metric", ""))
-    words = {
-        "metric": str(METRICS[metric][0]) if metric in METRICS else metric,
-        "value": value_text(metric, breach.get("value")),
-        "bound": value_text(metric, breach.get("bound")),
-    }
-    if breach.get("minimum"):
-        text = _("%(metric)s %(value)s is under the bound %(bound)s") % words
-    else:
-        text = _("%(metric)s %(value)s is over the bound %(bound)s") % words
-    where = [str(SOURCES.get(source, source))] if source else []
-    if at:
-        where.append(clock_text(at))
-    return f"{text} — {', '.join(where)}" if where else text
 
 
 def as_dict(value: Any) -> dict[str, Any]:

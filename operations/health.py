@@ -13,27 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
-from django.utils.formats import number_format
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from core.when import when_text
+from releases.health_words import METRICS
 from releases.models import Product, Release
 
 from .models import HealthSample, HealthSource
-
-# metric → (label, is a minimum, Product field of its bound, shown as a percentage)
-METRICS: dict[str, tuple[Any, bool, str, bool]] = {
-    "error_rate": (gettext_lazy("error rate"), False, "health_error_rate", True),
-    "p95_latency_ms": (gettext_lazy("p95 latency"), False, "health_p95_latency_ms", False),
-    "rate_429": (gettext_lazy("HTTP 429 rate"), False, "health_rate_429", True),
-    "crash_free_sessions": (gettext_lazy("crash-free sessions"), True, "health_crash_free_sessions", True),
-}
-SOURCE_LABELS = {
-    "push": gettext_lazy("pushed by monitoring"),
-    "prometheus": gettext_lazy("Prometheus"),
-    "sentry": gettext_lazy("Sentry"),
-}
 
 
 def bounds_of(product: Product) -> dict[str, tuple[float, bool]]:
@@ -54,42 +38,6 @@ def breaches_of(values: dict[str, float | None], product: Product) -> list[dict[
         if value is not None and (value < bound if minimum else value > bound):
             found.append({"metric": metric, "value": value, "bound": bound, "minimum": minimum})
     return found
-
-
-def metric_label(metric: str) -> str:
-    return str(METRICS[metric][0]) if metric in METRICS else metric
-
-
-def value_text(metric: str, value: float | None) -> str:
-    """0.09 as "9.0 %" for a rate, 912 as "912 ms" for latency, in the active language."""
-    if value is None:
-        return "—"
-    if metric in METRICS and METRICS[metric][3]:
-        return f"{number_format(value * 100, 2 if value * 100 >= 99 else 1)} %"
-    return f"{number_format(value, 0)} ms"
-
-
-def source_label(source: str) -> str:
-    return str(SOURCE_LABELS.get(source, source))
-
-
-def breach_text(breach: dict[str, Any], *, source: str = "", at: datetime | str | None = None) -> str:
-    """ "error rate 9.0 % is over the bound 1.0 % — Prometheus, 07:35", in the active language."""
-    metric = breach.get("metric", "")
-    words = {
-        "metric": metric_label(metric),
-        "value": value_text(metric, breach.get("value")),
-        "bound": value_text(metric, breach.get("bound")),
-    }
-    if breach.get("minimum"):
-        text = _("%(metric)s %(value)s is under the bound %(bound)s") % words
-    else:
-        text = _("%(metric)s %(value)s is over the bound %(bound)s") % words
-    where = [source_label(source)] if source else []
-    if at:
-        moment = datetime.fromisoformat(at) if isinstance(at, str) else at
-        where.append(when_text(moment, "time"))
-    return f"{text} — {', '.join(where)}" if where else text
 
 
 @dataclass(frozen=True)

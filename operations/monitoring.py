@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 
 from core.outbound import Answer, OutboundError, http_request
 from core.secrets import secret_from_env
+from releases.health_words import metric_label, source_label
 from releases.models import Release
 
-from .health import metric_label, source_label
 from .models import HealthSource, SourceKind
 
 # What a Prometheus source may be asked for (a Sentry source gives crash_free_sessions).

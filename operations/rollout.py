@@ -23,10 +23,11 @@ from core.errors import Conflict, NotAllowed, RuleViolation
 from core.when import when_text
 from live.services import live_notify
 from releases.events import event_emit
+from releases.health_words import breach_text, source_label
 from releases.lifecycle import ensure_state, release_halt, release_lock_get, transition
 from releases.models import Release, ReleaseState
 
-from .health import StageHealth, breach_text, soak_until, source_label, stage_health
+from .health import StageHealth, soak_until, stage_health
 from .models import Rollback
 from .monitoring import problem_text
 

@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from releases.health_words import source_label
 from releases.models import Release, ReleaseState
 
-from .health import source_label
 from .models import HealthSample, HealthSource
 from .monitoring import Reading, source_read
 from .services import health_sample_record

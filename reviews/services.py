@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, OuterRef
-from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.capabilities import Capability, can
-from audit.models import AuditEvent
+from audit.marks import announce_once
 from audit.services import audit_record
 from core.errors import Conflict, NotAllowed, RuleViolation
 from gates.models import GateResult
@@ -148,44 +146,23 @@ def action_items_overdue_announce(*, today: date | None = None) -> list[int]:
     """Announce each open action item past its due date once: the event
     `action_item.overdue`, with the audit event `action_item.overdue` as the mark."""
     today = today or timezone.localdate()
-    marked = AuditEvent.objects.filter(
-        action="action_item.overdue",
-        object_type="reviews.actionitem",
-        object_id=Cast(OuterRef("pk"), CharField()),
+
+    def announce(item: ActionItem) -> dict[str, Any] | None:
+        if item.due_on is None:
+            return None
+        due = item.due_on.isoformat()
+        owner = item.owner.get_username() if item.owner else ""
+        event_emit(
+            "action_item.overdue",
+            product=item.product,
+            data={"title": item.title, "owner": owner, "due": due},
+        )
+        return {"due_on": due}
+
+    overdue = ActionItem.objects.filter(state=ActionState.OPEN, due_on__lt=today).select_related(
+        "owner", "product"
     )
-    candidates = (
-        ActionItem.objects.filter(state=ActionState.OPEN, due_on__lt=today)
-        .exclude(Exists(marked))
-        .values_list("pk", flat=True)
-    )
-    announced = []
-    for pk in candidates:
-        with transaction.atomic():
-            item = (
-                ActionItem.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("owner", "product")
-                .filter(pk=pk, state=ActionState.OPEN)
-                .exclude(Exists(marked))
-                .first()
-            )
-            if item is None or item.due_on is None:
-                continue
-            due = item.due_on.isoformat()
-            owner = item.owner.get_username() if item.owner else ""
-            audit_record(
-                actor=None,
-                actor_label="system",
-                action="action_item.overdue",
-                obj=item,
-                after={"due_on": due},
-            )
-            event_emit(
-                "action_item.overdue",
-                product=item.product,
-                data={"title": item.title, "owner": owner, "due": due},
-            )
-            announced.append(item.pk)
-    return announced
+    return announce_once(overdue, action="action_item.overdue", announce=announce)
 
 
 def week_offset(year: int, week: int) -> int:

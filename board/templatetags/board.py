@@ -15,8 +15,8 @@ from board.verdict import Blocker
 from checklists.models import DefectState, ItemState, Severity
 from core.status import STATUS
 from gates.models import ResultSource, WaiverState
-from operations.health import METRICS, metric_label, source_label, value_text
 from operations.models import HealthSample
+from releases.health_words import METRICS, metric_label, source_label, value_text
 from releases.models import ReleaseState
 
 register = template.Library()

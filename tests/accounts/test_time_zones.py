@@ -23,8 +23,8 @@ from audit.models import AuditEvent
 from core.errors import RuleViolation
 from core.when import ago_text, when_text, zone_label
 from gates.services import gate_result_record
-from notifications.messages import clock_text, moment_text
-from operations.health import breach_text
+from notifications.messages import moment_text
+from releases.health_words import breach_text
 
 from ..releases.builders import build_world
 
@@ -119,7 +119,7 @@ def test_times_built_in_python_say_their_zone() -> None:
     with timezone.override(SEOUL), translation.override("en"):
         assert when_text(MOMENT) == "2026-12-01 16:33 KST"
         assert moment_text("2026-12-01T07:33:00+00:00") == "2026-12-01 16:33 KST"
-        assert clock_text(MOMENT) == "16:33 KST"
+        assert when_text(MOMENT, "time") == "16:33 KST"
         breach = {"metric": "error_rate", "value": 0.09, "bound": 0.01}
         assert breach_text(breach, source="prometheus", at="2026-12-01T07:33:00+00:00").endswith("16:33 KST")
 
