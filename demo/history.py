@@ -22,6 +22,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from checklists.models import Defect, DefectState, Severity
 from gates.models import Gate, GateResult, ResultSource
+from gates.states import states_rebuild
 from operations.models import Rehearsal, RehearsalKind, Rollback
 from releases.models import Decision, Product, Release, ReleaseState
 from reviews.models import ActionItem, ActionKind, ActionState, WeeklyReview
@@ -304,6 +305,7 @@ def seed_history(users: dict[str, User]) -> list[str]:
             rollout_stage_started_at=release.state_changed_at,
         )
     GateResult.objects.bulk_create(writer.results)
+    states_rebuild(r.pk for r in releases.values())  # written around the writer: fold them
     Decision.objects.bulk_create(decisions)
     Rollback.objects.bulk_create(rollbacks)
     _rehearsals(products, weeks, users)

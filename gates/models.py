@@ -152,10 +152,47 @@ class GateResult(models.Model):
                 fields=["release", "gate", "commit_sha", "-observed_at"], name="gateresult_current_idx"
             ),
             models.Index(fields=["status", "observed_at"], name="gateresult_status_time_idx"),
+            # The writer's lookup of a run's earlier observations (gates.recording).
+            models.Index(fields=["release", "run_id"], name="gateresult_run_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.gate.key} {self.status} @ {self.commit_sha[:8]}"
+
+
+class GateState(models.Model):
+    """One gate's current state for one commit of a release: the fold of its results
+    (gates.folding), kept by the one writer (gates.recording) as each result lands, so the
+    board, the API and polling read it without scanning the history. Never edited by hand;
+    `manage.py gate_states_rebuild` refolds every row from the results."""
+
+    release = models.ForeignKey("releases.Release", on_delete=models.CASCADE, related_name="+")
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="+")
+    commit_sha = models.CharField(max_length=64, blank=True)
+    # The result the gate shows, the one from which its status has held, the one that last
+    # turned it failing (and when that one was received). No database constraint: results
+    # are append-only, deleted only by maintenance in SQL (with the release, which takes
+    # this row with it).
+    current = models.ForeignKey(GateResult, models.DO_NOTHING, db_constraint=False, related_name="+")
+    since = models.ForeignKey(GateResult, models.DO_NOTHING, db_constraint=False, related_name="+")
+    worsened = models.ForeignKey(
+        GateResult, models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
+    worsened_received_at = models.DateTimeField(null=True)
+    # Per CI job (check name) its newest observation, as gates.folding.Seen.as_json.
+    jobs = models.JSONField(default=dict)
+    # The order key (observed_at, run_attempt, id) of the last result folded in.
+    last_observed_at = models.DateTimeField()
+    last_attempt = models.PositiveIntegerField()
+    last_result_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["release", "commit_sha", "gate"], name="gatestate_one_per_gate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"gate {self.gate_id} of release {self.release_id} @ {self.commit_sha[:8]}"
 
 
 class WaiverState(models.TextChoices):

@@ -22,6 +22,7 @@ from releases.lifecycle import release_halt
 from releases.models import Release, ReleaseState, same_commit
 
 from .models import Evaluation, Gate, GateResult, Phase, ResultSource, ResultStatus
+from .states import states_apply
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -247,6 +248,7 @@ def _write(entries: Sequence[ResultEntry], commits: dict[int, str], now: datetim
         out.append(Recorded(row, False))
     repeats = GateResult.objects.in_bulk([pk for pk in out if isinstance(pk, int)])
     GateResult.objects.bulk_create([row for _entry, row in new])
+    states_apply([row for _entry, row in new])  # each gate's current state, kept as it lands
     audit_record_many(
         [
             {

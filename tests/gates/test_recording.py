@@ -118,7 +118,8 @@ def test_boards_hear_once_per_release_and_each_new_result_is_audited(
     ]
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         recorded = gate_results_record(entries=entries)
-    assert len(callbacks) == 2
+    # One live event per release (the rest of the callbacks make cached panels stale).
+    assert len([c for c in callbacks if c.__qualname__ == "live_notify.<locals>.send"]) == 2
     assert sorted(t for t in published if t.startswith("release:")) == [
         f"release:{one.release.pk}",
         f"release:{two.release.pk}",

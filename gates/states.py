@@ -1,0 +1,123 @@
+"""The `GateState` rows: each gate's fold (gates.folding) per release and commit, written
+with every new result by the one writer (gates.recording), read by the selectors.
+
+Writing is constant in the history when results arrive in order (the row is updated
+from what it holds); a result older than the last one folded — a late redelivery, a poll
+that finds an earlier job — refolds that gate's results for that commit, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.db.models import Q
+
+from .folding import RESULT_ORDER, GateFold, Seen, fold, order_key
+from .models import GateResult, GateState
+
+StateKey = tuple[int, int, str]  # release, gate, commit
+
+
+def _fold_of(state: GateState) -> GateFold:
+    return GateFold(
+        jobs={name: Seen.from_json(seen) for name, seen in state.jobs.items()},
+        shown=Seen.from_json(state.jobs[_shown_job(state)]) if state.jobs else None,
+        since=state.since_id,
+        worsened=state.worsened_id,
+        worsened_received_at=state.worsened_received_at,
+        last=(state.last_observed_at, state.last_attempt, state.last_result_id),
+    )
+
+
+def _shown_job(state: GateState) -> str:
+    return next(name for name, seen in state.jobs.items() if int(seen[0]) == state.current_id)
+
+
+def _save(key: StateKey, folded: GateFold, state: GateState | None) -> None:
+    assert folded.shown is not None and folded.since is not None and folded.last is not None
+    last_at, last_attempt, last_id = folded.last
+    values = {
+        "current_id": folded.shown.pk,
+        "since_id": folded.since,
+        "worsened_id": folded.worsened,
+        "worsened_received_at": folded.worsened_received_at,
+        "jobs": {name: seen.as_json() for name, seen in folded.jobs.items()},
+        "last_observed_at": last_at,
+        "last_attempt": last_attempt,
+        "last_result_id": last_id,
+    }
+    if state is None:
+        release_id, gate_id, commit = key
+        GateState.objects.create(release_id=release_id, gate_id=gate_id, commit_sha=commit, **values)
+    else:
+        GateState.objects.filter(pk=state.pk).update(**values)
+
+
+def _history(key: StateKey) -> Iterable[GateResult]:
+    release_id, gate_id, commit = key
+    return (
+        GateResult.objects.filter(release_id=release_id, gate_id=gate_id, commit_sha=commit)
+        .only("id", "gate_id", "status", "check_name", "run_id", "run_attempt", "observed_at", "received_at")
+        .order_by(*RESULT_ORDER)
+        .iterator(chunk_size=2000)
+    )
+
+
+def states_apply(rows: Sequence[GateResult]) -> None:
+    """Fold newly saved results into their gates' states. The caller holds the lock of
+    their releases (gates.recording locks them), so no other writer folds meanwhile."""
+    per_key: dict[StateKey, list[GateResult]] = {}
+    for row in rows:
+        per_key.setdefault((row.release_id, row.gate_id, row.commit_sha), []).append(row)
+    if not per_key:
+        return
+    states = {
+        (s.release_id, s.gate_id, s.commit_sha): s
+        for s in GateState.objects.filter(
+            release_id__in={k[0] for k in per_key}, gate_id__in={k[1] for k in per_key}
+        ).filter(commit_sha__in={k[2] for k in per_key})
+    }
+    for key, new in per_key.items():
+        new.sort(key=order_key)
+        state = states.get(key)
+        folded = _fold_of(state) if state is not None else GateFold()
+        if folded.in_order(new[0]):
+            for row in new:
+                folded.add(row)
+        else:
+            folded = fold(_history(key))  # a late arrival: the new rows are saved, refold all
+        _save(key, folded, state)
+
+
+def states_rebuild(release_ids: Iterable[int] | None = None) -> int:
+    """Refold every gate's state from its results (for `release_ids`, or all): after a
+    bulk import that bypassed the writer (the demo's history). Returns the rows written."""
+    results, stale = GateResult.objects.all(), GateState.objects.all()
+    if release_ids is not None:
+        ids = list(release_ids)
+        results, stale = results.filter(release_id__in=ids), stale.filter(release_id__in=ids)
+    keys = sorted(set(results.values_list("release_id", "gate_id", "commit_sha").distinct()))
+    stale.delete()
+    for key in keys:
+        _save(key, fold(_history(key)), None)
+    return len(keys)
+
+
+def states_read(
+    wanted: Iterable[tuple[int, str]], gate_id: int | None = None
+) -> dict[int, dict[int, GateState]]:
+    """Per release id, per gate id, its state for the given commit: `wanted` pairs each
+    release id with the commit to read. One query."""
+    pairs = list(wanted)
+    out: dict[int, dict[int, GateState]] = {pk: {} for pk, _commit in pairs}
+    if not pairs:
+        return out
+    mine = Q()
+    for pk, commit in pairs:
+        mine |= Q(release_id=pk, commit_sha=commit)
+    states = GateState.objects.filter(mine).select_related("current", "worsened")
+    if gate_id is not None:
+        states = states.filter(gate_id=gate_id)
+    for state in states:
+        out[state.release_id][state.gate_id] = state
+    return out
