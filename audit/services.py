@@ -7,6 +7,8 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from core.panel_cache import versions_bump_on_commit
+
 from .models import AuditEvent
 
 
@@ -27,6 +29,7 @@ def audit_record(
         raise RuntimeError("audit_record must be called inside transaction.atomic()")
     user = actor if getattr(actor, "is_authenticated", False) else None
     label = actor_label or (user.get_username() if user is not None else "system")
+    versions_bump_on_commit({release_id})  # what boards show from it goes stale on commit
     return AuditEvent.objects.create(
         at=timezone.now(),
         actor=user,
@@ -68,4 +71,6 @@ def audit_record_many(entries: list[dict[str, Any]]) -> list[AuditEvent]:
                 after=entry.get("after"),
             )
         )
+    if events:
+        versions_bump_on_commit({event.release_id for event in events})
     return AuditEvent.objects.bulk_create(events)

@@ -22,7 +22,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.capabilities import Capability, acting_roles, can, ensure_can, may_do
+from accounts.capabilities import Capability, acting_roles, can, ensure_can, may_do, roles_for
 from accounts.permissions import viewer_required
 from board.dashboard import release_boards
 from board.decisions import release_decide, signoff_record
@@ -39,6 +39,7 @@ from checklists.selectors import programme_checklist
 from core.errors import DomainError, RuleViolation
 from core.htmx import panel_template, render_panel
 from core.http import HtmxHttpRequest, int_or_none
+from core.panel_cache import scope_for
 from gates.selectors import failed_results_since
 from live.services import DASHBOARD_PANELS, RELEASE_PANELS
 from operations.health import stage_health
@@ -53,7 +54,7 @@ from releases.models import (
     ReleaseState,
     Vote,
 )
-from releases.selectors import active_releases, release_get, viewable_products
+from releases.selectors import active_releases, release_fresh, release_get, viewable_products
 
 from .life import release_life
 from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
@@ -67,39 +68,63 @@ def board_url(release: Release, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def board_context(request: HtmxHttpRequest, release: Release, **extra: Any) -> dict[str, Any]:
-    board = release_board(release)
-    stages = rollout_stages(board.release)
+def board_context(
+    request: HtmxHttpRequest, release: Release, *, cached: bool = False, **extra: Any
+) -> dict[str, Any]:
+    """The board's context, read lazily: a panel served from the cache (`cached`, the
+    plain GETs: core/panel_cache.py) reads nothing of the release. The cache's version is
+    read first; a panel rendered then reads the release afresh (it may have changed since
+    `release` was read), so what is stored is never older than its version."""
+    user = request.user
+    product = release.product
+    scope = (
+        scope_for(release.pk, roles=roles_for(user, product), user_id=user.pk)
+        if cached and getattr(user, "is_authenticated", False)
+        else None
+    )
+
+    def read_board() -> Any:
+        source = release_fresh(release) if scope is not None else release
+        return release_board(source)
+
+    board: Any = SimpleLazyObject(read_board)
+    current: Any = SimpleLazyObject(lambda: board.release)
     return {
+        "shell": release,  # the page around the panels: slug, version, id
+        "panel_scope": scope,
         "board": board,
-        "release": board.release,
+        "release": current,
         # Read only by the verdict panel (up to two queries after the call): not for the others.
         "life": SimpleLazyObject(lambda: release_life(board)),
         # Read by the banner and the operations panel after Go: stage, soak, health, halt.
         "rp": SimpleLazyObject(lambda: rollout_panel(board)),
         # Read only by the operations panel.
         "last_rehearsals": SimpleLazyObject(lambda: last_rehearsals(board.release.product)),
-        "may": may_do(request.user, release.product),
-        "sign_off_as": acting_roles(request.user, Capability.SIGN_OFF, release.product),
-        "may_decide": can(request.user, Capability.DECIDE, release.product)
-        and board.release.state in DECIDABLE_STATES,
+        "may": may_do(user, product),
+        "sign_off_as": acting_roles(user, Capability.SIGN_OFF, product),
+        "may_decide": SimpleLazyObject(
+            lambda: can(user, Capability.DECIDE, product) and board.release.state in DECIDABLE_STATES
+        ),
         "waiver_default_hours": 72,
-        "rollout": {
-            "shown": board.release.state in ROLLOUT_SHOWN,
-            "stages": stages,
-            "next": rollout_next(board.release),
-            "may_roll_back": board.release.state in ROLLBACK_FROM,
-        },
+        "rollout": SimpleLazyObject(
+            lambda: {
+                "shown": board.release.state in ROLLOUT_SHOWN,
+                "stages": rollout_stages(board.release),
+                "next": rollout_next(board.release),
+                "may_roll_back": board.release.state in ROLLBACK_FROM,
+            }
+        ),
         "board_url": board_url(release),
         **extra,
     }
 
 
 def render_board(
-    request: HtmxHttpRequest, release: Release, *, status: int = 200, **extra: Any
+    request: HtmxHttpRequest, release: Release, *, status: int = 200, cached: bool = False, **extra: Any
 ) -> HttpResponse:
-    """The whole board, or for htmx the one panel the request targets."""
-    context = board_context(request, release, **extra)
+    """The whole board, or for htmx the one panel the request targets; `cached` (a plain
+    GET, nothing of an action in it) serves the panels from the cache."""
+    context = board_context(request, release, cached=cached, **extra)
     return render_panel(request, "board/board.html", BOARD_PANELS, context, status=status)
 
 
@@ -160,7 +185,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
 def release_board_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
     release = release_get(product, version)
     ensure_can(request.user, Capability.VIEW, release.product)
-    return render_board(request, release)
+    return render_board(request, release, cached=True)
 
 
 @require_POST

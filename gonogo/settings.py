@@ -216,6 +216,9 @@ GONOGO_LIVE_SESSION_CHECK_SECONDS = float(os.environ.get("GONOGO_LIVE_SESSION_CH
 # A stream sends at most one message per this window: changes within it are merged (the
 # first goes at once, the rest together at the window's end). board/streams.py.
 GONOGO_LIVE_COALESCE_SECONDS = float(os.environ.get("GONOGO_LIVE_COALESCE_SECONDS", "0.25"))
+# A board panel's HTML is rendered once per change and served from Redis to every viewer
+# for at most this long (core/panel_cache.py); 0 turns the cache off.
+GONOGO_PANEL_CACHE_SECONDS = int(os.environ.get("GONOGO_PANEL_CACHE_SECONDS", "30"))
 
 # Single sign-on with OpenID Connect (mozilla-django-oidc; accounts/oidc.py). On when a
 # client id and an issuer (discovery) or the endpoints are set.

@@ -19,9 +19,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import DomainError
+from core.redisconn import redis_client
 from core.validation import json_without_nul
 from gates.models import ResultSource
-from live.bus import redis_client
 from releases.models import Product, Release
 
 from . import tasks  # the tasks module imports this one: read at call time

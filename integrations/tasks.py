@@ -9,7 +9,7 @@ from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from live.bus import redis_client
+from core.redisconn import redis_client
 from releases.models import Release
 
 from . import inbox

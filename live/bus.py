@@ -16,7 +16,6 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -24,6 +23,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.outage import BREAKER, DATABASE_ERRORS, is_outage
+from core.redisconn import redis_client
 
 from .models import LiveEvent
 
@@ -37,18 +37,6 @@ DB_POLL_SECONDS = 0.2
 class Event:
     topic: str
     panels: tuple[str, ...]
-
-
-_sync_client: Any = None
-
-
-def redis_client() -> Any:
-    global _sync_client
-    if _sync_client is None:
-        import redis
-
-        _sync_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
-    return _sync_client
 
 
 def publish(topic: str, panels: list[str]) -> None:

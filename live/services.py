@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from core.panel_cache import versions_bump_on_commit
+
 from . import bus
 
 # Which board panels a change touches. The verdict, sign-offs (staleness) and the decision
@@ -58,4 +60,8 @@ def live_notify(*, release_id: int | None, change: str, extra: Iterable[str] = (
             "dashboard", list(DASHBOARD_PANELS) if change == "gate_result" else ["waiting", "releases"]
         )
 
+    if release_id is not None:
+        # First the cached panels go stale (registered first: it runs first), then the
+        # boards hear (core/panel_cache.py).
+        versions_bump_on_commit({release_id})
     transaction.on_commit(send)

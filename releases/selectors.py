@@ -28,6 +28,11 @@ def release_get(product: str, version: str) -> Release:
     )
 
 
+def release_fresh(release: Release) -> Release:
+    """`release` read again, with its product and owner (a change may have landed since)."""
+    return Release.objects.select_related("product", "owner").get(pk=release.pk)
+
+
 def viewable_products(user: Any) -> list[Product]:
     """The products `user` may read, by slug."""
     return [p for p in Product.objects.order_by("slug") if can(user, Capability.VIEW, p)]

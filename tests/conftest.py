@@ -215,6 +215,15 @@ def celery_eager() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_panel_cache() -> None:
+    """Test databases reuse release ids: no panel cached by an earlier test may be served
+    (a new global version makes every earlier entry unreachable; core/panel_cache.py)."""
+    from core.panel_cache import versions_bump
+
+    versions_bump({None})
+
+
+@pytest.fixture(autouse=True)
 def _fresh_integration_cache() -> Any:
     """Each test makes its own integrations: the web process cache must not outlive it."""
     from api import webhooks as views

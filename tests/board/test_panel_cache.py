@@ -1,0 +1,241 @@
+"""Render once, serve many (issue 16, core/panel_cache.py): a board panel served from the
+cache is exactly what a fresh render would show that viewer — per role, language and time
+zone — and never older than the last change a viewer was told about."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Role
+from board import views as board_views
+from core.panel_cache import PREFIX, version_of
+from core.redisconn import redis_client
+from gates.recording import ResultEntry, gate_results_record
+from gates.services import waiver_request
+from live import bus
+from live.services import PANELS_FOR
+
+from ..releases.builders import build_world
+
+PANELS = ["header", "verdict", "gates", "checklist", "defects", "waivers", "signoffs", "decision", "operations"]
+
+
+@pytest.fixture
+def cached(settings: Any, redis_url: str) -> None:
+    settings.REDIS_URL = redis_url
+    settings.GONOGO_PANEL_CACHE_SECONDS = 30
+
+
+def _same_but_tokens(page: str) -> str:
+    """A page without what differs per request: the CSP nonce and the CSRF tokens."""
+    for pattern in (r'nonce="[^"]*"', r'name="csrfmiddlewaretoken" value="[^"]*"', r'"X-CSRFToken": "[^"]*"'):
+        page = re.sub(pattern, "", page)
+    return page
+
+
+def _board(client: Client, world: Any, panel: str | None = None, language: str = "en") -> str:
+    url = reverse("board:release_board", kwargs={"product": world.product.slug, "version": world.release.version})
+    headers: dict[str, str] = {"HTTP_ACCEPT_LANGUAGE": language}
+    if panel:
+        headers |= {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": panel}
+    response = client.get(url, **headers)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _uncached(settings: Any, client: Client, world: Any, panel: str | None = None, language: str = "en") -> str:
+    settings.GONOGO_PANEL_CACHE_SECONDS = 0
+    try:
+        return _board(client, world, panel, language)
+    finally:
+        settings.GONOGO_PANEL_CACHE_SECONDS = 30
+
+
+def _cached_entries(world: Any) -> int:
+    return len(list(redis_client().scan_iter(match=f"{PREFIX}p:{world.release.pk}:*", count=1000)))
+
+
+@pytest.fixture
+def world(make_user: Any) -> Any:
+    """A release with a failing waivable gate and a waiver asked by QA: buttons differ
+    by role (approve for the PM, none for the asker) and by person."""
+    w = build_world(make_user)
+    gate_results_record(entries=[ResultEntry(release=w.release, gate=w.gates[0], status="failed", run_id="f")])
+    waiver_request(
+        release=w.release, gate=w.gates[0], actor=w.qa, reason="flaky", risk="low", mitigation="retest"
+    )
+    w.viewers = {
+        "pm": w.pm,
+        "qa": w.qa,
+        "lead": w.lead,
+        "devops": w.devops,
+        "second pm": make_user(Role.PM, product=w.product),
+        "mobile lead elsewhere": make_user(Role.MOBILE_LEAD),
+    }
+    return w
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_each_viewer_gets_from_the_cache_what_a_fresh_render_shows_them(
+    cached: None, settings: Any, world: Any, language: str
+) -> None:
+    clients = {}
+    for name, user in world.viewers.items():
+        clients[name] = Client()
+        clients[name].force_login(user)
+    # Every viewer fills the cache in turn; each then reads the others' entries too.
+    for client in clients.values():
+        _board(client, world, language=language)
+    assert _cached_entries(world) >= len(PANELS)
+    for name, client in clients.items():
+        page = _board(client, world, language=language)
+        assert _same_but_tokens(page) == _same_but_tokens(
+            _uncached(settings, client, world, language=language)
+        ), name
+        for panel in PANELS:
+            assert _same_but_tokens(_board(client, world, panel, language)) == _same_but_tokens(
+                _uncached(settings, client, world, panel, language)
+            ), (name, panel)
+    # The buttons really differ: the PM may approve the QA's waiver, the QA may not.
+    approve = reverse("board:waiver_approve", args=[world.release.waivers.get().pk])
+    assert approve in _board(clients["pm"], world, "waivers", language)
+    assert approve in _board(clients["second pm"], world, "waivers", language)
+    assert approve not in _board(clients["qa"], world, "waivers", language)
+
+
+def test_the_csrf_token_of_one_viewer_is_never_served_to_another(cached: None, world: Any) -> None:
+    pm, other = Client(), Client()
+    pm.force_login(world.pm)
+    other.force_login(world.viewers["second pm"])
+    first = _board(pm, world, "waivers")
+    second = _board(other, world, "waivers")
+    token = re.compile(r'name="csrfmiddlewaretoken" value="([^"]*)"')
+    assert token.search(first) and token.search(second)
+    from django.middleware.csrf import _unmask_cipher_token
+
+    def secret(client: Client) -> str:
+        value = client.cookies["csrftoken"].value  # the secret itself, or a masked one
+        return value if len(value) == 32 else _unmask_cipher_token(value)
+
+    assert {_unmask_cipher_token(t) for t in token.findall(first)} == {secret(pm)}
+    assert {_unmask_cipher_token(t) for t in token.findall(second)} == {secret(other)}
+    assert secret(pm) != secret(other)
+    for key in redis_client().scan_iter(match=f"{PREFIX}p:{world.release.pk}:*"):
+        html = redis_client().get(key).decode()
+        assert not token.search(html) or all(v == "\x00gonogo-csrf\x00" for v in token.findall(html))
+
+
+def test_after_every_change_each_viewer_sees_it_at_once(
+    cached: None, settings: Any, world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Changes through the services, each committed: the next read of any viewer is the
+    fresh one, whichever panels the change names."""
+    from checklists.models import ChecklistItem
+    from checklists.services import checklist_item_tick
+
+    pm, qa = Client(), Client()
+    pm.force_login(world.pm)
+    qa.force_login(world.qa)
+    item = ChecklistItem.objects.filter(checklist__release=world.release, core=False).first()
+    changes = [
+        lambda: gate_results_record(
+            entries=[ResultEntry(release=world.release, gate=world.gates[0], status="passed", run_id="f2")]
+        ),
+        lambda: checklist_item_tick(item=item, state="failed", actor=world.qa),
+        lambda: gate_results_record(
+            entries=[ResultEntry(release=world.release, gate=world.gates[1], status="error", run_id="e")]
+        ),
+    ]
+    for change in changes:
+        for client in (pm, qa):
+            _board(client, world)  # warm
+        with django_capture_on_commit_callbacks(execute=True):
+            change()
+        for client in (pm, qa):
+            assert _same_but_tokens(_board(client, world)) == _same_but_tokens(_uncached(settings, client, world))
+
+
+def test_the_cache_goes_stale_before_the_boards_hear(
+    cached: None, world: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = version_of(world.release.pk)
+    heard: list[str | None] = []
+    real = bus.publish
+    monkeypatch.setattr(
+        bus,
+        "publish",
+        lambda topic, panels: (heard.append(version_of(world.release.pk)), real(topic, panels)),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        gate_results_record(
+            entries=[ResultEntry(release=world.release, gate=world.gates[1], status="failed", run_id="x")]
+        )
+    assert heard and all(v != before for v in heard)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_render_that_read_before_a_change_is_never_served_after_it(
+    cached: None, settings: Any, make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A viewer's render reads the release, then a change commits while it is still
+    rendering: what it stores is never served to anyone who asks after the change."""
+    if connection.vendor != "postgresql":
+        pytest.fail("needs PostgreSQL")
+    world = build_world(make_user)
+    reached, go = threading.Event(), threading.Event()
+    real = board_views.release_board
+    slow: dict[str, Any] = {}
+
+    def paused(release: Any, **kwargs: Any) -> Any:
+        board = real(release, **kwargs)  # the release's evidence, read before the change
+        if threading.current_thread() is slow.get("thread"):
+            reached.set()
+            assert go.wait(10)
+        return board
+
+    monkeypatch.setattr(board_views, "release_board", paused)
+    early = Client()
+    early.force_login(world.pm)
+    pages: list[str] = []
+
+    def read() -> None:
+        try:
+            pages.append(_board(early, world, "gates"))
+        finally:
+            connection.close()
+
+    slow["thread"] = threading.Thread(target=read)
+    slow["thread"].start()
+    assert reached.wait(10)
+    gate_results_record(
+        entries=[ResultEntry(release=world.release, gate=world.gates[0], status="failed", run_id="late")]
+    )
+    go.set()
+    slow["thread"].join(10)
+    assert pages  # rendered from the evidence before the change, stored after it
+    for viewer in (world.pm, make_user(Role.PM, product=world.product)):
+        client = Client()
+        client.force_login(viewer)
+        now = _board(client, world, "gates")
+        assert _same_but_tokens(now) == _same_but_tokens(_uncached(settings, client, world, "gates"))
+        assert _same_but_tokens(now) != _same_but_tokens(pages[0])
+
+
+def test_panels_of_every_change_are_cached_panels() -> None:
+    """Every board panel a live event names is a cached panel of board.html (and back)."""
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    template = Path(django_settings.BASE_DIR, "board/templates/board/board.html").read_text()
+    cached_names = set(re.findall(r'{% panel_cache "(\w+)"', template))
+    assert cached_names == set(PANELS)
+    named = {p for change, panels in PANELS_FOR.items() for p in panels} - {"meeting", "q1", "q2", "q4"}
+    assert cached_names == named
