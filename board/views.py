@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -37,9 +38,9 @@ from board.selectors import release_board
 from board.waiting import waiting_for
 from checklists.selectors import programme_checklist
 from core.errors import DomainError, RuleViolation
-from core.htmx import panel_template, render_panel
+from core.htmx import panel_template, render_panel, target_panel
 from core.http import HtmxHttpRequest, int_or_none
-from core.panel_cache import scope_for
+from core.panel_cache import PanelScope, scope_for, with_token
 from gates.selectors import failed_results_since
 from live.services import DASHBOARD_PANELS, RELEASE_PANELS
 from operations.health import stage_health
@@ -54,7 +55,7 @@ from releases.models import (
     ReleaseState,
     Vote,
 )
-from releases.selectors import active_releases, release_fresh, release_get, viewable_products
+from releases.selectors import active_releases, release_get, release_key, viewable_products
 
 from .life import release_life
 from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
@@ -68,26 +69,20 @@ def board_url(release: Release, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
+# The panels that name the viewer (the owner's "make it a candidate", one's own waiver):
+# cached per person, the others per set of roles (core/panel_cache.py).
+PER_PERSON_PANELS = frozenset({"header", "waivers"})
+
+
 def board_context(
-    request: HtmxHttpRequest, release: Release, *, cached: bool = False, **extra: Any
+    request: HtmxHttpRequest, release: Release, *, scope: PanelScope | None = None, **extra: Any
 ) -> dict[str, Any]:
-    """The board's context, read lazily: a panel served from the cache (`cached`, the
-    plain GETs: core/panel_cache.py) reads nothing of the release. The cache's version is
-    read first; a panel rendered then reads the release afresh (it may have changed since
-    `release` was read), so what is stored is never older than its version."""
+    """The board's context, read lazily: a panel served from the cache (`scope`, the plain
+    GETs: core/panel_cache.py, its versions read before `release` was) reads nothing."""
     user = request.user
     product = release.product
-    scope = (
-        scope_for(release.pk, roles=roles_for(user, product), user_id=user.pk)
-        if cached and getattr(user, "is_authenticated", False)
-        else None
-    )
 
-    def read_board() -> Any:
-        source = release_fresh(release) if scope is not None else release
-        return release_board(source)
-
-    board: Any = SimpleLazyObject(read_board)
+    board: Any = SimpleLazyObject(lambda: release_board(release))
     current: Any = SimpleLazyObject(lambda: board.release)
     return {
         "shell": release,  # the page around the panels: slug, version, id
@@ -120,11 +115,16 @@ def board_context(
 
 
 def render_board(
-    request: HtmxHttpRequest, release: Release, *, status: int = 200, cached: bool = False, **extra: Any
+    request: HtmxHttpRequest,
+    release: Release,
+    *,
+    status: int = 200,
+    scope: PanelScope | None = None,
+    **extra: Any,
 ) -> HttpResponse:
-    """The whole board, or for htmx the one panel the request targets; `cached` (a plain
-    GET, nothing of an action in it) serves the panels from the cache."""
-    context = board_context(request, release, cached=cached, **extra)
+    """The whole board, or for htmx the one panel the request targets; with `scope` (a
+    plain GET, nothing of an action in it) the panels come from the cache."""
+    context = board_context(request, release, scope=scope, **extra)
     return render_panel(request, "board/board.html", BOARD_PANELS, context, status=status)
 
 
@@ -183,9 +183,20 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @viewer_required
 def release_board_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
-    release = release_get(product, version)
-    ensure_can(request.user, Capability.VIEW, release.product)
-    return render_board(request, release, cached=True)
+    release_id, product_id = release_key(product, version)
+    user = request.user
+    ensure_can(user, Capability.VIEW, product_id)
+    # The cache's versions first, then the release: what is rendered is never older.
+    scope = scope_for(
+        release_id, roles=roles_for(user, product_id), user_id=user.pk, per_person=PER_PERSON_PANELS
+    )
+    if scope is not None:
+        panel = target_panel(request, BOARD_PANELS)
+        if panel is None:
+            scope.prefetch(BOARD_PANELS)  # the whole page's panels in one round trip
+        elif (html := scope.cached(panel)) is not None:
+            return HttpResponse(with_token(html, get_token(request)))  # a re-fetch, served as kept
+    return render_board(request, release_get(product, version), scope=scope)
 
 
 @require_POST

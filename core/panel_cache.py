@@ -6,12 +6,13 @@ Correctness rests on one order. Every change of a release bumps its version *aft
 transaction commits and *before* its live event is sent (live.services.live_notify; the
 audit trail bumps too, so a change that no panel names still invalidates; each also bumps
 at once, so a read inside the changing transaction sees it); a render reads the version
-*before* it reads the database. So a render stored under version v read the
-database after v was current; a viewer told of a change (the event came after the bump)
-asks with a newer version and never gets HTML from before it. A change of configuration
-(an audit event with no release: a gate, a product, a role) bumps the global version,
-part of every key. Time alone changes some words (soak remaining, "for 5 min"): an entry
-lives at most `GONOGO_PANEL_CACHE_SECONDS` (30).
+*before* it reads the database, and its entry carries the version it read. So an entry
+of version v was rendered from the database as it was after every change up to v had
+committed; a viewer told of a change (the event came after the bump) asks with a version
+above any entry from before it and is never served that. A change of configuration (an
+audit event with no release: a gate, a product, a role) bumps the global version, which
+every entry carries too. Time alone changes some words (soak remaining, "for 5 min"): an
+entry lives at most `GONOGO_PANEL_CACHE_SECONDS` (30).
 
 The CSRF token never enters the cache: it is swapped for a placeholder before storing and
 the viewer's own put back on the way out. Without Redis (`make run` with nothing set)
@@ -23,7 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -37,6 +40,7 @@ logger = logging.getLogger(__name__)
 PREFIX = "gonogo:panels:"
 GLOBAL = "global"
 CSRF_PLACEHOLDER = "\x00gonogo-csrf\x00"
+WAIT_SECONDS = 1.0  # the most a request waits for another's render of the same panel
 
 
 def enabled() -> bool:
@@ -64,15 +68,39 @@ def versions_bump(release_ids: set[int | None]) -> None:
 def versions_bump_on_commit(release_ids: set[int | None]) -> None:
     """Now, and again after the current transaction commits (once, outside one). The
     second bump is what correctness rests on (a render between the two read the database
-    before the commit); the first lets a read in the same transaction see its change."""
-    ids = set(release_ids)
-    versions_bump(ids)
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: versions_bump(ids))
+    before the commit); the first lets a read in the same transaction see its change.
+    After commit each release is bumped once, however many changes the transaction made
+    (an audit event and a live event each ask)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        versions_bump(set(release_ids))
+        return
+    pending: _Pending | None = getattr(connection, "_gonogo_panel_bumps", None)
+    if pending is None or not any(entry[1] is pending for entry in connection.run_on_commit):
+        pending = _Pending(connection)  # none registered in this transaction (or it rolled back)
+        connection._gonogo_panel_bumps = pending
+        transaction.on_commit(pending)
+    pending.ids |= set(release_ids)
+    versions_bump(set(release_ids))
 
 
-def version_of(release_id: int) -> str | None:
-    """The release's version and the global one, as part of a key; None: no cache now."""
+class _Pending:
+    """The after-commit bump of one transaction: every release it changed, once."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection, self.ids = connection, set[int | None]()
+
+    def __call__(self) -> None:
+        if getattr(self.connection, "_gonogo_panel_bumps", None) is self:
+            self.connection._gonogo_panel_bumps = None
+        versions_bump(self.ids)
+
+
+Version = tuple[int, int]  # the release's, the global one
+
+
+def version_of(release_id: int) -> Version | None:
+    """The release's version and the global one; None: no cache now."""
     if not enabled():
         return None
     try:
@@ -80,7 +108,7 @@ def version_of(release_id: int) -> str | None:
     except Exception:
         logger.warning("panel cache: Redis unavailable; rendering", exc_info=True)
         return None
-    return f"{int(mine or 0)}.{int(shared or 0)}"
+    return int(mine or 0), int(shared or 0)
 
 
 def variant_of(*parts: Any) -> str:
@@ -88,30 +116,75 @@ def variant_of(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-@dataclass(frozen=True)
+@dataclass
 class PanelScope:
-    """Where one request's panels are cached: the release at the version read before its
+    """Where one request's panels are cached: the release, the versions read before its
     data, and the viewer's variant — language, time zone and roles (what every button
-    depends on) — and, for the panels that name the person (`per_person`), the user."""
+    depends on) — and, for the panels that name the person (`per_person`), the user.
+
+    One entry per panel and variant holds the newest render with the versions it read
+    before it read the database; a request serves it when those are at least its own (so
+    during a burst of changes every viewer shares the newest render, whichever version
+    each read), else renders."""
 
     release_id: int
-    version: str
+    version: Version
     viewer: str
     person: str
+    per_person: frozenset[str] = frozenset()
+    prefetched: dict[str, str | None] = field(default_factory=dict)
 
-    def key(self, panel: str, *, per_person: bool) -> str:
-        variant = self.person if per_person else self.viewer
-        return f"{PREFIX}p:{self.release_id}:{self.version}:{panel}:{variant}"
+    def key(self, panel: str) -> str:
+        variant = self.person if panel in self.per_person else self.viewer
+        return f"{PREFIX}p:{self.release_id}:{panel}:{variant}"
+
+    def prefetch(self, panels: Iterable[str]) -> None:
+        """Read the entries of `panels` in one round trip (the whole page's)."""
+        keys = [self.key(panel) for panel in panels]
+        try:
+            values = redis_client().mget(keys)
+        except Exception:
+            return
+        self.prefetched.update(
+            (key, value.decode() if value is not None else None)
+            for key, value in zip(keys, values, strict=True)
+        )
+
+    def cached(self, panel: str) -> str | None:
+        """The panel's HTML (CSRF placeholder in it) when a new enough entry is kept."""
+        key = self.key(panel)
+        stored = self.prefetched.pop(key) if key in self.prefetched else cache_get(key)
+        return self.fresh(stored)
+
+    def fresh(self, stored: str | None) -> str | None:
+        """The HTML of entry `stored` when it is new enough for this request."""
+        if stored is None:
+            return None
+        head, _sep, html = stored.partition("\n")
+        mine, shared = (int(v) for v in head.split("."))
+        return html if mine >= self.version[0] and shared >= self.version[1] else None
+
+    def entry(self, html: str) -> str:
+        return f"{self.version[0]}.{self.version[1]}\n{html}"
 
 
-def scope_for(release_id: int, *, roles: Any, user_id: int | None) -> PanelScope | None:
-    """The request's scope, reading the release's version now: call it before reading
+def scope_for(
+    release_id: int, *, roles: Any, user_id: int | None, per_person: Iterable[str] = ()
+) -> PanelScope | None:
+    """The request's scope, reading the release's versions now: call it before reading
     anything of the release. None when there is no cache (no Redis, or it is off)."""
     version = version_of(release_id)
     if version is None:
         return None
     where = (translation.get_language(), timezone.get_current_timezone_name(), sorted(roles))
-    return PanelScope(release_id, version, variant_of(*where), variant_of(*where, user_id))
+    return PanelScope(
+        release_id, version, variant_of(*where), variant_of(*where, user_id), frozenset(per_person)
+    )
+
+
+def with_token(html: str, token: str) -> str:
+    """Cached HTML with the viewer's own CSRF token put back."""
+    return html.replace(CSRF_PLACEHOLDER, token)
 
 
 def cache_get(key: str) -> str | None:
@@ -120,6 +193,29 @@ def cache_get(key: str) -> str | None:
     except Exception:
         return None
     return value.decode() if value is not None else None
+
+
+def render_once(scope: PanelScope, key: str, render: Any) -> str | None:
+    """On a miss: the first asker renders (`render()`, which stores its entry); the others
+    asking meanwhile wait for a new enough entry (up to `WAIT_SECONDS`) instead of
+    rendering it again: after a change, a room of open boards costs one render per panel
+    and variant, not one per board. None when the wait ran out (render for yourself)."""
+    try:
+        client = redis_client()
+        if client.set(key + ":lock", b"1", nx=True, px=int(WAIT_SECONDS * 2000)):
+            try:
+                return render()
+            finally:
+                client.delete(key + ":lock")
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.005)
+            html = scope.fresh(cache_get(key))
+            if html is not None:
+                return html
+    except Exception:
+        logger.warning("panel cache: Redis unavailable; rendering", exc_info=True)
+    return None
 
 
 def cache_put(key: str, html: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.capabilities import Capability, can
@@ -28,9 +29,15 @@ def release_get(product: str, version: str) -> Release:
     )
 
 
-def release_fresh(release: Release) -> Release:
-    """`release` read again, with its product and owner (a change may have landed since)."""
-    return Release.objects.select_related("product", "owner").get(pk=release.pk)
+def release_key(product: str, version: str) -> tuple[int, int]:
+    """The id of release `version` of the product with slug `product` and its product's
+    id, or 404: one light query, for the board's cached panels."""
+    row = (
+        Release.objects.filter(product__slug=product, version=version).values_list("pk", "product_id").first()
+    )
+    if row is None:
+        raise Http404("No such release.")
+    return row
 
 
 def viewable_products(user: Any) -> list[Product]:

@@ -14,7 +14,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from core.panel_cache import CSRF_PLACEHOLDER, cache_get, cache_put
+from core.panel_cache import CSRF_PLACEHOLDER, cache_put, render_once, with_token
 from live.services import DASHBOARD_PANELS, RELEASE_PANELS, REVIEW_PANELS
 
 register = template.Library()
@@ -40,34 +40,40 @@ def live_panel(name: str, url: str, also: str = "") -> SafeString:
 @register.tag("panel_cache")
 def panel_cache(parser: template.base.Parser, token: template.base.Token) -> PanelCacheNode:
     """`{% panel_cache "gates" %}…{% endpanel_cache %}` around a live panel: its HTML from
-    the cache when the view gave a `panel_scope` (core/panel_cache.py), else rendered.
-    `{% panel_cache "waivers" per_person %}` for a panel that names the viewer."""
+    the cache when the view gave a `panel_scope` (core/panel_cache.py), else rendered."""
     bits = token.split_contents()
-    if len(bits) not in (2, 3) or (len(bits) == 3 and bits[2] != "per_person"):
-        raise template.TemplateSyntaxError('usage: {% panel_cache "name" [per_person] %}')
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError('usage: {% panel_cache "name" %}')
     name = bits[1].strip("\"'")
     if name not in PANELS:
         raise template.TemplateSyntaxError(f"{name!r} is not a live panel: see live.services.PANELS_FOR")
     nodelist = parser.parse(("endpanel_cache",))
     parser.delete_first_token()
-    return PanelCacheNode(nodelist, name, per_person=len(bits) == 3)
+    return PanelCacheNode(nodelist, name)
 
 
 class PanelCacheNode(template.Node):
-    def __init__(self, nodelist: template.NodeList, name: str, *, per_person: bool) -> None:
-        self.nodelist, self.name, self.per_person = nodelist, name, per_person
+    def __init__(self, nodelist: template.NodeList, name: str) -> None:
+        self.nodelist, self.name = nodelist, name
 
     def render(self, context: template.Context) -> str:
         scope = context.get("panel_scope")
         if scope is None:
             return self.nodelist.render(context)
-        key = scope.key(self.name, per_person=self.per_person)
+        key = scope.key(self.name)
         token = str(context.get("csrf_token") or "")
         if token == "NOTPROVIDED":
             token = ""
-        cached = cache_get(key)
-        if cached is not None:
-            return mark_safe(cached.replace(CSRF_PLACEHOLDER, token))  # noqa: S308 (our own render)
-        html = self.nodelist.render(context)
-        cache_put(key, html.replace(token, CSRF_PLACEHOLDER) if token else html)
-        return html
+
+        def render() -> str:  # the form kept: the viewer's CSRF token taken out
+            html = self.nodelist.render(context)
+            kept = html.replace(token, CSRF_PLACEHOLDER) if token else html
+            cache_put(key, scope.entry(kept))
+            return kept
+
+        kept = scope.cached(self.name)
+        if kept is None:
+            kept = render_once(scope, key, render)
+        if kept is None:  # another viewer's render of it took too long: render it here
+            return self.nodelist.render(context)
+        return mark_safe(with_token(kept, token))  # noqa: S308 (our own render)

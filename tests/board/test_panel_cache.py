@@ -24,7 +24,17 @@ from live.services import PANELS_FOR
 
 from ..releases.builders import build_world
 
-PANELS = ["header", "verdict", "gates", "checklist", "defects", "waivers", "signoffs", "decision", "operations"]
+PANELS = [
+    "header",
+    "verdict",
+    "gates",
+    "checklist",
+    "defects",
+    "waivers",
+    "signoffs",
+    "decision",
+    "operations",
+]
 
 
 @pytest.fixture
@@ -41,7 +51,9 @@ def _same_but_tokens(page: str) -> str:
 
 
 def _board(client: Client, world: Any, panel: str | None = None, language: str = "en") -> str:
-    url = reverse("board:release_board", kwargs={"product": world.product.slug, "version": world.release.version})
+    url = reverse(
+        "board:release_board", kwargs={"product": world.product.slug, "version": world.release.version}
+    )
     headers: dict[str, str] = {"HTTP_ACCEPT_LANGUAGE": language}
     if panel:
         headers |= {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": panel}
@@ -50,7 +62,9 @@ def _board(client: Client, world: Any, panel: str | None = None, language: str =
     return response.content.decode()
 
 
-def _uncached(settings: Any, client: Client, world: Any, panel: str | None = None, language: str = "en") -> str:
+def _uncached(
+    settings: Any, client: Client, world: Any, panel: str | None = None, language: str = "en"
+) -> str:
     settings.GONOGO_PANEL_CACHE_SECONDS = 0
     try:
         return _board(client, world, panel, language)
@@ -67,7 +81,9 @@ def world(make_user: Any) -> Any:
     """A release with a failing waivable gate and a waiver asked by QA: buttons differ
     by role (approve for the PM, none for the asker) and by person."""
     w = build_world(make_user)
-    gate_results_record(entries=[ResultEntry(release=w.release, gate=w.gates[0], status="failed", run_id="f")])
+    gate_results_record(
+        entries=[ResultEntry(release=w.release, gate=w.gates[0], status="failed", run_id="f")]
+    )
     waiver_request(
         release=w.release, gate=w.gates[0], actor=w.qa, reason="flaky", risk="low", mitigation="retest"
     )
@@ -159,7 +175,9 @@ def test_after_every_change_each_viewer_sees_it_at_once(
         with django_capture_on_commit_callbacks(execute=True):
             change()
         for client in (pm, qa):
-            assert _same_but_tokens(_board(client, world)) == _same_but_tokens(_uncached(settings, client, world))
+            assert _same_but_tokens(_board(client, world)) == _same_but_tokens(
+                _uncached(settings, client, world)
+            )
 
 
 def test_the_cache_goes_stale_before_the_boards_hear(
