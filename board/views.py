@@ -8,6 +8,8 @@ JavaScript. A refused action re-renders with the reason and a 4xx status.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -34,7 +36,7 @@ from board.rollout import (
     release_rollout_resume,
     release_rollout_start,
 )
-from board.selectors import release_board
+from board.selectors import ReleaseBoard, release_board
 from board.waiting import waiting_for
 from checklists.selectors import programme_checklist
 from core.errors import DomainError, RuleViolation
@@ -74,6 +76,31 @@ def board_url(release: Release, anchor: str = "") -> str:
 PER_PERSON_PANELS = frozenset({"header", "waivers"})
 
 
+# The board read for a version, kept a moment for this process's other requests of it:
+# after a change a board re-fetches several panels at once, and each that misses the
+# panel cache would otherwise read the whole board again. Keyed by the versions read
+# before the board was (core/panel_cache.py), so a newer request never gets an older one.
+_BOARDS: dict[tuple[int, tuple[int, int]], tuple[float, ReleaseBoard]] = {}
+_BOARDS_LOCK = threading.Lock()
+BOARD_KEPT_SECONDS = 2.0
+
+
+def shared_board(release: Release, scope: PanelScope | None) -> ReleaseBoard:
+    if scope is None:
+        return release_board(release)
+    key, now = (release.pk, scope.version), time.monotonic()
+    with _BOARDS_LOCK:
+        kept = _BOARDS.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+    board = release_board(release)
+    with _BOARDS_LOCK:
+        for old in [k for k, (until, _b) in _BOARDS.items() if until <= now]:
+            del _BOARDS[old]
+        _BOARDS[key] = (now + BOARD_KEPT_SECONDS, board)
+    return board
+
+
 def board_context(
     request: HtmxHttpRequest, release: Release, *, scope: PanelScope | None = None, **extra: Any
 ) -> dict[str, Any]:
@@ -82,7 +109,7 @@ def board_context(
     user = request.user
     product = release.product
 
-    board: Any = SimpleLazyObject(lambda: release_board(release))
+    board: Any = SimpleLazyObject(lambda: shared_board(release, scope))
     current: Any = SimpleLazyObject(lambda: board.release)
     return {
         "shell": release,  # the page around the panels: slug, version, id

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +22,7 @@ from releases.lifecycle import release_halt
 from releases.models import Release, ReleaseState, same_commit
 
 from .models import Evaluation, Gate, GateResult, Phase, ResultSource, ResultStatus
-from .states import states_apply
+from .states import states_apply, states_lock
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -59,6 +59,9 @@ class ResultEntry:
 class Recorded:
     result: GateResult
     duplicate: bool
+    # The gate's status for the release's current commit once this batch is recorded
+    # (from its kept state; None when the result was for another commit).
+    gate_status: str | None = None
 
 
 def result_check(*, gate: Gate, status: str) -> None:
@@ -130,21 +133,35 @@ def gate_results_record(*, entries: Sequence[ResultEntry]) -> list[Recorded]:
     for entry in entries:
         result_check(gate=entry.gate, status=entry.status)
     release_ids = sorted({entry.release.pk for entry in entries})
-    commits = dict(
-        Release.objects.select_for_update()
-        .filter(pk__in=release_ids)
-        .order_by("pk")
-        .values_list("pk", "commit_sha")
-    )
+    # Writers of results share the releases' lock (each gate's state row serialises the
+    # writers of that gate: gates.states); a decision, a new commit or a halt takes it
+    # alone, so none reads evidence half-changed. A post-deploy gate may halt the rollout
+    # (an update of the release): then this writer takes it alone too.
+    alone = any(entry.gate.phase == Phase.POST_DEPLOY for entry in entries)
+    commits = _releases_lock(release_ids, alone=alone)
     if len(commits) != len(release_ids):
         raise Release.DoesNotExist("a release of these results no longer exists")
-    now = timezone.now()
     try:
         with transaction.atomic():
-            return _write(entries, commits, now)
+            return _write(entries, commits)
     except IntegrityError:
-        # A concurrent writer of the same observation won the race: it is known now.
-        return _write(entries, commits, now)
+        # A concurrent writer of the same observation, or of the gate's first state, won
+        # the race: it is known now.
+        return _write(entries, commits)
+
+
+def _releases_lock(release_ids: list[int], *, alone: bool) -> dict[int, str]:
+    """Lock the releases in id order (so batches never deadlock): FOR SHARE, or FOR UPDATE
+    when `alone` (or off PostgreSQL, where the ORM has no shared row lock). Their commits."""
+    if alone or connection.vendor != "postgresql":
+        rows = Release.objects.select_for_update().filter(pk__in=release_ids).order_by("pk")
+        return dict(rows.values_list("pk", "commit_sha"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, commit_sha FROM releases_release WHERE id = ANY(%s) ORDER BY id FOR SHARE",
+            [release_ids],
+        )
+        return dict(cursor.fetchall())
 
 
 def failures_announce(failed: list[tuple[ResultEntry, GateResult]], commits: dict[int, str]) -> None:
@@ -190,8 +207,12 @@ def _run(result: GateResult) -> RunKey:
     return (result.release_id, result.gate_id, result.commit_sha, result.run_id, result.run_attempt)
 
 
+def _commit(entry: ResultEntry, release_commit: str) -> str:
+    return entry.commit.strip().lower() if entry.commit else commit_for(entry.head_sha, release_commit)
+
+
 def _row(entry: ResultEntry, release_commit: str, now: datetime) -> GateResult:
-    commit = entry.commit.strip().lower() if entry.commit else commit_for(entry.head_sha, release_commit)
+    commit = _commit(entry, release_commit)
     url = entry.url[:1000]
     actor = entry.actor
     return GateResult(
@@ -213,7 +234,11 @@ def _row(entry: ResultEntry, release_commit: str, now: datetime) -> GateResult:
     )
 
 
-def _write(entries: Sequence[ResultEntry], commits: dict[int, str], now: datetime) -> list[Recorded]:
+def _write(entries: Sequence[ResultEntry], commits: dict[int, str]) -> list[Recorded]:
+    # First each gate's state row (the writers of one gate queue here), then the time:
+    # results of one gate are recorded, and folded, in the order they got the lock.
+    states = states_lock({(e.release.pk, e.gate.pk, _commit(e, commits[e.release.pk])) for e in entries})
+    now = timezone.now()
     rows = [_row(entry, commits[entry.release.pk], now) for entry in entries]
     # Per run: its observations in time order as (status, observed_at, recorded pk, or
     # this batch's new row), to tell news from a repeat; a recorded row is read only when
@@ -248,7 +273,7 @@ def _write(entries: Sequence[ResultEntry], commits: dict[int, str], now: datetim
         out.append(Recorded(row, False))
     repeats = GateResult.objects.in_bulk([pk for pk in out if isinstance(pk, int)])
     GateResult.objects.bulk_create([row for _entry, row in new])
-    states_apply([row for _entry, row in new])  # each gate's current state, kept as it lands
+    folds = states_apply([row for _entry, row in new], states)  # each gate's state, kept as it lands
     audit_record_many(
         [
             {
@@ -270,4 +295,10 @@ def _write(entries: Sequence[ResultEntry], commits: dict[int, str], now: datetim
     failures_announce([(entry, row) for entry, row in new if row.status == ResultStatus.FAILED], commits)
     for release_id in sorted({row.release_id for _entry, row in new}):
         live_notify(release_id=release_id, change="gate_result")
-    return [Recorded(repeats[item], True) if isinstance(item, int) else item for item in out]
+    done = [Recorded(repeats[item], True) if isinstance(item, int) else item for item in out]
+    return [
+        replace(
+            r, gate_status=folds.status((r.result.release_id, r.result.gate_id, commits[r.result.release_id]))
+        )
+        for r in done
+    ]

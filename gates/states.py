@@ -63,20 +63,44 @@ def _history(key: StateKey) -> Iterable[GateResult]:
     )
 
 
-def states_apply(rows: Sequence[GateResult]) -> None:
-    """Fold newly saved results into their gates' states. The caller holds the lock of
-    their releases (gates.recording locks them), so no other writer folds meanwhile."""
+def states_lock(keys: Iterable[StateKey]) -> dict[StateKey, GateState]:
+    """Lock the state rows of `keys` (those that exist), in id order: the writers of one
+    gate queue here. Their rows, by key."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    mine = Q()
+    for release_id, gate_id, commit in wanted:
+        mine |= Q(release_id=release_id, gate_id=gate_id, commit_sha=commit)
+    locked = GateState.objects.select_for_update().filter(mine).order_by("pk")
+    return {(s.release_id, s.gate_id, s.commit_sha): s for s in locked}
+
+
+class Folds:
+    """What a batch left: each gate's fold, or its state as it was when nothing new came."""
+
+    def __init__(self, folds: dict[StateKey, GateFold], states: dict[StateKey, GateState]) -> None:
+        self.folds, self.states = folds, states
+
+    def status(self, key: StateKey) -> str | None:
+        """The status the gate shows for that release and commit now (None: no result)."""
+        if key in self.folds:
+            shown = self.folds[key].shown
+            return shown.status if shown else None
+        state = self.states.get(key)
+        if state is None:
+            return None
+        return next((seen[1] for seen in state.jobs.values() if int(seen[0]) == state.current_id), None)
+
+
+def states_apply(rows: Sequence[GateResult], states: dict[StateKey, GateState]) -> Folds:
+    """Fold newly saved results into their gates' states, `states` being the rows
+    `states_lock` locked (a key missing there has no state yet: it is created). The
+    caller holds the lock of their releases too (gates.recording)."""
     per_key: dict[StateKey, list[GateResult]] = {}
     for row in rows:
         per_key.setdefault((row.release_id, row.gate_id, row.commit_sha), []).append(row)
-    if not per_key:
-        return
-    states = {
-        (s.release_id, s.gate_id, s.commit_sha): s
-        for s in GateState.objects.filter(
-            release_id__in={k[0] for k in per_key}, gate_id__in={k[1] for k in per_key}
-        ).filter(commit_sha__in={k[2] for k in per_key})
-    }
+    folds: dict[StateKey, GateFold] = {}
     for key, new in per_key.items():
         new.sort(key=order_key)
         state = states.get(key)
@@ -87,6 +111,8 @@ def states_apply(rows: Sequence[GateResult]) -> None:
         else:
             folded = fold(_history(key))  # a late arrival: the new rows are saved, refold all
         _save(key, folded, state)
+        folds[key] = folded
+    return Folds(folds, states)
 
 
 def states_rebuild(release_ids: Iterable[int] | None = None) -> int:

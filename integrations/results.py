@@ -115,7 +115,10 @@ def apply_result(*, release: Release, gate: Gate, clean: Mapping[str, Any], labe
         observed_at=clean["finished_at"],
         actor_label=label,
     )
-    return Reported(recorded.result.pk, recorded.duplicate, gate_current_status(release=release, gate=gate))
+    status = recorded.gate_status  # from the gate's kept state, in the writer's transaction
+    if status is None:
+        status = gate_current_status(release=release, gate=gate)
+    return Reported(recorded.result.pk, recorded.duplicate, status)
 
 
 def release_by_version(product: Product, version: str) -> Release | None:

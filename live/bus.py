@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -48,9 +50,7 @@ def publish(topic: str, panels: list[str]) -> None:
         else:
             LiveEvent.objects.create(topic=topic, panels=panels)
     except Exception:
-        import logging
-
-        logging.getLogger(__name__).warning("live update for %s not sent", topic, exc_info=True)
+        logger.warning("live update for %s not sent", topic, exc_info=True)
 
 
 async def subscribe(topics: list[str], *, heartbeat: float = 15.0) -> AsyncIterator[Event | None]:
@@ -64,27 +64,108 @@ async def subscribe(topics: list[str], *, heartbeat: float = 15.0) -> AsyncItera
 
 
 async def _subscribe_redis(topics: list[str], heartbeat: float) -> AsyncIterator[Event | None]:
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(settings.REDIS_URL)
-    pubsub = client.pubsub()
+    """Events of `topics` from this process's one Redis subscription (`_Hub`): a hundred
+    open boards cost one subscription and one decoding of each message, not a hundred."""
+    hub = await _Hub.for_this_loop()
+    queue: asyncio.Queue[Event | BaseException] = asyncio.Queue()
+    hub.add(topics, queue)
     try:
-        await pubsub.subscribe(*[CHANNEL_PREFIX + t for t in topics])
-        loop = asyncio.get_running_loop()
-        last = loop.time()
         while True:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            if message is not None:
-                channel = message["channel"].decode()
-                panels = tuple(json.loads(message["data"]))
-                last = loop.time()
-                yield Event(channel.removeprefix(CHANNEL_PREFIX), panels)
-            elif loop.time() - last >= heartbeat:
-                last = loop.time()
+            try:
+                item = await asyncio.wait_for(queue.get(), heartbeat)
+            except TimeoutError:
                 yield None
+                continue
+            if isinstance(item, BaseException):
+                raise item  # the subscription ended (Redis went away): the stream ends
+            yield item
     finally:
-        await pubsub.aclose()  # type: ignore[attr-defined]
-        await client.aclose()  # type: ignore[attr-defined]
+        hub.remove(topics, queue)
+
+
+class _Hub:
+    """One Redis pub/sub subscription per event loop (per web process), fanning each
+    message out to the local streams of its topic. Each topic's messages are merged as a
+    stream merges them (board/streams.py `coalesced`): the first at once, the rest within
+    GONOGO_LIVE_COALESCE_SECONDS together at the window's end, so a burst of changes
+    wakes each open stream a few times a second, not once per change."""
+
+    _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Hub] = weakref.WeakKeyDictionary()
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.queues: dict[str, set[asyncio.Queue[Any]]] = {}
+        self.pending: dict[str, dict[str, None]] = {}  # topic → panels waiting for its window
+        self.windows: set[str] = set()  # topics whose window is open
+        self.ready = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.failed: BaseException | None = None
+
+    @classmethod
+    async def for_this_loop(cls) -> _Hub:
+        loop = asyncio.get_running_loop()
+        hub = cls._hubs.get(loop)
+        if hub is None or hub.failed is not None or hub.url != settings.REDIS_URL:
+            hub = cls._hubs[loop] = cls(settings.REDIS_URL)
+            hub.task = loop.create_task(hub.run())
+        await hub.ready.wait()
+        if hub.failed is not None:
+            raise hub.failed
+        return hub
+
+    def add(self, topics: list[str], queue: asyncio.Queue[Any]) -> None:
+        for topic in topics:
+            self.queues.setdefault(topic, set()).add(queue)
+
+    def remove(self, topics: list[str], queue: asyncio.Queue[Any]) -> None:
+        for topic in topics:
+            self.queues.get(topic, set()).discard(queue)
+
+    async def run(self) -> None:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(self.url)
+        pubsub = client.pubsub()
+        try:
+            await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+            self.ready.set()
+            async for message in pubsub.listen():
+                if message["type"] == "pmessage":
+                    topic = message["channel"].decode().removeprefix(CHANNEL_PREFIX)
+                    if self.queues.get(topic):
+                        self.arrived(topic, json.loads(message["data"]))
+        except BaseException as exc:  # Redis went away (or the loop closes): end every stream
+            self.failed = exc if isinstance(exc, Exception) else ConnectionError("live bus closed")
+            self.ready.set()
+            for queues in self.queues.values():
+                for queue in queues:
+                    queue.put_nowait(self.failed)
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            await pubsub.aclose()  # type: ignore[attr-defined]
+            await client.aclose()  # type: ignore[attr-defined]
+
+    def arrived(self, topic: str, panels: list[str]) -> None:
+        if topic in self.windows:
+            self.pending.setdefault(topic, {}).update(dict.fromkeys(panels))
+            return
+        self.send(topic, tuple(panels))
+
+    def send(self, topic: str, panels: tuple[str, ...]) -> None:
+        event = Event(topic, panels)
+        for queue in self.queues.get(topic, ()):
+            queue.put_nowait(event)
+        window = settings.GONOGO_LIVE_COALESCE_SECONDS
+        if window > 0:
+            self.windows.add(topic)
+            asyncio.get_running_loop().call_later(window, self.window_end, topic)
+
+    def window_end(self, topic: str) -> None:
+        self.windows.discard(topic)
+        waiting = self.pending.pop(topic, None)
+        if waiting:
+            self.send(topic, tuple(waiting))
 
 
 def _poll(topics: list[str], cursor: int) -> tuple[list[tuple[int, str, list[str]]], int]:

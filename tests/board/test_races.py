@@ -101,3 +101,45 @@ def test_go_first_then_a_failure_marks_the_decision_stale(postgres_tx: None, mak
     )
     board = release_board(world.release)
     assert board.decision_stale and not board.go_stands
+
+
+def test_writers_of_one_gate_at_once_lose_nothing_double_nothing_and_keep_its_state(
+    postgres_tx: None, make_user: Any
+) -> None:
+    """Results share the release's lock and queue on their gate's state row: four CI
+    writers at once, from the gate's very first result (its state row created by one of
+    them), each result recorded once, the same observation sent by all four recorded once,
+    and the kept state the fold of everything recorded."""
+    from gates.folding import RESULT_ORDER, fold_gates
+    from gates.models import GateResult
+    from gates.selectors import gate_history
+
+    world = build_world(make_user, ready=False)
+    gate = world.gates[0]
+    barrier = threading.Barrier(4)
+
+    def writer(n: int) -> Callable[[], Any]:
+        def job() -> Any:
+            barrier.wait()
+            statuses = []
+            for i in range(12):
+                recorded = gate_result_record(
+                    release=world.release, gate=gate, status=("passed", "failed")[i % 2], run_id=f"w{n}-{i}"
+                )
+                statuses.append(recorded.gate_status)
+            shared = gate_result_record(release=world.release, gate=gate, status="failed", run_id="shared")
+            return statuses, shared.duplicate
+
+        return job
+
+    results = in_threads(*(writer(n) for n in range(4)))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    mine = GateResult.objects.filter(release=world.release, gate=gate)
+    assert mine.filter(run_id__startswith="w").count() == 48
+    assert mine.filter(run_id="shared").count() == 1
+    assert sorted(duplicate for _statuses, duplicate in results) == [False, True, True, True]
+    assert all(status in ("passed", "failed") for statuses, _d in results for status in statuses)
+    folded = fold_gates(mine.filter(commit_sha=world.release.commit_sha).order_by(*RESULT_ORDER))[gate.pk]
+    current, since, worsened = gate_history(world.release)
+    assert (current[gate.pk].pk, since[gate.pk]) == (folded.shown.pk, folded.since)
+    assert worsened[gate.pk].pk == folded.worsened
