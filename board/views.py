@@ -20,7 +20,7 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -80,7 +80,7 @@ PER_PERSON_PANELS = frozenset({"header", "waivers"})
 # after a change a board re-fetches several panels at once, and each that misses the
 # panel cache would otherwise read the whole board again. Keyed by the versions read
 # before the board was (core/panel_cache.py), so a newer request never gets an older one.
-_BOARDS: dict[tuple[int, tuple[int, int]], tuple[float, ReleaseBoard]] = {}
+_BOARDS: dict[tuple[int, tuple[int, int], str, str], tuple[float, ReleaseBoard]] = {}
 _BOARDS_LOCK = threading.Lock()
 BOARD_KEPT_SECONDS = 2.0
 
@@ -88,7 +88,10 @@ BOARD_KEPT_SECONDS = 2.0
 def shared_board(release: Release, scope: PanelScope | None) -> ReleaseBoard:
     if scope is None:
         return release_board(release)
-    key, now = (release.pk, scope.version), time.monotonic()
+    # Its words (blockers, stale reasons, rule changes) are in the reader's language and
+    # time zone: shared only with readers of the same.
+    key = (release.pk, scope.version, translation.get_language(), timezone.get_current_timezone_name())
+    now = time.monotonic()
     with _BOARDS_LOCK:
         kept = _BOARDS.get(key)
         if kept is not None and kept[0] > now:

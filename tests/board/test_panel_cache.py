@@ -257,3 +257,22 @@ def test_panels_of_every_change_are_cached_panels() -> None:
     assert cached_names == set(PANELS)
     named = {p for change, panels in PANELS_FOR.items() for p in panels} - {"meeting", "q1", "q2", "q4"}
     assert cached_names == named
+
+
+def test_a_board_read_for_one_language_is_never_served_in_another(
+    cached: None, settings: Any, world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Right after a change a Korean reader renders first; an English reader a moment
+    later gets English words (blockers, stale reasons), not the Korean reader's board."""
+    korean, english = Client(), Client()
+    korean.force_login(world.pm)
+    english.force_login(world.viewers["second pm"])
+    with django_capture_on_commit_callbacks(execute=True):
+        gate_results_record(
+            entries=[ResultEntry(release=world.release, gate=world.gates[1], status="failed", run_id="ko")]
+        )
+    for panel in ("verdict", "signoffs", "decision"):
+        _board(korean, world, panel, "ko")
+        assert _same_but_tokens(_board(english, world, panel, "en")) == _same_but_tokens(
+            _uncached(settings, english, world, panel, "en")
+        ), panel
