@@ -152,8 +152,10 @@ class GateResult(models.Model):
                 fields=["release", "gate", "commit_sha", "-observed_at"], name="gateresult_current_idx"
             ),
             models.Index(fields=["status", "observed_at"], name="gateresult_status_time_idx"),
-            # The writer's lookup of a run's earlier observations (gates.recording).
+            # The writer's lookup of a run's earlier observations (gates.recording), and
+            # its check that nothing landed around it since a gate's state was folded.
             models.Index(fields=["release", "run_id"], name="gateresult_run_idx"),
+            models.Index(fields=["release", "gate", "commit_sha", "id"], name="gateresult_folded_idx"),
         ]
 
     def __str__(self) -> str:
@@ -173,18 +175,21 @@ class GateState(models.Model):
     # turned it failing (and when that one was received). No database constraint: results
     # are append-only, deleted only by maintenance in SQL (with the release, which takes
     # this row with it).
-    current = models.ForeignKey(GateResult, models.DO_NOTHING, db_constraint=False, related_name="+")
-    since = models.ForeignKey(GateResult, models.DO_NOTHING, db_constraint=False, related_name="+")
+    current = models.ForeignKey(
+        GateResult, models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
+    since = models.ForeignKey(GateResult, models.DO_NOTHING, db_constraint=False, null=True, related_name="+")
     worsened = models.ForeignKey(
         GateResult, models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
     )
     worsened_received_at = models.DateTimeField(null=True)
     # Per CI job (check name) its newest observation, as gates.folding.Seen.as_json.
     jobs = models.JSONField(default=dict)
-    # The order key (observed_at, run_attempt, id) of the last result folded in.
-    last_observed_at = models.DateTimeField()
-    last_attempt = models.PositiveIntegerField()
-    last_result_id = models.BigIntegerField()
+    # The order key (observed_at, run_attempt, id) of the last result folded in. All empty
+    # (and `current` too): a row made for its lock before the gate's first result lands.
+    last_observed_at = models.DateTimeField(null=True)
+    last_attempt = models.PositiveIntegerField(null=True)
+    last_result_id = models.BigIntegerField(null=True)
 
     class Meta:
         constraints = [

@@ -145,9 +145,9 @@ def gate_results_record(*, entries: Sequence[ResultEntry]) -> list[Recorded]:
         with transaction.atomic():
             return _write(entries, commits)
     except IntegrityError:
-        # A concurrent writer of the same observation, or of the gate's first state, won
-        # the race: it is known now.
-        return _write(entries, commits)
+        # A concurrent writer of the same observation won the race: it is known now.
+        with transaction.atomic():
+            return _write(entries, commits)
 
 
 def _releases_lock(release_ids: list[int], *, alone: bool) -> dict[int, str]:

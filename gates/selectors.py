@@ -71,8 +71,9 @@ def current_results_for(releases: Sequence[Release]) -> dict[int, GateHistory]:
 
 
 def _unpack(states: dict[int, GateState]) -> GateHistory:
-    current = {gate_id: state.current for gate_id, state in states.items()}
-    since = {gate_id: state.since_id for gate_id, state in states.items()}
+    # states_read returns only rows with a folded result (current and since set).
+    current = {gate_id: state.current for gate_id, state in states.items() if state.current is not None}
+    since = {gate_id: state.since_id for gate_id, state in states.items() if state.since_id is not None}
     worsened = {gate_id: state.worsened for gate_id, state in states.items() if state.worsened is not None}
     return current, since, worsened
 

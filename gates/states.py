@@ -19,6 +19,10 @@ StateKey = tuple[int, int, str]  # release, gate, commit
 
 
 def _fold_of(state: GateState) -> GateFold:
+    if state.current_id is None:  # made for its lock; no result folded yet
+        return GateFold()
+    assert state.last_observed_at is not None and state.last_attempt is not None
+    assert state.last_result_id is not None
     return GateFold(
         jobs={name: Seen.from_json(seen) for name, seen in state.jobs.items()},
         shown=Seen.from_json(state.jobs[_shown_job(state)]) if state.jobs else None,
@@ -48,7 +52,9 @@ def _save(key: StateKey, folded: GateFold, state: GateState | None) -> None:
     }
     if state is None:
         release_id, gate_id, commit = key
-        GateState.objects.create(release_id=release_id, gate_id=gate_id, commit_sha=commit, **values)
+        GateState.objects.update_or_create(
+            release_id=release_id, gate_id=gate_id, commit_sha=commit, defaults=values
+        )
     else:
         GateState.objects.filter(pk=state.pk).update(**values)
 
@@ -64,16 +70,34 @@ def _history(key: StateKey) -> Iterable[GateResult]:
 
 
 def states_lock(keys: Iterable[StateKey]) -> dict[StateKey, GateState]:
-    """Lock the state rows of `keys` (those that exist), in id order: the writers of one
-    gate queue here. Their rows, by key."""
-    wanted = set(keys)
+    """Lock the state rows of `keys`: the writers of one gate queue here. A gate's first
+    writers find no row: it is made first (empty), all the missing ones in key order in
+    one statement that leaves a row another writer is making to that writer, so two
+    batches never wait on each other in a circle. Then every row, in id order. By key."""
+    wanted = sorted(set(keys))
     if not wanted:
         return {}
+    GateState.objects.bulk_create(
+        [GateState(release_id=r, gate_id=g, commit_sha=c) for r, g, c in wanted], ignore_conflicts=True
+    )
     mine = Q()
     for release_id, gate_id, commit in wanted:
         mine |= Q(release_id=release_id, gate_id=gate_id, commit_sha=commit)
     locked = GateState.objects.select_for_update().filter(mine).order_by("pk")
     return {(s.release_id, s.gate_id, s.commit_sha): s for s in locked}
+
+
+def _missed(key: StateKey, state: GateState | None, new: Sequence[GateResult]) -> bool:
+    """Whether a result of this gate landed around the writer since its state was folded
+    (an older process during an upgrade, an import): then the state is refolded. One
+    indexed look past the last folded id."""
+    release_id, gate_id, commit = key
+    after = state.last_result_id if state is not None and state.last_result_id is not None else 0
+    return (
+        GateResult.objects.filter(release_id=release_id, gate_id=gate_id, commit_sha=commit, id__gt=after)
+        .exclude(id__in=[row.pk for row in new])
+        .exists()
+    )
 
 
 class Folds:
@@ -105,7 +129,7 @@ def states_apply(rows: Sequence[GateResult], states: dict[StateKey, GateState]) 
         new.sort(key=order_key)
         state = states.get(key)
         folded = _fold_of(state) if state is not None else GateFold()
-        if folded.in_order(new[0]):
+        if folded.in_order(new[0]) and not _missed(key, state, new):
             for row in new:
                 folded.add(row)
         else:
@@ -141,7 +165,7 @@ def states_read(
     mine = Q()
     for pk, commit in pairs:
         mine |= Q(release_id=pk, commit_sha=commit)
-    states = GateState.objects.filter(mine).select_related("current", "worsened")
+    states = GateState.objects.filter(mine, current__isnull=False).select_related("current", "worsened")
     if gate_id is not None:
         states = states.filter(gate_id=gate_id)
     for state in states:

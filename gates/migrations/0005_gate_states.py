@@ -1,6 +1,7 @@
 """Each gate's current state per release and commit, kept by the writer (gates.states),
-folded here once from the results already on record; and an index for the writer's
-lookup of a run's observations."""
+folded here once from the results already on record; and indexes for the writer's lookup
+of a run's observations and its check that nothing landed around it since a fold (so a
+result an older process writes while this runs is folded in at the next one)."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -48,19 +49,23 @@ class Migration(migrations.Migration):
                 ('commit_sha', models.CharField(blank=True, max_length=64)),
                 ('worsened_received_at', models.DateTimeField(null=True)),
                 ('jobs', models.JSONField(default=dict)),
-                ('last_observed_at', models.DateTimeField()),
-                ('last_attempt', models.PositiveIntegerField()),
-                ('last_result_id', models.BigIntegerField()),
+                ('last_observed_at', models.DateTimeField(null=True)),
+                ('last_attempt', models.PositiveIntegerField(null=True)),
+                ('last_result_id', models.BigIntegerField(null=True)),
             ],
         ),
         migrations.AddIndex(
             model_name='gateresult',
             index=models.Index(fields=['release', 'run_id'], name='gateresult_run_idx'),
         ),
+        migrations.AddIndex(
+            model_name='gateresult',
+            index=models.Index(fields=['release', 'gate', 'commit_sha', 'id'], name='gateresult_folded_idx'),
+        ),
         migrations.AddField(
             model_name='gatestate',
             name='current',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='gates.gateresult'),
+            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='gates.gateresult'),
         ),
         migrations.AddField(
             model_name='gatestate',
@@ -75,7 +80,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='gatestate',
             name='since',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='gates.gateresult'),
+            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='gates.gateresult'),
         ),
         migrations.AddField(
             model_name='gatestate',

@@ -143,3 +143,38 @@ def test_writers_of_one_gate_at_once_lose_nothing_double_nothing_and_keep_its_st
     current, since, worsened = gate_history(world.release)
     assert (current[gate.pk].pk, since[gate.pk]) == (folded.shown.pk, folded.since)
     assert worsened[gate.pk].pk == folded.worsened
+
+
+def test_batches_making_the_same_gates_first_states_in_opposite_orders_never_deadlock(
+    postgres_tx: None, make_user: Any
+) -> None:
+    """A poll lists the gates [a, b] while a webhook lists [b, a], both the first results
+    of a new commit: the states are made in one order, so neither waits on the other."""
+    from gates.recording import ResultEntry, gate_results_record
+
+    world = build_world(make_user, ready=False)
+    a, b = world.gates
+    for round_ in range(6):
+        commit = f"{round_:x}" * 40
+        barrier = threading.Barrier(2)
+
+        def batch(gates: tuple[Any, Any], name: str, commit: str = commit) -> Callable[[], Any]:
+            def job() -> Any:
+                barrier.wait()
+                return gate_results_record(
+                    entries=[
+                        ResultEntry(
+                            release=world.release,
+                            gate=g,
+                            status="passed",
+                            commit=commit,
+                            run_id=f"{name}-{g.key}",
+                        )
+                        for g in gates
+                    ]
+                )
+
+            return job
+
+        results = in_threads(batch((a, b), f"poll{round_}"), batch((b, a), f"hook{round_}"))
+        assert not [r for r in results if isinstance(r, Exception)], results

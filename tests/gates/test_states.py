@@ -171,3 +171,26 @@ def test_board_and_result_post_cost_the_same_queries_at_3_and_at_a_long_history(
         counts.append((board, post))
         assert GateResult.objects.filter(release=world.release).count() == size + 1
     assert counts[0] == counts[1], counts
+
+
+def test_a_result_written_around_the_writer_is_folded_in_by_the_next(make_user: Any) -> None:
+    """An older process still running during an upgrade (or an import) writes a result
+    without keeping the state: the next result through the writer refolds that gate."""
+    world = build_world(make_user, ready=False)
+    gate = world.gates[0]
+    gate_results_record(entries=[ResultEntry(release=world.release, gate=gate, status="passed", run_id="a")])
+    now = timezone.now()
+    GateResult.objects.create(
+        release=world.release,
+        gate=gate,
+        commit_sha=world.release.commit_sha,
+        status="failed",
+        source="api",
+        check_name="nightly",
+        run_id="around",
+        observed_at=now,
+        received_at=now,
+    )
+    gate_results_record(entries=[ResultEntry(release=world.release, gate=gate, status="passed", run_id="b")])
+    assert _kept(world.release) == _from_history(world.release)
+    assert gate_history(world.release)[0][gate.pk].status == "failed"  # the nightly job's
