@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gonogo.settings")
 django.setup()
 
-from gates.models import Evaluation  # noqa: E402
+from gates.models import Evaluation, Phase  # noqa: E402
 from gates.recording import ResultEntry, gate_results_record  # noqa: E402
 from gates.selectors import gates_for_product  # noqa: E402
 from releases.models import Release  # noqa: E402
@@ -24,7 +24,11 @@ from releases.models import Release  # noqa: E402
 EVERY = float(os.environ.get("BENCH_CHANGE_EVERY", "0.25"))
 
 release = Release.objects.select_related("product").get(product__slug="ios-app", version="2.4.0")
-gate = next(g for g in gates_for_product(release.product) if g.evaluation == Evaluation.CI)
+gate = next(
+    g
+    for g in gates_for_product(release.product)
+    if g.evaluation == Evaluation.CI and g.phase == Phase.PRE_RELEASE
+)
 tag = uuid.uuid4().hex[:8]
 end = time.monotonic() + float(sys.argv[1])
 changes = 0

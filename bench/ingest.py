@@ -50,13 +50,17 @@ FAIL_EVERY = int(os.environ.get("BENCH_INGEST_FAIL_EVERY", "5"))  # 0: every res
 
 def setup() -> tuple[int, str, str]:
     """The release, a CI gate of its product, and a fresh results token."""
-    from gates.models import Evaluation
+    from gates.models import Evaluation, Phase
     from gates.selectors import gates_for_product
     from integrations.tokens import token_issue
     from releases.models import Release
 
     release = Release.objects.select_related("product").get(product__slug="ios-app", version="2.4.0")
-    gate = next(g for g in gates_for_product(release.product) if g.evaluation == Evaluation.CI)
+    gate = next(
+        g
+        for g in gates_for_product(release.product)
+        if g.evaluation == Evaluation.CI and g.phase == Phase.PRE_RELEASE
+    )
     _token, raw = token_issue(
         name=f"ingest bench {uuid.uuid4().hex[:6]}", product=release.product, scopes=["results"]
     )

@@ -15,8 +15,8 @@ every entry carries too. Time alone changes some words (soak remaining, "for 5 m
 entry lives at most `GONOGO_PANEL_CACHE_SECONDS` (30).
 
 The CSRF token never enters the cache: it is swapped for a placeholder before storing and
-the viewer's own put back on the way out. Without Redis (`make run` with nothing set)
-there is no cache: every panel is rendered, as before.
+the viewer's own put back on the way out. Without Redis (`make run` with nothing set), or
+while Redis does not answer, there is no cache: every panel is rendered, as before.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,8 +33,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
-
-from .redisconn import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +46,45 @@ def enabled() -> bool:
     return bool(settings.REDIS_URL) and settings.GONOGO_PANEL_CACHE_SECONDS > 0
 
 
+# Redis for the cache: short timeouts and no retries, and after a failure it is left alone
+# for DOWN_SECONDS (a change, a board read never waits on a Redis that is away: without
+# the cache every panel is rendered). A bump that could not be made is made up for when
+# Redis answers again — the global version first, so no entry from before is served.
+DOWN_SECONDS = 5.0
+_link: dict[str, Any] = {"client": None, "url": None, "down_until": 0.0, "missed_bump": False}
+
+
+def _redis() -> Any:
+    if _link["client"] is None or _link["url"] != settings.REDIS_URL:
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        _link["client"] = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=0.25, socket_connect_timeout=0.25, retry=Retry(NoBackoff(), 0)
+        )
+        _link["url"] = settings.REDIS_URL
+    return _link["client"]
+
+
+def _down(exc: BaseException) -> None:
+    logger.warning("panel cache: Redis unavailable (%s); rendering every panel for %.0f s", exc, DOWN_SECONDS)
+    _link["down_until"] = time.monotonic() + DOWN_SECONDS
+
+
+def _available() -> bool:
+    if time.monotonic() < _link["down_until"]:
+        return False
+    if _link["missed_bump"]:
+        try:
+            _redis().incr(_version_key(GLOBAL))
+        except Exception as exc:
+            _down(exc)
+            return False
+        _link["missed_bump"] = False
+    return True
+
+
 def _version_key(scope: int | str) -> str:
     return f"{PREFIX}v:{scope}"
 
@@ -55,14 +93,17 @@ def versions_bump(release_ids: set[int | None]) -> None:
     """Now (call it after commit): a new version for each release (None: the global one)."""
     if not enabled() or not release_ids:
         return
+    if not _available():
+        _link["missed_bump"] = True
+        return
     try:
-        pipe = redis_client().pipeline(transaction=False)
+        pipe = _redis().pipeline(transaction=False)
         for pk in release_ids:
             pipe.incr(_version_key(GLOBAL if pk is None else pk))
         pipe.execute()
-    except Exception:  # a lost bump must not fail the change: drop every entry instead
-        logger.exception("panel cache: version bump failed; flushing the panel cache")
-        cache_flush()
+    except Exception as exc:  # a lost bump must not fail the change: made up for later
+        _link["missed_bump"] = True
+        _down(exc)
 
 
 def versions_bump_on_commit(release_ids: set[int | None]) -> None:
@@ -101,12 +142,12 @@ Version = tuple[int, int]  # the release's, the global one
 
 def version_of(release_id: int) -> Version | None:
     """The release's version and the global one; None: no cache now."""
-    if not enabled():
+    if not enabled() or not _available():
         return None
     try:
-        mine, shared = redis_client().mget(_version_key(release_id), _version_key(GLOBAL))
-    except Exception:
-        logger.warning("panel cache: Redis unavailable; rendering", exc_info=True)
+        mine, shared = _redis().mget(_version_key(release_id), _version_key(GLOBAL))
+    except Exception as exc:
+        _down(exc)
         return None
     return int(mine or 0), int(shared or 0)
 
@@ -142,8 +183,9 @@ class PanelScope:
         """Read the entries of `panels` in one round trip (the whole page's)."""
         keys = [self.key(panel) for panel in panels]
         try:
-            values = redis_client().mget(keys)
-        except Exception:
+            values = _redis().mget(keys)
+        except Exception as exc:
+            _down(exc)
             return
         self.prefetched.update(
             (key, value.decode() if value is not None else None)
@@ -161,7 +203,10 @@ class PanelScope:
         if stored is None:
             return None
         head, _sep, html = stored.partition("\n")
-        mine, shared = (int(v) for v in head.split("."))
+        try:
+            mine, shared = (int(v) for v in head.split("."))
+        except ValueError:
+            return None  # not an entry of ours: render
         return html if mine >= self.version[0] and shared >= self.version[1] else None
 
     def entry(self, html: str) -> str:
@@ -189,8 +234,9 @@ def with_token(html: str, token: str) -> str:
 
 def cache_get(key: str) -> str | None:
     try:
-        value = redis_client().get(key)
-    except Exception:
+        value = _redis().get(key)
+    except Exception as exc:
+        _down(exc)
         return None
     return value.decode() if value is not None else None
 
@@ -200,36 +246,32 @@ def render_once(scope: PanelScope, key: str, render: Any) -> str | None:
     asking meanwhile wait for a new enough entry (up to `WAIT_SECONDS`) instead of
     rendering it again: after a change, a room of open boards costs one render per panel
     and variant, not one per board. None when the wait ran out (render for yourself)."""
+    mark = uuid.uuid4().hex.encode()
     try:
-        client = redis_client()
-        if client.set(key + ":lock", b"1", nx=True, px=int(WAIT_SECONDS * 2000)):
+        mine = _redis().set(key + ":lock", mark, nx=True, px=int(WAIT_SECONDS * 2000))
+    except Exception as exc:
+        _down(exc)
+        return None
+    if mine:
+        try:
+            return render()
+        finally:
             try:
-                return render()
-            finally:
-                client.delete(key + ":lock")
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            time.sleep(0.005)
-            html = scope.fresh(cache_get(key))
-            if html is not None:
-                return html
-    except Exception:
-        logger.warning("panel cache: Redis unavailable; rendering", exc_info=True)
+                if _redis().get(key + ":lock") == mark:
+                    _redis().delete(key + ":lock")
+            except Exception as exc:
+                _down(exc)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline and _available():
+        time.sleep(0.01)
+        html = scope.fresh(cache_get(key))
+        if html is not None:
+            return html
     return None
 
 
 def cache_put(key: str, html: str) -> None:
     try:
-        redis_client().set(key, html.encode(), ex=settings.GONOGO_PANEL_CACHE_SECONDS)
-    except Exception:
-        logger.warning("panel cache: could not store %s", key, exc_info=True)
-
-
-def cache_flush() -> None:
-    """Drop every cached panel (tests; a failed version bump)."""
-    try:
-        client = redis_client()
-        for key in client.scan_iter(match=f"{PREFIX}p:*", count=500):
-            client.delete(key)
-    except Exception:
-        logger.exception("panel cache: flush failed")
+        _redis().set(key, html.encode(), ex=settings.GONOGO_PANEL_CACHE_SECONDS)
+    except Exception as exc:
+        _down(exc)

@@ -106,9 +106,14 @@ class _Hub:
         loop = asyncio.get_running_loop()
         hub = cls._hubs.get(loop)
         if hub is None or hub.failed is not None or hub.url != settings.REDIS_URL:
+            if hub is not None and hub.task is not None:
+                hub.task.cancel()  # its streams end and reconnect to the new one
             hub = cls._hubs[loop] = cls(settings.REDIS_URL)
             hub.task = loop.create_task(hub.run())
-        await hub.ready.wait()
+        try:
+            await asyncio.wait_for(hub.ready.wait(), 5)
+        except TimeoutError:
+            hub.failed = ConnectionError("live bus: Redis did not answer")
         if hub.failed is not None:
             raise hub.failed
         return hub
@@ -119,12 +124,18 @@ class _Hub:
 
     def remove(self, topics: list[str], queue: asyncio.Queue[Any]) -> None:
         for topic in topics:
-            self.queues.get(topic, set()).discard(queue)
+            queues = self.queues.get(topic)
+            if queues is not None:
+                queues.discard(queue)
+                if not queues:
+                    del self.queues[topic]
 
     async def run(self) -> None:
         import redis.asyncio as aioredis
 
-        client = aioredis.Redis.from_url(self.url)
+        # Timeouts: a Redis that is away ends the streams (browsers fall back to polling
+        # and reconnect) instead of holding them; a silent connection is found by pings.
+        client = aioredis.Redis.from_url(self.url, socket_connect_timeout=3, health_check_interval=15)
         pubsub = client.pubsub()
         try:
             await pubsub.psubscribe(CHANNEL_PREFIX + "*")
@@ -133,7 +144,12 @@ class _Hub:
                 if message["type"] == "pmessage":
                     topic = message["channel"].decode().removeprefix(CHANNEL_PREFIX)
                     if self.queues.get(topic):
-                        self.arrived(topic, json.loads(message["data"]))
+                        try:
+                            panels = [str(p) for p in json.loads(message["data"])]
+                        except (ValueError, TypeError):
+                            logger.warning("live bus: a message on %s is not a list of panels", topic)
+                            continue
+                        self.arrived(topic, panels)
         except BaseException as exc:  # Redis went away (or the loop closes): end every stream
             self.failed = exc if isinstance(exc, Exception) else ConnectionError("live bus closed")
             self.ready.set()

@@ -218,9 +218,10 @@ def celery_eager() -> Any:
 def _fresh_panel_cache() -> None:
     """Test databases reuse release ids: no panel cached by an earlier test may be served
     (a new global version makes every earlier entry unreachable; core/panel_cache.py)."""
-    from core.panel_cache import versions_bump
+    from core import panel_cache
 
-    versions_bump({None})
+    panel_cache._link["down_until"] = 0.0  # a test that pointed Redis away left it "down"
+    panel_cache.versions_bump({None})
 
 
 @pytest.fixture(autouse=True)

@@ -79,3 +79,24 @@ def test_streams_end_when_the_subscription_fails(settings: Any, redis_url: str, 
 
     ended = _run(scenario)
     assert isinstance(ended, ConnectionError), ended
+
+
+def test_a_stream_ends_at_once_when_redis_is_away(settings: Any) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+
+    async def scenario() -> tuple[BaseException | None, float]:
+        started = time.monotonic()
+        try:
+            async for _event in bus.subscribe(["release:away"], heartbeat=60):
+                break
+        except BaseException as exc:
+            return exc, time.monotonic() - started
+        return None, time.monotonic() - started
+
+    ended, seconds = _run(scenario)
+    assert isinstance(ended, Exception) and seconds < 6, (ended, seconds)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -276,3 +277,46 @@ def test_a_board_read_for_one_language_is_never_served_in_another(
         assert _same_but_tokens(_board(english, world, panel, "en")) == _same_but_tokens(
             _uncached(settings, english, world, panel, "en")
         ), panel
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_while_redis_is_away_boards_render_and_changes_land_without_waiting(
+    cached: None, settings: Any, world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    pm = Client()
+    pm.force_login(world.pm)
+    settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        gate_results_record(
+            entries=[ResultEntry(release=world.release, gate=world.gates[1], status="failed", run_id="away")]
+        )
+    page = _board(pm, world)
+    assert time.monotonic() - started < 3
+    assert _same_but_tokens(page) == _same_but_tokens(_uncached(settings, pm, world))
+
+
+def test_a_bump_missed_while_redis_was_away_is_made_up_before_anything_is_served(
+    cached: None, settings: Any, world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from core import panel_cache
+
+    pm = Client()
+    pm.force_login(world.pm)
+    _board(pm, world)  # kept
+    here = settings.REDIS_URL
+    settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+    with django_capture_on_commit_callbacks(execute=True):
+        gate_results_record(
+            entries=[ResultEntry(release=world.release, gate=world.gates[1], status="failed", run_id="gap")]
+        )
+    settings.REDIS_URL = here  # back, and DOWN_SECONDS later:
+    panel_cache._link["down_until"] = 0.0
+    assert _same_but_tokens(_board(pm, world)) == _same_but_tokens(_uncached(settings, pm, world))
