@@ -158,7 +158,9 @@ def test_batches_making_the_same_gates_first_states_in_opposite_orders_never_dea
         commit = f"{round_:x}" * 40
         barrier = threading.Barrier(2)
 
-        def batch(gates: tuple[Any, Any], name: str, commit: str = commit) -> Callable[[], Any]:
+        def batch(
+            gates: tuple[Any, Any], name: str, commit: str = commit, barrier: Any = barrier
+        ) -> Callable[[], Any]:
             def job() -> Any:
                 barrier.wait()
                 return gate_results_record(
