@@ -8,8 +8,6 @@ JavaScript. A refused action re-renders with the reason and a 4xx status.
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -17,10 +15,11 @@ from django.contrib import messages
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse
+from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -36,13 +35,22 @@ from board.rollout import (
     release_rollout_resume,
     release_rollout_start,
 )
-from board.selectors import ReleaseBoard, release_board
+from board.selectors import release_board
 from board.waiting import waiting_for
 from checklists.selectors import programme_checklist
 from core.errors import DomainError, RuleViolation
 from core.htmx import panel_template, render_panel, target_panel
 from core.http import HtmxHttpRequest, int_or_none
-from core.panel_cache import PanelScope, scope_for, with_token
+from core.panel_cache import (
+    PanelScope,
+    cache_get,
+    cache_put,
+    page_kept,
+    page_key,
+    page_served,
+    scope_for,
+    with_token,
+)
 from gates.selectors import failed_results_since
 from live.services import DASHBOARD_PANELS, RELEASE_PANELS
 from operations.health import stage_health
@@ -61,6 +69,7 @@ from releases.selectors import active_releases, release_get, release_key, viewab
 
 from .life import release_life
 from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
+from .page_cache import no_message_waits, shared_board
 from .rollout_view import rollout_panel
 
 BOARD_PANELS = RELEASE_PANELS - {"meeting"}  # the meeting panel is meeting.html's
@@ -74,34 +83,6 @@ def board_url(release: Release, anchor: str = "") -> str:
 # The panels that name the viewer (the owner's "make it a candidate", one's own waiver):
 # cached per person, the others per set of roles (core/panel_cache.py).
 PER_PERSON_PANELS = frozenset({"header", "waivers"})
-
-
-# The board read for a version, kept a moment for this process's other requests of it:
-# after a change a board re-fetches several panels at once, and each that misses the
-# panel cache would otherwise read the whole board again. Keyed by the versions read
-# before the board was (core/panel_cache.py), so a newer request never gets an older one.
-_BOARDS: dict[tuple[int, tuple[int, int], str, str], tuple[float, ReleaseBoard]] = {}
-_BOARDS_LOCK = threading.Lock()
-BOARD_KEPT_SECONDS = 2.0
-
-
-def shared_board(release: Release, scope: PanelScope | None) -> ReleaseBoard:
-    if scope is None:
-        return release_board(release)
-    # Its words (blockers, stale reasons, rule changes) are in the reader's language and
-    # time zone: shared only with readers of the same.
-    key = (release.pk, scope.version, translation.get_language(), timezone.get_current_timezone_name())
-    now = time.monotonic()
-    with _BOARDS_LOCK:
-        kept = _BOARDS.get(key)
-        if kept is not None and kept[0] > now:
-            return kept[1]
-    board = release_board(release)
-    with _BOARDS_LOCK:
-        for old in [k for k, (until, _b) in _BOARDS.items() if until <= now]:
-            del _BOARDS[old]
-        _BOARDS[key] = (now + BOARD_KEPT_SECONDS, board)
-    return board
 
 
 def board_context(
@@ -220,13 +201,26 @@ def release_board_view(request: HtmxHttpRequest, product: str, version: str) -> 
     scope = scope_for(
         release_id, roles=roles_for(user, product_id), user_id=user.pk, per_person=PER_PERSON_PANELS
     )
-    if scope is not None:
-        panel = target_panel(request, BOARD_PANELS)
-        if panel is None:
-            scope.prefetch(BOARD_PANELS)  # the whole page's panels in one round trip
-        elif (html := scope.cached(panel)) is not None:
+    if scope is None:
+        return render_board(request, release_get(product, version))
+    panel = target_panel(request, BOARD_PANELS)
+    if panel is not None:
+        if (html := scope.cached(panel)) is not None:
             return HttpResponse(with_token(html, get_token(request)))  # a re-fetch, served as kept
-    return render_board(request, release_get(product, version), scope=scope)
+        return render_board(request, release_get(product, version), scope=scope)
+    # The whole page, kept per person — unless a message waits to be shown once.
+    page, nonce, quiet = (
+        page_key(scope, request.get_full_path()),
+        str(get_nonce(request)),
+        no_message_waits(request),
+    )
+    if quiet and (kept := scope.fresh(cache_get(page))) is not None:
+        return HttpResponse(page_served(kept, get_token(request), nonce))
+    scope.prefetch(BOARD_PANELS)  # the page's panels in one round trip
+    response = render_board(request, release_get(product, version), scope=scope)
+    if quiet and response.status_code == 200:
+        cache_put(page, scope.entry(page_kept(response.content.decode(), nonce)))
+    return response
 
 
 @require_POST

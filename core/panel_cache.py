@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -225,6 +226,28 @@ def scope_for(
     return PanelScope(
         release_id, version, variant_of(*where), variant_of(*where, user_id), frozenset(per_person)
     )
+
+
+NONCE_PLACEHOLDER = "\x00gonogo-nonce\x00"
+_FORM_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def page_key(scope: PanelScope, path: str) -> str:
+    """The whole page's entry: per person (it names them; their language and zone)."""
+    where = hashlib.sha256(path.encode()).hexdigest()[:16]
+    return f"{PREFIX}p:{scope.release_id}:page:{scope.person}:{where}"
+
+
+def page_kept(html: str, nonce: str) -> str:
+    """A rendered page as kept: its CSRF token and CSP nonce taken out."""
+    token = _FORM_TOKEN.search(html)
+    if token:
+        html = html.replace(token.group(1), CSRF_PLACEHOLDER)
+    return html.replace(f'nonce="{nonce}"', f'nonce="{NONCE_PLACEHOLDER}"') if nonce else html
+
+
+def page_served(kept: str, token: str, nonce: str) -> str:
+    return kept.replace(CSRF_PLACEHOLDER, token).replace(NONCE_PLACEHOLDER, nonce)
 
 
 def with_token(html: str, token: str) -> str:

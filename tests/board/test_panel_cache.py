@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role
-from board import views as board_views
+from board import page_cache as board_reads
 from core.panel_cache import PREFIX, version_of
 from core.redisconn import redis_client
 from gates.recording import ResultEntry, gate_results_record
@@ -209,7 +209,7 @@ def test_a_render_that_read_before_a_change_is_never_served_after_it(
         pytest.fail("needs PostgreSQL")
     world = build_world(make_user)
     reached, go = threading.Event(), threading.Event()
-    real = board_views.release_board
+    real = board_reads.release_board
     slow: dict[str, Any] = {}
 
     def paused(release: Any, **kwargs: Any) -> Any:
@@ -219,7 +219,7 @@ def test_a_render_that_read_before_a_change_is_never_served_after_it(
             assert go.wait(10)
         return board
 
-    monkeypatch.setattr(board_views, "release_board", paused)
+    monkeypatch.setattr(board_reads, "release_board", paused)
     early = Client()
     early.force_login(world.pm)
     pages: list[str] = []
@@ -320,3 +320,37 @@ def test_a_bump_missed_while_redis_was_away_is_made_up_before_anything_is_served
     settings.REDIS_URL = here  # back, and DOWN_SECONDS later:
     panel_cache._link["down_until"] = 0.0
     assert _same_but_tokens(_board(pm, world)) == _same_but_tokens(_uncached(settings, pm, world))
+
+
+def test_a_kept_page_carries_the_viewers_own_nonce_and_token_and_never_a_message(
+    cached: None, world: Any
+) -> None:
+    pm = Client()
+    pm.force_login(world.pm)
+    url = reverse(
+        "board:release_board", kwargs={"product": world.product.slug, "version": world.release.version}
+    )
+    first, second = pm.get(url), pm.get(url)  # rendered, then served as kept
+    for response in (first, second):
+        nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
+        page = response.content.decode()
+        assert set(re.findall(r'nonce="([^"]*)"', page)) == {nonce}
+        assert "\x00" not in page
+    assert re.findall(r'nonce="([^"]*)"', first.content.decode()) != re.findall(
+        r'nonce="([^"]*)"', second.content.decode()
+    )
+    # A message shown once (after a plain form POST) is shown — the kept page is not
+    # served over it — and is not kept with the page.
+    qa = Client()
+    qa.force_login(world.qa)
+    qa.get(url)  # QA's page kept, before the message
+    signed = qa.post(
+        reverse(
+            "board:signoff_create", kwargs={"product": world.product.slug, "version": world.release.version}
+        ),
+        {"role": "qa", "vote": "no_go", "comment": "the flaky gate", "confirm_failing": "1"},
+    )
+    assert signed.status_code == 302, signed.content[:500]
+    shown = qa.get(url).content.decode()
+    assert 'class="messages"' in shown
+    assert 'class="messages"' not in qa.get(url).content.decode()
