@@ -116,13 +116,13 @@ def item_context(request: HtmxHttpRequest, release: Release, item: ChecklistItem
 
 
 def render_item(
-    request: HtmxHttpRequest, release: Release, item_id: int, *, status: int = 200, **extra: Any
+    request: HtmxHttpRequest, release: Release, item: ChecklistItem, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
-    """One item, re-read from the database, as its row on the page, with its section's
-    count swapped in out of band. Reads only that section, however long the checklist."""
-    item = _item_of(release, item_id)
+    """One item, re-read from the database with its section (`item`: the row as read
+    before, for where it sits), as its row on the page, with its section's count swapped
+    in out of band. Reads only that section, however long the checklist."""
     context = {**item_context(request, release, item), **extra}
-    row = next(i for i in context["section"].items if i.pk == item_id)
+    row = next(i for i in context["section"].items if i.pk == item.pk)
     html = render(request, "checklists/checklist.html#item", {**context, "item": row}).content
     html += render(request, "checklists/checklist.html#section-count", {**context, "oob": True}).content
     response = HttpResponse(html, status=status)
@@ -138,7 +138,7 @@ def checklist_view(request: HtmxHttpRequest, product: str, version: str) -> Http
     target = htmx_target(request)
     if target and target.startswith("item-") and target[5:].isascii() and target[5:].isdigit():
         item = _item_of(release, int(target[5:]))
-        response = render_item(request, release, item.pk)
+        response = render_item(request, release, item)
         del response["HX-Trigger"]
         return response
     return render_page(request, release)
@@ -169,11 +169,11 @@ def checklist_item_tick_view(request: HtmxHttpRequest, product: str, version: st
         )
     except DomainError as error:
         if request.htmx:
-            return render_item(request, release, item.pk, status=error.status, error=error)
+            return render_item(request, release, item, status=error.status, error=error)
         messages.error(request, error.message)
         return redirect(checklist_url(release, f"item-{item.pk}"))
     if request.htmx:
-        return render_item(request, release, item.pk)
+        return render_item(request, release, item)
     messages.success(
         request,
         particles(_("“%(item)s” is marked %(state)s.") % {"item": item.title, "state": status_word(state)}),
@@ -223,7 +223,7 @@ def defect_create_view(request: HtmxHttpRequest, product: str, version: str) -> 
         )
     except DomainError as error:
         if request.htmx and item is not None:
-            return render_item(request, release, item.pk, status=error.status, error=error)
+            return render_item(request, release, item, status=error.status, error=error)
         messages.error(request, error.message)
         return redirect(checklist_url(release, f"item-{item.pk}" if item else "defects"))
     done = _("Defect recorded: %(title)s (%(severity)s).") % {
@@ -231,7 +231,7 @@ def defect_create_view(request: HtmxHttpRequest, product: str, version: str) -> 
         "severity": Severity(defect.severity).label,
     }
     if request.htmx and item is not None:
-        return render_item(request, release, item.pk, notice=done)
+        return render_item(request, release, item, notice=done)
     messages.success(request, done)
     return redirect(checklist_url(release, f"item-{item.pk}" if item else "defects"))
 
