@@ -208,11 +208,12 @@ def release_board_view(request: HtmxHttpRequest, product: str, version: str) -> 
         if (html := scope.cached(panel)) is not None:
             return HttpResponse(with_token(html, get_token(request)))  # a re-fetch, served as kept
         return render_board(request, release_get(product, version), scope=scope)
-    # The whole page, kept per person — unless a message waits to be shown once.
+    # The whole page, kept per person — unless a message waits to be shown once (and
+    # only at its plain address: a query string must not make entries without end).
     page, nonce, quiet = (
-        page_key(scope, request.get_full_path()),
+        page_key(scope, request.path),
         str(get_nonce(request)),
-        no_message_waits(request),
+        no_message_waits(request) and not request.GET,
     )
     if quiet and (kept := scope.fresh(cache_get(page))) is not None:
         return HttpResponse(page_served(kept, get_token(request), nonce))

@@ -122,7 +122,11 @@ def render_item(
     before, for where it sits), as its row on the page, with its section's count swapped
     in out of band. Reads only that section, however long the checklist."""
     context = {**item_context(request, release, item), **extra}
-    row = next(i for i in context["section"].items if i.pk == item.pk)
+    row = next((i for i in context["section"].items if i.pk == item.pk), None)
+    if row is None:  # moved to another section meanwhile (a template update): read it again
+        item = _item_of(release, item.pk)
+        context = {**item_context(request, release, item), **extra}
+        row = next(i for i in context["section"].items if i.pk == item.pk)
     html = render(request, "checklists/checklist.html#item", {**context, "item": row}).content
     html += render(request, "checklists/checklist.html#section-count", {**context, "oob": True}).content
     response = HttpResponse(html, status=status)

@@ -11,8 +11,8 @@ of version v was rendered from the database as it was after every change up to v
 committed; a viewer told of a change (the event came after the bump) asks with a version
 above any entry from before it and is never served that. A change of configuration (an
 audit event with no release: a gate, a product, a role) bumps the global version, which
-every entry carries too. Time alone changes some words (soak remaining, "for 5 min"): an
-entry lives at most `GONOGO_PANEL_CACHE_SECONDS` (30).
+every entry carries too. Time alone changes some words (soak remaining, "for 5 min"): what
+is served is at most `GONOGO_PANEL_CACHE_SECONDS` (30) old (`ttl`).
 
 The CSRF token never enters the cache: it is swapped for a placeholder before storing and
 the viewer's own put back on the way out. Without Redis (`make run` with nothing set), or
@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -52,20 +53,30 @@ def enabled() -> bool:
 # the cache every panel is rendered). A bump that could not be made is made up for when
 # Redis answers again — the global version first, so no entry from before is served.
 DOWN_SECONDS = 5.0
-_link: dict[str, Any] = {"client": None, "url": None, "down_until": 0.0, "missed_bump": False}
+_link: dict[str, Any] = {"clients": {}, "url": None, "down_until": 0.0, "missed_bump": False}
+_missed_lock = threading.Lock()
 
 
-def _redis() -> Any:
-    if _link["client"] is None or _link["url"] != settings.REDIS_URL:
+def _redis(*, write: bool = False) -> Any:
+    """Reads give up after 0.25 s (the panel is rendered instead); writes — a version
+    bump, an entry — wait up to 2 s and retry once: a bump lost to a short stall while the
+    live event still goes out would leave the boards it tells with what they had."""
+    if _link["url"] != settings.REDIS_URL:
+        _link["clients"], _link["url"] = {}, settings.REDIS_URL
+    client = _link["clients"].get(write)
+    if client is None:
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        _link["client"] = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=0.25, socket_connect_timeout=0.25, retry=Retry(NoBackoff(), 0)
+        timeout = 2.0 if write else 0.25
+        client = _link["clients"][write] = redis.Redis.from_url(
+            settings.REDIS_URL,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 1 if write else 0),
         )
-        _link["url"] = settings.REDIS_URL
-    return _link["client"]
+    return client
 
 
 def _down(exc: BaseException) -> None:
@@ -76,14 +87,26 @@ def _down(exc: BaseException) -> None:
 def _available() -> bool:
     if time.monotonic() < _link["down_until"]:
         return False
-    if _link["missed_bump"]:
-        try:
-            _redis().incr(_version_key(GLOBAL))
-        except Exception as exc:
-            _down(exc)
-            return False
-        _link["missed_bump"] = False
+    with _missed_lock:
+        if _link["missed_bump"]:
+            try:
+                _redis(write=True).incr(_version_key(GLOBAL))
+            except Exception as exc:
+                _down(exc)
+                return False
+            _link["missed_bump"] = False
     return True
+
+
+def _missed() -> None:
+    with _missed_lock:
+        _link["missed_bump"] = True
+
+
+def ttl() -> int:
+    """An entry's life: half the setting, so a page kept from kept panels is at most the
+    setting's seconds old in all."""
+    return max(1, settings.GONOGO_PANEL_CACHE_SECONDS // 2)
 
 
 def _version_key(scope: int | str) -> str:
@@ -95,15 +118,15 @@ def versions_bump(release_ids: set[int | None]) -> None:
     if not enabled() or not release_ids:
         return
     if not _available():
-        _link["missed_bump"] = True
+        _missed()
         return
     try:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = _redis(write=True).pipeline(transaction=False)
         for pk in release_ids:
             pipe.incr(_version_key(GLOBAL if pk is None else pk))
         pipe.execute()
     except Exception as exc:  # a lost bump must not fail the change: made up for later
-        _link["missed_bump"] = True
+        _missed()
         _down(exc)
 
 
@@ -256,6 +279,8 @@ def with_token(html: str, token: str) -> str:
 
 
 def cache_get(key: str) -> str | None:
+    if not _available():
+        return None
     try:
         value = _redis().get(key)
     except Exception as exc:
@@ -270,8 +295,10 @@ def render_once(scope: PanelScope, key: str, render: Any) -> str | None:
     rendering it again: after a change, a room of open boards costs one render per panel
     and variant, not one per board. None when the wait ran out (render for yourself)."""
     mark = uuid.uuid4().hex.encode()
+    if not _available():
+        return None
     try:
-        mine = _redis().set(key + ":lock", mark, nx=True, px=int(WAIT_SECONDS * 2000))
+        mine = _redis(write=True).set(key + ":lock", mark, nx=True, px=int(WAIT_SECONDS * 2000))
     except Exception as exc:
         _down(exc)
         return None
@@ -281,7 +308,7 @@ def render_once(scope: PanelScope, key: str, render: Any) -> str | None:
         finally:
             try:
                 if _redis().get(key + ":lock") == mark:
-                    _redis().delete(key + ":lock")
+                    _redis(write=True).delete(key + ":lock")
             except Exception as exc:
                 _down(exc)
     deadline = time.monotonic() + WAIT_SECONDS
@@ -294,7 +321,9 @@ def render_once(scope: PanelScope, key: str, render: Any) -> str | None:
 
 
 def cache_put(key: str, html: str) -> None:
+    if not _available():
+        return
     try:
-        _redis().set(key, html.encode(), ex=settings.GONOGO_PANEL_CACHE_SECONDS)
+        _redis(write=True).set(key, html.encode(), ex=ttl())
     except Exception as exc:
         _down(exc)

@@ -87,6 +87,7 @@ class GateFold:
     worsened: int | None = None
     worsened_received_at: datetime | None = None
     last: OrderKey | None = None
+    max_id: int = 0  # the highest result id folded in
 
     def in_order(self, result: Any) -> bool:
         """Whether `result` comes after everything folded so far (it may be folded in)."""
@@ -96,6 +97,7 @@ class GateFold:
         """Fold in `result` (a GateResult, saved), which must come after the last folded."""
         new = Seen.of(result)
         self.last = order_key(result)
+        self.max_id = max(self.max_id, result.pk)
         previous_job = self.jobs.get(result.check_name)
         if previous_job is not None and not supersedes(new, previous_job):
             return

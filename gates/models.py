@@ -190,6 +190,9 @@ class GateState(models.Model):
     last_observed_at = models.DateTimeField(null=True)
     last_attempt = models.PositiveIntegerField(null=True)
     last_result_id = models.BigIntegerField(null=True)
+    # The highest result id folded in: a result above it that the writer did not fold
+    # landed around it (gates.states `_missed`).
+    folded_max_id = models.BigIntegerField(null=True)
 
     class Meta:
         constraints = [

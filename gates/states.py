@@ -30,6 +30,7 @@ def _fold_of(state: GateState) -> GateFold:
         worsened=state.worsened_id,
         worsened_received_at=state.worsened_received_at,
         last=(state.last_observed_at, state.last_attempt, state.last_result_id),
+        max_id=state.folded_max_id or state.last_result_id,
     )
 
 
@@ -49,6 +50,7 @@ def _save(key: StateKey, folded: GateFold, state: GateState | None) -> None:
         "last_observed_at": last_at,
         "last_attempt": last_attempt,
         "last_result_id": last_id,
+        "folded_max_id": folded.max_id,
     }
     if state is None:
         release_id, gate_id, commit = key
@@ -92,7 +94,7 @@ def _missed(key: StateKey, state: GateState | None, new: Sequence[GateResult]) -
     (an older process during an upgrade, an import): then the state is refolded. One
     indexed look past the last folded id."""
     release_id, gate_id, commit = key
-    after = state.last_result_id if state is not None and state.last_result_id is not None else 0
+    after = (state.folded_max_id or state.last_result_id or 0) if state is not None else 0
     return (
         GateResult.objects.filter(release_id=release_id, gate_id=gate_id, commit_sha=commit, id__gt=after)
         .exclude(id__in=[row.pk for row in new])

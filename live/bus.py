@@ -32,6 +32,7 @@ from .models import LiveEvent
 logger = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "gonogo:live:"
+PING_SECONDS = 15.0  # the hub pings Redis after this long without a message
 DB_POLL_SECONDS = 0.2
 
 
@@ -134,13 +135,17 @@ class _Hub:
         import redis.asyncio as aioredis
 
         # Timeouts: a Redis that is away ends the streams (browsers fall back to polling
-        # and reconnect) instead of holding them; a silent connection is found by pings.
-        client = aioredis.Redis.from_url(self.url, socket_connect_timeout=3, health_check_interval=15)
+        # and reconnect) instead of holding them; a connection gone silent fails its ping.
+        client = aioredis.Redis.from_url(self.url, socket_connect_timeout=3, socket_keepalive=True)
         pubsub = client.pubsub()
         try:
             await pubsub.psubscribe(CHANNEL_PREFIX + "*")
             self.ready.set()
-            async for message in pubsub.listen():
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=PING_SECONDS)
+                if message is None:  # quiet: is the connection still there?
+                    await asyncio.wait_for(pubsub.ping(), 5)
+                    continue
                 if message["type"] == "pmessage":
                     topic = message["channel"].decode().removeprefix(CHANNEL_PREFIX)
                     if self.queues.get(topic):

@@ -194,3 +194,37 @@ def test_a_result_written_around_the_writer_is_folded_in_by_the_next(make_user: 
     gate_results_record(entries=[ResultEntry(release=world.release, gate=gate, status="passed", run_id="b")])
     assert _kept(world.release) == _from_history(world.release)
     assert gate_history(world.release)[0][gate.pk].status == "failed"  # the nightly job's
+
+
+def test_one_late_result_refolds_its_gate_once_not_again_at_the_next(
+    make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gates import states
+
+    world = build_world(make_user, ready=False)
+    gate, now = world.gates[0], timezone.now()
+    refolds: list[Any] = []
+    real = states._history
+    monkeypatch.setattr(states, "_history", lambda key: refolds.append(key) or real(key))
+
+    def record(run: str, minutes_ago: int) -> None:
+        gate_results_record(
+            entries=[
+                ResultEntry(
+                    release=world.release,
+                    gate=gate,
+                    status="passed",
+                    run_id=run,
+                    observed_at=now - timedelta(minutes=minutes_ago),
+                )
+            ]
+        )
+
+    record("a", 10)
+    record("b", 5)
+    assert refolds == []
+    record("late", 8)  # older than the last folded
+    assert len(refolds) == 1
+    record("c", 1)  # in order again: folded in, no second refold
+    assert len(refolds) == 1
+    assert _kept(world.release) == _from_history(world.release)
