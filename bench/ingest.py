@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gonogo.settings")
 django.setup()
 
+from sse_latency import subscriber  # noqa: E402  (its SSE reader)
 from webhooks_load import Load, connect, percentile  # noqa: E402
 
 RATE = float(os.environ.get("BENCH_INGEST_RATE", "300"))
@@ -76,25 +77,6 @@ def applied(prefix: str) -> tuple[int, int]:
     rows = GateResult.objects.filter(run_id__startswith=prefix)
     counted = rows.aggregate(n=Count("id"), runs=Count("run_id", distinct=True))
     return counted["n"], counted["runs"]
-
-
-async def stream(
-    host: str, port: int, path: str, cookie: str, ready: asyncio.Event, times: list[float]
-) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    writer.write(
-        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nCookie: sessionid={cookie}\r\n"
-        "Accept: text/event-stream\r\n\r\n".encode()
-    )
-    await writer.drain()
-    try:
-        while line := await reader.readline():
-            if line.startswith(b"retry:"):
-                ready.set()
-            elif line.startswith(b"event: panels"):
-                times.append(time.perf_counter())
-    finally:
-        writer.close()
 
 
 def request(host: str, path: str, *, body: bytes = b"", token: str = "") -> bytes:
@@ -154,7 +136,8 @@ async def main(base: str, cookie: str) -> None:
     readies = [asyncio.Event() for _ in range(STREAMS)]
     path = f"/live/releases/{release_id}/events/"
     tasks = [
-        asyncio.create_task(stream(host, port, path, cookie, readies[i], times[i])) for i in range(STREAMS)
+        asyncio.create_task(subscriber(host, port, path, cookie, readies[i], times[i]))
+        for i in range(STREAMS)
     ]
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 30)
 

@@ -61,7 +61,8 @@ def release_promote(
 ) -> Release:
     """Draft → candidate (releases.lifecycle.release_promote: its owner or a PM/PO, with
     its commit), with the release's checklists copied from their templates. A commit
-    given here is new: the CI results that waited for it are the caller's to replay."""
+    given here is new: the CI results that waited for it are replayed after commit
+    (`releases.events.release_commit_set`, heard by integrations), from any interface."""
     release = lifecycle.release_promote(release=release, actor=actor, actor_label=actor_label, commit=commit)
     checklists_create_for_release(release=release, actor=actor)
     return release

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -25,6 +24,7 @@ from releases.models import Release, ReleaseState
 from releases.selectors import release_get
 
 from .lifecycle import release_promote
+from .links import board_url
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,6 @@ def promotion_for(release: Release, user: Any) -> Promotion | None:
     )
 
 
-def _board(release: Release, anchor: str = "") -> str:
-    url = reverse("board:release_board", kwargs={"product": release.product.slug, "version": release.version})
-    return f"{url}#{anchor}" if anchor else url
-
-
 @require_POST
 @viewer_required
 def release_promote_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
@@ -82,10 +77,10 @@ def release_promote_view(request: HtmxHttpRequest, product: str, version: str) -
         release_promote(release=release, actor=request.user, commit=request.POST.get("commit", ""))
     except DomainError as error:
         messages.error(request, error.message)
-        return redirect(_board(release, "promote"))
+        return redirect(board_url(release, "promote"))
     messages.success(
         request,
         _("%(release)s is a release candidate: its checklists are ready, and sign-offs may begin.")
         % {"release": f"{release.product.slug} {release.version}"},
     )
-    return redirect(_board(release))
+    return redirect(board_url(release))

@@ -68,16 +68,12 @@ from releases.models import (
 from releases.selectors import active_releases, release_get, release_key, viewable_products
 
 from .life import release_life
+from .links import board_url
 from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
 from .page_cache import no_message_waits, shared_board
 from .rollout_view import rollout_panel
 
 BOARD_PANELS = RELEASE_PANELS - {"meeting"}  # the meeting panel is meeting.html's
-
-
-def board_url(release: Release, anchor: str = "") -> str:
-    url = reverse("board:release_board", kwargs={"product": release.product.slug, "version": release.version})
-    return f"{url}#{anchor}" if anchor else url
 
 
 # The panels that name the viewer (the owner's "make it a candidate", one's own waiver):

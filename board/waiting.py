@@ -34,6 +34,7 @@ from operations.health import StageHealth, soak_until
 from operations.rollout import advance_blocker, halted_since, rollout_next
 from releases.models import DECIDABLE_STATES, Release, ReleaseState
 
+from .links import board_url
 from .rollout import standing_of
 from .selectors import ReleaseBoard
 
@@ -100,11 +101,6 @@ def waiting_for(
     return sorted(entries, key=lambda e: (e.kind != "halt", e.since, e.key))
 
 
-def _board_url(release: Release, anchor: str) -> str:
-    url = reverse("board:release_board", kwargs={"product": release.product.slug, "version": release.version})
-    return f"{url}#{anchor}"
-
-
 def _waivers(user: AbstractBaseUser | AnonymousUser, board: ReleaseBoard) -> list[Waiting]:
     """Requests another PM/PO of the product may approve or reject (for the current build)."""
     release = board.release
@@ -116,7 +112,7 @@ def _waivers(user: AbstractBaseUser | AnonymousUser, board: ReleaseBoard) -> lis
             key=f"waiting-waiver-{waiver.pk}",
             what=_("Approve or reject the waiver for “%(gate)s”") % {"gate": _(row.gate.name)},
             detail=_("asked by %(who)s") % {"who": waiver.requested_by.get_username()},
-            href=_board_url(release, f"waiver-{waiver.pk}"),
+            href=board_url(release, f"waiver-{waiver.pk}"),
             since=waiver.requested_at,
             release=release,
         )
@@ -158,7 +154,7 @@ def _signoffs(user: AbstractBaseUser | AnonymousUser, board: ReleaseBoard) -> li
                     else _("Sign off as %(role)s")
                 )
                 % {"role": row["role_label"]},
-                href=_board_url(release, f"signoff-{row['role']}"),
+                href=board_url(release, f"signoff-{row['role']}"),
                 since=max(moments),
                 release=release,
             )
@@ -212,7 +208,7 @@ def _call(user: AbstractBaseUser | AnonymousUser, board: ReleaseBoard) -> list[W
                 if board.decision is not None
                 else _("Ready for the call: Go or No-Go")
             ),
-            href=_board_url(release, "decision"),
+            href=board_url(release, "decision"),
             since=max(moments),
             release=release,
         )
@@ -229,7 +225,7 @@ def _rollout(
         return []
     if not can(user, Capability.ADVANCE_ROLLOUT, release.product):
         return []
-    href = _board_url(release, "operations")
+    href = board_url(release, "operations")
     key = f"waiting-{release.pk}-rollout"
     if release.state == ReleaseState.GO:
         if not board.go_stands or board.decision is None:

@@ -219,8 +219,9 @@ class PanelScope:
     def cached(self, panel: str) -> str | None:
         """The panel's HTML (CSRF placeholder in it) when a new enough entry is kept."""
         key = self.key(panel)
-        stored = self.prefetched.pop(key) if key in self.prefetched else cache_get(key)
-        return self.fresh(stored)
+        if key not in self.prefetched:  # read once per request: a miss is not read again
+            self.prefetched[key] = cache_get(key)
+        return self.fresh(self.prefetched[key])
 
     def fresh(self, stored: str | None) -> str | None:
         """The HTML of entry `stored` when it is new enough for this request."""
@@ -270,7 +271,7 @@ def page_kept(html: str, nonce: str) -> str:
 
 
 def page_served(kept: str, token: str, nonce: str) -> str:
-    return kept.replace(CSRF_PLACEHOLDER, token).replace(NONCE_PLACEHOLDER, nonce)
+    return with_token(kept, token).replace(NONCE_PLACEHOLDER, nonce)
 
 
 def with_token(html: str, token: str) -> str:

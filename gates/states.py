@@ -114,9 +114,8 @@ class Folds:
             shown = self.folds[key].shown
             return shown.status if shown else None
         state = self.states.get(key)
-        if state is None:
-            return None
-        return next((seen[1] for seen in state.jobs.values() if int(seen[0]) == state.current_id), None)
+        shown = _fold_of(state).shown if state is not None else None
+        return shown.status if shown else None
 
 
 def states_apply(rows: Sequence[GateResult], states: dict[StateKey, GateState]) -> Folds:

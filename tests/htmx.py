@@ -31,3 +31,10 @@ def swaps(response: Any) -> bool:
             swapped = bool(rule["swap"]) and not rule.get("error", False)
             return swapped and not response.get("HX-Reswap", "").startswith("none")
     return False
+
+
+def same_but_tokens(page: str) -> str:
+    """A page without what differs per request: the CSP nonce and the CSRF tokens."""
+    for pattern in (r'nonce="[^"]*"', r'name="csrfmiddlewaretoken" value="[^"]*"', r'"X-CSRFToken": "[^"]*"'):
+        page = re.sub(pattern, "", page)
+    return page

@@ -23,7 +23,9 @@ from gates.services import waiver_request
 from live import bus
 from live.services import PANELS_FOR
 
+from ..htmx import same_but_tokens
 from ..releases.builders import build_world
+from ..test_health import closed_port
 
 PANELS = [
     "header",
@@ -42,13 +44,6 @@ PANELS = [
 def cached(settings: Any, redis_url: str) -> None:
     settings.REDIS_URL = redis_url
     settings.GONOGO_PANEL_CACHE_SECONDS = 30
-
-
-def _same_but_tokens(page: str) -> str:
-    """A page without what differs per request: the CSP nonce and the CSRF tokens."""
-    for pattern in (r'nonce="[^"]*"', r'name="csrfmiddlewaretoken" value="[^"]*"', r'"X-CSRFToken": "[^"]*"'):
-        page = re.sub(pattern, "", page)
-    return page
 
 
 def _board(client: Client, world: Any, panel: str | None = None, language: str = "en") -> str:
@@ -113,11 +108,11 @@ def test_each_viewer_gets_from_the_cache_what_a_fresh_render_shows_them(
     assert _cached_entries(world) >= len(PANELS)
     for name, client in clients.items():
         page = _board(client, world, language=language)
-        assert _same_but_tokens(page) == _same_but_tokens(
+        assert same_but_tokens(page) == same_but_tokens(
             _uncached(settings, client, world, language=language)
         ), name
         for panel in PANELS:
-            assert _same_but_tokens(_board(client, world, panel, language)) == _same_but_tokens(
+            assert same_but_tokens(_board(client, world, panel, language)) == same_but_tokens(
                 _uncached(settings, client, world, panel, language)
             ), (name, panel)
     # The buttons really differ: the PM may approve the QA's waiver, the QA may not.
@@ -176,7 +171,7 @@ def test_after_every_change_each_viewer_sees_it_at_once(
         with django_capture_on_commit_callbacks(execute=True):
             change()
         for client in (pm, qa):
-            assert _same_but_tokens(_board(client, world)) == _same_but_tokens(
+            assert same_but_tokens(_board(client, world)) == same_but_tokens(
                 _uncached(settings, client, world)
             )
 
@@ -243,8 +238,8 @@ def test_a_render_that_read_before_a_change_is_never_served_after_it(
         client = Client()
         client.force_login(viewer)
         now = _board(client, world, "gates")
-        assert _same_but_tokens(now) == _same_but_tokens(_uncached(settings, client, world, "gates"))
-        assert _same_but_tokens(now) != _same_but_tokens(pages[0])
+        assert same_but_tokens(now) == same_but_tokens(_uncached(settings, client, world, "gates"))
+        assert same_but_tokens(now) != same_but_tokens(pages[0])
 
 
 def test_panels_of_every_change_are_cached_panels() -> None:
@@ -274,17 +269,9 @@ def test_a_board_read_for_one_language_is_never_served_in_another(
         )
     for panel in ("verdict", "signoffs", "decision"):
         _board(korean, world, panel, "ko")
-        assert _same_but_tokens(_board(english, world, panel, "en")) == _same_but_tokens(
+        assert same_but_tokens(_board(english, world, panel, "en")) == same_but_tokens(
             _uncached(settings, english, world, panel, "en")
         ), panel
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_while_redis_is_away_boards_render_and_changes_land_without_waiting(
@@ -292,7 +279,7 @@ def test_while_redis_is_away_boards_render_and_changes_land_without_waiting(
 ) -> None:
     pm = Client()
     pm.force_login(world.pm)
-    settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
         gate_results_record(
@@ -300,7 +287,7 @@ def test_while_redis_is_away_boards_render_and_changes_land_without_waiting(
         )
     page = _board(pm, world)
     assert time.monotonic() - started < 3
-    assert _same_but_tokens(page) == _same_but_tokens(_uncached(settings, pm, world))
+    assert same_but_tokens(page) == same_but_tokens(_uncached(settings, pm, world))
 
 
 def test_a_bump_missed_while_redis_was_away_is_made_up_before_anything_is_served(
@@ -312,14 +299,14 @@ def test_a_bump_missed_while_redis_was_away_is_made_up_before_anything_is_served
     pm.force_login(world.pm)
     _board(pm, world)  # kept
     here = settings.REDIS_URL
-    settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
     with django_capture_on_commit_callbacks(execute=True):
         gate_results_record(
             entries=[ResultEntry(release=world.release, gate=world.gates[1], status="failed", run_id="gap")]
         )
     settings.REDIS_URL = here  # back, and DOWN_SECONDS later:
     panel_cache._link["down_until"] = 0.0
-    assert _same_but_tokens(_board(pm, world)) == _same_but_tokens(_uncached(settings, pm, world))
+    assert same_but_tokens(_board(pm, world)) == same_but_tokens(_uncached(settings, pm, world))
 
 
 def test_a_kept_page_carries_the_viewers_own_nonce_and_token_and_never_a_message(
