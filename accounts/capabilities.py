@@ -56,6 +56,9 @@ class Capability(enum.StrEnum):
     EDIT_ATTENDED_REVIEW = "edit_attended_review"  # a review one is recorded attending
     CLOSE_ACTION_ITEM = "close_action_item"  # mark any done or open (owner and creator may too)
     MANAGE_ALERTS = "manage_alerts"  # see alert channels and their delivery log, send a test
+    KILL_FLAG = "kill_flag"  # turn a feature flag off at its provider, with a reason
+    MANAGE_FLAGS = "manage_flags"  # add, attach and detach a product's feature flags
+    ASK_IN_SLACK = "ask_in_slack"  # ask a release's missing sign-offs in its Slack channel
 
 
 EVERY_ROLE = frozenset(Role)
@@ -88,6 +91,9 @@ HOLDERS: dict[Capability, frozenset[Role]] = {
     Capability.EDIT_ATTENDED_REVIEW: EVERY_ROLE,
     Capability.CLOSE_ACTION_ITEM: PM,
     Capability.MANAGE_ALERTS: frozenset({Role.DEVOPS, Role.PM}),
+    Capability.KILL_FLAG: frozenset({Role.DEVOPS, Role.PM}),
+    Capability.MANAGE_FLAGS: frozenset({Role.DEVOPS, Role.PM}),
+    Capability.ASK_IN_SLACK: PM,
 }
 
 

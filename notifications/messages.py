@@ -175,6 +175,30 @@ def _flag(data: dict[str, Any]) -> tuple[str, list[str]]:
     return _("Feature flag “%(flag)s” switched off") % {"flag": flag}, _by(data)
 
 
+def _flag_failed(data: dict[str, Any]) -> tuple[str, list[str]]:
+    flag = data.get("flag") or data.get("key") or ""
+    lines = [_("It is still ON: turn it off at the provider by hand, now.")]
+    if data.get("error"):
+        lines.append(_("Provider's answer: %(error)s") % {"error": data["error"]})
+    return _("Feature flag “%(flag)s” could NOT be switched off") % {"flag": flag}, lines + _by(data)
+
+
+def _store_failed(data: dict[str, Any]) -> tuple[str, list[str]]:
+    lines = [str(data["error"])] if data.get("error") else []
+    return _("%(store)s did not take the step “%(step)s”") % {
+        "store": data.get("store_name") or data.get("store", ""),
+        "step": data.get("step", ""),
+    }, lines
+
+
+def _store_drift(data: dict[str, Any]) -> tuple[str, list[str]]:
+    return _("%(store)s says %(theirs)s, the board says %(ours)s") % {
+        "store": data.get("store_name") or data.get("store", ""),
+        "theirs": data.get("theirs", ""),
+        "ours": data.get("ours", ""),
+    }, []
+
+
 def _test(data: dict[str, Any]) -> tuple[str, list[str]]:
     lines = [_("A test from Go/No-Go to check this channel: no action needed.")]
     return _("Test alert"), lines + _by(data, _("Sent by %(who)s."))
@@ -195,6 +219,9 @@ WORDS: dict[str, Callable[[dict[str, Any]], tuple[str, list[str]]]] = {
     "rollout.completed": _completed,
     "rollback.recorded": _rollback,
     "flag.killed": _flag,
+    "flag.kill_failed": _flag_failed,
+    "store.failed": _store_failed,
+    "store.drift": _store_drift,
     "action_item.overdue": _overdue,
     "channel.test": _test,
 }

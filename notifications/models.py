@@ -99,7 +99,7 @@ class Channel(models.Model):
 
 
 # The events a PagerDuty channel opens an incident on, and those that resolve it.
-PAGERDUTY_TRIGGERS = ("rollout.halted", "health.breach")
+PAGERDUTY_TRIGGERS = ("rollout.halted", "health.breach", "flag.kill_failed")
 PAGERDUTY_RESOLVES = ("rollout.resumed", "rollback.recorded", "rollout.completed")
 
 

@@ -24,13 +24,12 @@ from core.outbound import Answer, OutboundError, http_request
 from core.secrets import secret_from_env
 
 from .messages import Message, as_dict, message_for
-from .models import Channel, ChannelKind, Delivery
+from .models import PAGERDUTY_RESOLVES, PAGERDUTY_TRIGGERS, Channel, ChannelKind, Delivery
 
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 # The events PagerDuty is sent, and what it does with each (docs/alerts.md): page on an
-# automatic halt or a breach, resolve once the rollout is resumed, rolled back or out.
-PAGERDUTY_TRIGGERS = ("rollout.halted", "health.breach")
-PAGERDUTY_RESOLVES = ("rollout.resumed", "rollback.recorded", "rollout.completed")
+# automatic halt, a breach or a feature flag that could not be switched off, resolve once
+# the rollout is resumed, rolled back or out.
 PAGERDUTY_EVENTS = (*PAGERDUTY_TRIGGERS, *PAGERDUTY_RESOLVES)
 ERROR_LIMIT = 500
 

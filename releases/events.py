@@ -3,7 +3,8 @@
 A domain app says `event_emit("rollout.halted", release=…, data={…})` inside the
 transaction that made it happen; listeners (connected in their AppConfig.ready) store
 what they will do with it in the same transaction. The emitter knows nothing of them.
-The event names are CONTRACT §6's; `rollout.resumed` is ours (docs/alerts.md).
+The event names are CONTRACT §6's; `rollout.resumed`, `flag.kill_failed`, `store.failed`
+and `store.drift` are ours (docs/alerts.md).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ EVENTS = (
     "rollout.completed",
     "rollback.recorded",
     "flag.killed",
+    "flag.kill_failed",
+    "store.failed",
+    "store.drift",
     "action_item.overdue",
     "channel.test",
 )

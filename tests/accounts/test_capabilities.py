@@ -39,6 +39,9 @@ DOCUMENTED: dict[Role, set[Capability]] = {
         C.EDIT_ATTENDED_REVIEW,
         C.CLOSE_ACTION_ITEM,
         C.MANAGE_ALERTS,
+        C.KILL_FLAG,
+        C.MANAGE_FLAGS,
+        C.ASK_IN_SLACK,
     },
     Role.QA: {
         C.VIEW,
@@ -87,6 +90,8 @@ DOCUMENTED: dict[Role, set[Capability]] = {
         C.EDIT_OPERATIONS,
         C.EDIT_ATTENDED_REVIEW,
         C.MANAGE_ALERTS,
+        C.KILL_FLAG,
+        C.MANAGE_FLAGS,
     },
 }
 DOC_COLUMNS = [Role.PM, Role.QA, Role.MOBILE_LEAD, Role.BACKEND_LEAD, Role.DEVOPS]

@@ -97,7 +97,9 @@ def test_events_must_be_ours_and_pagerduty_only_those_it_acts_on() -> None:
     assert [key for key, _reason in found] == ["channels[0].events[1]", "channels[1].events[0]"]
     assert found[0][1].startswith("unknown event “release.exploded” (events: decision.go, decision.no_go,")
     assert "rollout.resumed" in found[0][1]
-    assert found[1][1].startswith("PagerDuty is sent only rollout.halted, health.breach, rollout.resumed")
+    assert found[1][1].startswith(
+        "PagerDuty is sent only rollout.halted, health.breach, flag.kill_failed, rollout.resumed"
+    )
 
 
 @pytest.mark.django_db
