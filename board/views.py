@@ -51,6 +51,7 @@ from core.panel_cache import (
     scope_for,
     with_token,
 )
+from flags.selectors import flags_for_board
 from gates.selectors import failed_results_since
 from live.services import DASHBOARD_PANELS, RELEASE_PANELS
 from operations.health import stage_health
@@ -66,6 +67,7 @@ from releases.models import (
     Vote,
 )
 from releases.selectors import active_releases, release_get, release_key, viewable_products
+from stores.selectors import stores_for_board
 
 from .life import release_life
 from .links import board_url
@@ -117,6 +119,9 @@ def board_context(
             }
         ),
         "board_url": board_url(release),
+        # The flags panel (flags/) and the stores panel (stores/): None when the product has none.
+        "flags_panel": SimpleLazyObject(lambda: flags_for_board(board.release)),
+        "stores_panel": SimpleLazyObject(lambda: stores_for_board(board.release)),
         **extra,
     }
 

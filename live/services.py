@@ -23,9 +23,14 @@ PANELS_FOR = {
     "waiver": ("waivers", "gates", *DEPENDENT),
     "checklist": ("checklist", "gates", *DEPENDENT),
     "defect": ("defects", "gates", *DEPENDENT),
-    "release": ("header", "gates", "checklist", "waivers", *DEPENDENT),
+    "release": ("header", "gates", "checklist", "waivers", "flags", "stores", *DEPENDENT),
     "meeting": ("meeting",),
-    "operations": ("operations", *DEPENDENT),
+    "operations": ("operations", "flags", "stores", *DEPENDENT),
+    # A feature flag's state or a kill (flags/): its panel, and the halted banner that
+    # suggests the release's flags.
+    "flag": ("flags", "verdict", "operations"),
+    # A store's rollout read back or a step's answer (stores/): Google Play, App Store.
+    "store": ("stores", "verdict", "operations"),
     # The weekly review's page (templates/reviews/review.html): an action item shows in Q1
     # (its failure's "Action item created"), Q2 (fixes) and Q4 (prevention changes).
     "action_item": ("q1", "q2", "q4"),

@@ -37,6 +37,8 @@ PANELS = [
     "signoffs",
     "decision",
     "operations",
+    "flags",
+    "stores",
 ]
 
 
