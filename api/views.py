@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -22,7 +23,7 @@ from integrations.inbox import deliveries_replay_schedule
 from integrations.models import TokenScope
 from integrations.providers.base import timestamp
 from integrations.tokens import token_product
-from operations.health import soak_until, stage_health
+from operations.health import health_shown, soak_until, stage_health
 from operations.models import HealthSample, Rollback
 from operations.rollout import halted_since, rollout_stages
 from operations.services import HEALTH_FIELDS, health_sample_record
@@ -222,6 +223,8 @@ def _rollout_json(release: Release) -> dict[str, Any]:
     live = release.state in (ReleaseState.ROLLING_OUT, ReleaseState.HALTED)
     since = halted_since(release) if release.state == ReleaseState.HALTED else None
     health = stage_health(release, since=since) if live else None
+    if health is not None and since is not None:
+        health = health_shown(release, health)  # a breach halt is a breach until a new sample
     last = release.health_samples.first()
     halt = release.halt if release.state == ReleaseState.HALTED else None
     until = soak_until(release) if release.state == ReleaseState.ROLLING_OUT else None
@@ -244,7 +247,7 @@ def _rollout_json(release: Release) -> dict[str, Any]:
             "source": halt.get("source"),
             "gate": halt.get("gate"),
             "by": halt.get("by", ""),
-            "at": halt.get("at"),
+            "at": _iso(datetime.fromisoformat(halt["at"])) if halt.get("at") else None,
         },
         "rollback": _rollback(release),
         # Before CONTRACT §6 named `last_sample`; kept for existing readers.

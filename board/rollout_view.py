@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
-from operations.health import StageHealth, bounds_of, soak_until, stage_health
+from operations.health import StageHealth, bounds_of, health_shown, soak_until, stage_health
 from operations.models import HealthSample
 from operations.monitoring import problem_text
 from operations.rollout import advance_blocker, halted_since, resume_blocker
@@ -182,6 +182,8 @@ def rollout_panel(board: ReleaseBoard) -> RolloutPanel:
         refusal = advance_blocker(release, standing, health=health)
     else:
         refusal = resume_blocker(release, health)
+    if state == ReleaseState.HALTED:
+        health = health_shown(release, health)
     problems = [problem_text({"source": s.source, **p}) for s in health.newest.values() for p in s.problems]
     return RolloutPanel(
         state=state,

@@ -54,6 +54,8 @@ def pagerduty_action(event: str, data: dict[str, Any]) -> str | None:
         halt = as_dict(data.get("halt"))
         automatic = data.get("automatic") or halt.get("kind") in ("breach", "smoke")
         return "trigger" if automatic else None
+    if event == "health.breach" and data.get("state", "rolling_out") not in ("rolling_out", "halted"):
+        return None  # after the rollout nothing would resolve it: the chat channels are told
     if event in PAGERDUTY_TRIGGERS:
         return "trigger"
     if event in PAGERDUTY_RESOLVES:

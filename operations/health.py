@@ -8,7 +8,7 @@ heard from since the stage began, leaves it inconclusive: never treated as in bo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,6 +51,9 @@ class StageHealth:
     newest: dict[str, HealthSample] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
     sources: tuple[HealthSource, ...] = ()
+    # Halted with nothing sampled since: the samples that stood when it halted (shown,
+    # never a reason to resume: `health_shown`).
+    at_halt: bool = False
 
     @property
     def api_status(self) -> str:
@@ -77,13 +80,18 @@ def health_sources(product: Product) -> tuple[HealthSource, ...]:
     return tuple(HealthSource.objects.filter(product=product, active=True).order_by("kind"))
 
 
-def stage_health(release: Release, *, since: datetime | None = None) -> StageHealth:
+def stage_health(
+    release: Release, *, since: datetime | None = None, before: datetime | None = None
+) -> StageHealth:
     """The health of the current stage: samples since `since` (default: when the stage
-    began). One query for the sources, one per source heard from."""
+    began), or with `before` the newest ones taken up to that moment. One query for the
+    sources, one per source heard from."""
     since = since or release.rollout_stage_started_at
     sources = health_sources(release.product)
     samples = HealthSample.objects.filter(release=release)
-    if since is not None:
+    if before is not None:
+        samples = samples.filter(sampled_at__lte=before)
+    elif since is not None:
         samples = samples.filter(sampled_at__gte=since)
     newest: dict[str, HealthSample] = {}
     for kind in [*(s.kind for s in sources), "push"]:
@@ -91,15 +99,41 @@ def stage_health(release: Release, *, since: datetime | None = None) -> StageHea
         if sample is not None:
             newest[kind] = sample
     missing = tuple(s.kind for s in sources if s.kind not in newest)
+    return StageHealth(
+        status=_status(newest, missing),
+        since=since,
+        newest=newest,
+        missing=missing,
+        sources=sources,
+        at_halt=before is not None,
+    )
+
+
+def health_shown(release: Release, since_halt: StageHealth) -> StageHealth:
+    """What a halted release's health is said to be: the samples since the halt, or while
+    none has come in, those that stood at the halt (a breach halt stays "out of bounds"
+    until a new sample says otherwise). Resuming still needs a sample since the halt."""
+    if since_halt.newest or since_halt.since is None:
+        return since_halt
+    at_halt = stage_health(release, before=since_halt.since)
+    halted_on = HealthSample.objects.filter(
+        release=release, pk=(release.halt or {}).get("sample") or 0
+    ).first()
+    if halted_on is not None and halted_on.source not in at_halt.newest:
+        # The sample it halted on, from a source no longer configured: still the reason.
+        newest = {**at_halt.newest, halted_on.source: halted_on}
+        at_halt = replace(at_halt, newest=newest, status=_status(newest, at_halt.missing))
+    return at_halt if at_halt.newest else since_halt
+
+
+def _status(newest: dict[str, HealthSample], missing: tuple[str, ...]) -> str:
     if any(s.breaches for s in newest.values()):
-        status = "breach"
-    elif any(s.problems for s in newest.values()):
-        status = "inconclusive"
-    elif missing or not newest:
-        status = "waiting"
-    else:
-        status = "in_bounds"
-    return StageHealth(status=status, since=since, newest=newest, missing=missing, sources=sources)
+        return "breach"
+    if any(s.problems for s in newest.values()):
+        return "inconclusive"
+    if missing or not newest:
+        return "waiting"
+    return "in_bounds"
 
 
 def soak_until(release: Release) -> datetime | None:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.capabilities import Capability, can
@@ -18,6 +18,7 @@ from core.validation import is_http_url
 from live.services import live_notify
 from operations.rollout import minutes_parse
 from releases.events import event_emit
+from releases.health_words import breach_text, source_label
 from releases.lifecycle import release_halt, release_lock
 from releases.models import ACTIVE_STATES, Product, Release, ReleaseState
 
@@ -276,6 +277,13 @@ def _newly_out_of_bounds(sample: HealthSample) -> bool:
 
 
 @transaction.atomic
+def _breach_reason(breaches: list[dict[str, Any]], source: str) -> str:
+    """The halt's reason for the trail and the API, in plain English: "error rate 9.0 % is
+    over the bound 1.0 % — Prometheus"."""
+    with translation.override("en"):
+        return f"{'; '.join(breach_text(b) for b in breaches)} — {source_label(source)}"
+
+
 def health_sample_record(
     *,
     release: Release,
@@ -331,6 +339,9 @@ def health_sample_record(
                 "source": source,
                 "sampled_at": sample.sampled_at.isoformat(),
                 "halted": halt,
+                # PagerDuty pages only while the rollout runs (a resume, rollback or the
+                # full rollout resolves it); after it, the chat channels are told.
+                "state": ReleaseState.HALTED if halt else release.state,
             },
         )
     if halt:
@@ -349,7 +360,7 @@ def health_sample_record(
         halted = release_halt(
             release=release,
             actor_label=actor_label or source,
-            reason=f"health out of bounds: {sample.breach_text}",
+            reason=_breach_reason(breaches, source),
             facts=facts,
         )
         event_emit("rollout.halted", release=halted, data={"halt": halted.halt, "automatic": True})

@@ -139,7 +139,7 @@ def test_health_out_of_bounds_halts_the_rollout(client: Client, world: Any) -> N
     assert data["breaches"] == [{"metric": "error_rate", "value": 0.05, "bound": 0.01, "minimum": False}]
     assert world.refresh().state == "halted"
     halt = AuditEvent.objects.get(action="release.halt")
-    assert "error_rate 0.05 > 0.01" in halt.after["reason"]
+    assert halt.after["reason"] == "error rate 5.0 % is over the bound 1.0 % — pushed by monitoring"
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,8 @@ def test_pagerduty_is_sent_only_what_it_acts_on(make_user: Any, queued: Queued) 
         ("rollout.halted", by_person),
         ("rollout.halted", HALT),
         ("health.breach", {"breaches": [], "halted": True}),
+        # After the rollout nothing would resolve a page: only the chat channels hear of it.
+        ("health.breach", {"breaches": [], "halted": False, "state": "released"}),
         ("rollout.resumed", {"stage_percent": 5}),
         ("rollback.recorded", {"minutes": 9}),
         ("rollout.completed", {}),

@@ -14,11 +14,13 @@ from board.decisions import release_decide
 from checklists.defects import defect_reopen, defect_report, defect_resolve, defect_sync
 from gates.services import gate_result_record, waiver_approve, waiver_request, waivers_expiring_announce
 from notifications.models import Delivery
+from operations.services import health_sample_record
+from releases.models import Release
 from reviews.models import ActionItem
 from reviews.services import action_items_overdue_announce
 
 from ..releases.builders import build_world
-from .conftest import Queued, slack_channel
+from .conftest import Queued, pagerduty_channel, slack_channel
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +146,16 @@ def test_an_overdue_action_item_is_announced_once(make_user: Any, queued: Queued
         )
     ]
     assert Delivery.objects.get().product == world.product
+
+
+def test_a_breach_after_the_rollout_tells_the_chat_but_pages_nobody(make_user: Any, queued: Queued) -> None:
+    """PagerDuty pages only while the rollout runs, where a resume, a rollback or the full
+    rollout resolves the incident; a breach after release is told to the chat channels."""
+    world = build_world(make_user)
+    Release.objects.filter(pk=world.release.pk).update(state="released", rollout_percent=100)
+    slack_channel()
+    paging = pagerduty_channel()
+    health_sample_record(release=Release.objects.get(pk=world.release.pk), error_rate=0.5)
+    sent = [(d.channel_id, d.event, d.data["event"].get("state")) for d in Delivery.objects.order_by("pk")]
+    assert [e for _c, e, _s in sent] == ["health.breach"]
+    assert sent[0][0] != paging.pk and sent[0][2] == "released"

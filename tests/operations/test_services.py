@@ -150,7 +150,9 @@ def test_a_sample_out_of_bounds_halts_the_rollout_saying_which() -> None:
     ]
     assert Release.objects.get(pk=release.pk).state == ReleaseState.HALTED
     halt = AuditEvent.objects.get(action="release.halt", release_id=release.pk)
-    assert halt.after["reason"] == "health out of bounds: error_rate 0.02 > 0.01, p95_latency_ms 900 > 500.0"
+    assert halt.after["reason"] == (
+        "error rate 2.0 % is over the bound 1.0 %; p95 latency 900 ms is over the bound 500 ms — pushed by monitoring"
+    )
     assert halt.actor_label == "token:monitoring"
 
 

@@ -209,7 +209,11 @@ def test_the_board_shows_the_breach_in_words_and_the_api_its_data(client: Client
     )
     page = client.get(board).content.decode()
     assert "error rate 9.0 % is over the bound 1.0 % — Prometheus, 07:35" in page
-    assert 'id="bound-error_rate" data-status="bad"' not in page  # since the halt: no sample yet
+    assert "Halted automatically at" in page and "Halted by prometheus" not in page
+    # No sample since the halt: the one it halted on stands, out of bounds, not "waiting".
+    assert "Health at the halt (no sample since)" in page
+    assert 'id="bound-error_rate" data-status="bad"' in page
+    assert 'data-health="breach"' in page
     client.cookies.load({"django_language": "ko"})
     page = client.get(board, headers={"Accept-Language": "ko"}).content.decode()
     assert "Prometheus, 07:35" in page and "error rate" not in page
