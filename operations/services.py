@@ -276,7 +276,6 @@ def _newly_out_of_bounds(sample: HealthSample) -> bool:
     return not previous
 
 
-@transaction.atomic
 def _breach_reason(breaches: list[dict[str, Any]], source: str) -> str:
     """The halt's reason for the trail and the API, in plain English: "error rate 9.0 % is
     over the bound 1.0 % — Prometheus"."""
@@ -284,6 +283,7 @@ def _breach_reason(breaches: list[dict[str, Any]], source: str) -> str:
         return f"{'; '.join(breach_text(b) for b in breaches)} — {source_label(source)}"
 
 
+@transaction.atomic
 def health_sample_record(
     *,
     release: Release,

@@ -129,6 +129,24 @@ def _po_pairs() -> dict[str, list[str]]:
     return found
 
 
+# GLOSSARY.md: words our users already use, and the ones they would not recognise.
+NOT_OUR_WORDS = {
+    "롤아웃": "staged rollout is 점진적 배포; halt, resume: 배포 중단, 배포 재개",
+    "킬 스위치": "kill switch is 원격 OFF",
+}
+
+
+def test_the_korean_uses_the_glossarys_words() -> None:
+    text = PO.read_text(encoding="utf-8")
+    msgstrs = "\n".join(
+        "".join(re.findall(r'"(.*)"', block.split("msgstr", 1)[1]))
+        for block in text.split("\n\n")
+        if "msgstr" in block
+    )
+    for word, why in NOT_OUR_WORDS.items():
+        assert word not in msgstrs, f"{word!r} in the Korean catalogue: {why}"
+
+
 def test_every_korean_particle_pair_is_resolved_where_it_is_used() -> None:
     """A msgstr written with 이(가)… is only right where its text passes through
     `particles` (Python) or `|particles` (templates) after it is filled in."""
