@@ -66,6 +66,13 @@ def slack_ask_request(*, release: Release, actor: User | None) -> SlackAsk:
             _("Sign-offs are taken while the release is a candidate, not in state “%(state)s”.")
             % {"state": ReleaseState(release.state).label},
         )
+    if SlackAsk.objects.filter(release=release, status=SendStatus.PENDING).exists():
+        raise Conflict(
+            "slack_ask_pending",
+            _(
+                "An ask for this release is still on its way to Slack: wait for it (the board says when it is posted)."
+            ),
+        )
     roles = missing_roles(release_board(release))
     if not roles:
         raise Conflict("nothing_missing", _("Every sign-off is in: there is nothing to ask in Slack."))

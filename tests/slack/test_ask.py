@@ -129,6 +129,14 @@ def test_429_waits_for_retry_after_and_500_is_retried(
     assert len(slack_api.posted) == 1
 
 
+def test_one_ask_at_a_time(world: Any, queued: Queued, run: Any) -> None:
+    ask = slack_ask_request(release=world.release, actor=world.pm)
+    with pytest.raises(Conflict, match="still on its way"):
+        slack_ask_request(release=world.release, actor=world.pm)
+    assert run.ask(ask) == "sent"
+    assert slack_ask_request(release=world.release, actor=world.pm).pk != ask.pk  # once posted, ask again
+
+
 def test_no_answer_is_retried(world: Any, queued: Queued, run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GONOGO_SLACK_API_URL", "http://127.0.0.1:9/api")  # nothing listens
     ask = slack_ask_request(release=world.release, actor=world.pm)
