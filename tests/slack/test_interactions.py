@@ -402,3 +402,47 @@ def test_an_expired_response_url_is_not_retried(
     reply.refresh_from_db()
     assert reply.answers[-1]["error"] == "expired_url"
     assert SignOff.objects.count() == 1  # the vote stands
+
+
+def test_a_go_over_a_failing_own_gate_needs_a_comment_as_on_the_board(
+    world: Any,
+    response_url: FakeResponseUrl,
+    client: Client,
+    queued: Queued,
+    run: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from gates.services import gate_result_record
+
+    gate_result_record(release=world.release, gate=world.gates[0], status="failed", run_id="r-1")
+    text = refusal(
+        client,
+        world,
+        response_url,
+        queued,
+        run,
+        django_capture_on_commit_callbacks,
+        role=Role.BACKEND_LEAD,
+        vote="go",
+        user=LEAD_SLACK,
+    )
+    assert "which your role owns, has not passed" in text and "Gate 0" in text
+    # With a word in the comment, as the board asks, it is recorded.
+    SlackInteraction.objects.all().delete()
+    response_url.received.clear()
+    press(
+        client,
+        world,
+        response_url,
+        role=Role.BACKEND_LEAD,
+        vote="go",
+        user=LEAD_SLACK,
+        comment="Flaky runner, rerun passing locally",
+        capture=django_capture_on_commit_callbacks,
+    )
+    signoff = SignOff.objects.get()
+    assert (signoff.role, signoff.signed_by, signoff.comment) == (
+        Role.BACKEND_LEAD,
+        world.lead,
+        "Flaky runner, rerun passing locally",
+    )
