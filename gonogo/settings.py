@@ -387,6 +387,8 @@ CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {"task": "integrations.deliveries_sweep", "schedule": 60.0},
     # Alerts whose message was lost (a worker died, the broker was down) are queued again.
     "alerts-sweep": {"task": "notifications.sweep", "schedule": 60.0},
+    # Slack asks and response_url replies whose message was lost (slack/outbox.py).
+    "slack-sweep": {"task": "slack.sweep", "schedule": 60.0},
     "waivers-expiring-announce": {"task": "gates.waivers_expiring_announce", "schedule": 300.0},
     "action-items-overdue-announce": {"task": "reviews.action_items_overdue_announce", "schedule": 900.0},
     # Rollout health from Prometheus/Sentry, soak and auto-advance (operations/sampling.py).

@@ -33,6 +33,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("checklists.urls")),
     path("", include("reviews.urls")),
     path("channels/", include("notifications.urls")),
+    path("", include("slack.urls")),  # the board's Ask in Slack, Slack's interactions (docs/slack.md)
     path("accounts/", include("accounts.urls")),
     path("oidc/", include("accounts.oidc_urls")),  # single sign-on: accounts/oidc.py
     # Only POST changes the language; Django's view would answer any method with a redirect.

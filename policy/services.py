@@ -17,6 +17,7 @@ from notifications.models import Channel
 from operations.models import HealthSource
 from operations.services import oncall_set
 from releases.models import Product
+from slack.models import SlackChannel
 
 from .specs import Policy, ProductSpec, SectionSpec, SourceSpec
 from .sso import sso_policy_apply
@@ -149,6 +150,9 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
                     actor_label=a.actor_label,
                 )
                 a.changes.append(f"set on-call {p.slug} {oc.role}: {oc.name}")
+        if p.slack is not None:  # `[products.slack]`; a file without it keeps the stored channel
+            values = {"channel_id": p.slack.channel, "active": p.slack.active}
+            a.upsert(SlackChannel, {"product": product}, values, f"slack channel {p.slug}")
 
     for position, g in enumerate(policy.gates):
         values = {

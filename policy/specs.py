@@ -51,6 +51,14 @@ class OnCallSpec:
 
 
 @dataclass(frozen=True)
+class SlackSpec:
+    """`[products.slack]`: the channel the product asks its missing sign-offs in."""
+
+    channel: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
 class ProductSpec:
     """`[[products]]`. The optional settings are `None` when the file leaves them out."""
 
@@ -66,6 +74,7 @@ class ProductSpec:
     contacts_review_days: int | None = None
     health: HealthSpec = field(default_factory=HealthSpec)
     oncall: tuple[OnCallSpec, ...] = ()
+    slack: SlackSpec | None = None  # `[products.slack]`; None: keep the stored channel
 
 
 @dataclass(frozen=True)
