@@ -54,7 +54,7 @@ from core.panel_cache import (
 from flags.selectors import flags_for_board
 from gates.selectors import failed_results_since
 from live.services import DASHBOARD_PANELS, RELEASE_PANELS
-from operations.health import stage_health
+from operations.health import health_shown, stage_health
 from operations.rollout import halted_since, rollout_next, rollout_stages
 from operations.selectors import last_rehearsals
 from releases.models import (
@@ -176,7 +176,9 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     failed = failed_results_since(week_start).filter(release__product__in=[p.pk for p in products])
     # Releases after Go: their stage's health, read from the samples (docs/rollout.md).
     live_health = {
-        r.pk: stage_health(r, since=halted_since(r) if r.state == ReleaseState.HALTED else None)
+        r.pk: stage_health(r)
+        if r.state == ReleaseState.ROLLING_OUT
+        else health_shown(r, stage_health(r, since=halted_since(r)))
         for r in releases
         if r.state in (ReleaseState.ROLLING_OUT, ReleaseState.HALTED)
     }
