@@ -28,7 +28,7 @@ from operations.models import HealthSource
 from releases.models import Release
 
 from ..notifications.channel_servers import Answer, FakePagerDuty, FakeSlack
-from ..operations.monitoring_servers import FakePrometheus, Reply, vector
+from ..operations.monitoring_servers import FakePrometheus, FakeSentry, Reply, sessions, vector
 from ..releases.builders import build_world
 from ..test_celery import broker
 from .conftest import log_in, screenshot
@@ -70,11 +70,19 @@ def fakes() -> Iterator[tuple[FakePrometheus, FakeSlack, FakePagerDuty]]:
         server.stop()
 
 
+@pytest.fixture
+def sentry() -> Iterator[FakeSentry]:
+    server = FakeSentry(token="sntrys_journey").start()
+    yield server
+    server.stop()
+
+
 def test_a_breach_halts_the_rollout_alerts_and_pages(
     asgi_server: str,
     browser: Browser,
     make_user: Any,
     fakes: tuple[FakePrometheus, FakeSlack, FakePagerDuty],
+    sentry: FakeSentry,
     redis_url: str,
     settings: Any,
     monkeypatch: pytest.MonkeyPatch,
@@ -90,6 +98,20 @@ def test_a_breach_halts_the_rollout_alerts_and_pages(
     devops.set_password("demo")
     devops.save()
     release_decide(release=release, outcome="go", actor=world.pm, rationale="All gates green.")
+    product.health_crash_free_sessions = 0.995
+    product.save(update_fields=["health_crash_free_sessions"])
+    monkeypatch.setenv("GONOGO_JOURNEY_SENTRY_TOKEN", "sntrys_journey")
+    HealthSource.objects.create(
+        product=product,
+        kind="sentry",
+        url=sentry.url,
+        token_env="GONOGO_JOURNEY_SENTRY_TOKEN",
+        interval_seconds=INTERVAL,
+        org="acme",
+        project="1234",
+        release_template="{product}@{version}+{build}",
+    )
+    sentry.answers[f"{product.slug}@{release.version}+{release.build_number}"] = Reply(200, sessions(0.999))
     HealthSource.objects.create(
         product=product,
         kind="prometheus",
@@ -114,6 +136,10 @@ def test_a_breach_halts_the_rollout_alerts_and_pages(
         expect(page.locator("#verdict")).to_have_attribute("data-phase", "rolling_out", timeout=5000)
         expect(page.locator("#rollout-health")).to_have_attribute("data-health", "in_bounds", timeout=8000)
         assert f'version="{release.version}"' in prometheus.queries[-1]  # {version} filled in
+        # Both sources in bounds: Prometheus's error rate and Sentry's crash-free sessions.
+        expect(page.locator("#bound-crash_free_sessions")).to_have_attribute("data-status", "ok")
+        expect(page.locator("#bound-crash_free_sessions")).to_contain_text("Sentry")
+        assert all(s.headers.get("authorization") == "Bearer sntrys_journey" for s in sentry.seen)
         screenshot(page, "journey-rolling-out-en")
 
         prometheus.rules["http_requests_total"] = Reply(200, vector("0.09"))
