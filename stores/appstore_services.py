@@ -23,9 +23,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.capabilities import Capability, ensure_can
+from accounts.capabilities import Capability, can
 from audit.services import audit_record
-from core.errors import Conflict, RuleViolation
+from core.errors import Conflict, NotAllowed, RuleViolation
 from live.services import live_notify
 from releases.events import event_emit
 from releases.models import Release
@@ -124,7 +124,8 @@ def appstore_change_want(
 def appstore_step(*, release: Release, step: str, actor: User | None, reason: str = "") -> AppStoreChange:
     """A DevOps button: pause, resume or complete Apple's phased release. Apple says
     whether it may (it refuses some moves: its words are shown)."""
-    ensure_can(actor, Capability.ADVANCE_ROLLOUT, release.product)
+    if not can(actor, Capability.ADVANCE_ROLLOUT, release.product):
+        raise NotAllowed("devops_only", _("Only DevOps pauses, resumes or completes Apple's phased release."))
     if step not in STEPS:
         raise RuleViolation("step_invalid", _("Choose pause, resume or complete."), field="step")
     release = Release.objects.select_for_update().select_related("product").get(pk=release.pk)

@@ -11,7 +11,7 @@ fastlane's spaceship (`connect_api/models/app_store_version_phased_release.rb`).
 
 Every request must carry `Authorization: Bearer <JWT>`: ES256, verified with the test
 key's public key; header `kid` the key ID and `typ` JWT; claims `iss` the issuer ID,
-`aud` `appstoreconnect-v1`, `iat` and `exp` with exp − iat ≤ 1200 and not expired: else
+`aud` `appstoreconnect-v1`, `iat` and `exp` with exp - iat ≤ 1200 and not expired: else
 401 NOT_AUTHORIZED, as Apple answers. A PATCH body must be the JSON:API document
 `{"data": {"type": "appStoreVersionPhasedReleases", "id": <the path's id>, "attributes":
 {"phasedReleaseState": PAUSED|ACTIVE|COMPLETE}}}`: else 409 ENTITY_ERROR. The state
@@ -361,8 +361,9 @@ class FakeAppStoreConnect:
 
 # --- fixtures (imported by tests/stores/test_appstore*.py) -------------------------------
 
-import pytest  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
+
+import pytest  # noqa: E402
 
 
 @dataclass

@@ -13,14 +13,13 @@ import pytest
 from stores.appstore_client import AscFailure, phase_get, phase_patch, token_for, tokens_forget, version_find
 from stores.models import AppStoreSource
 
-from .appstore_servers import (  # noqa: F401 (fixtures)
+from .appstore_servers import (
     APP_ID,
     ISSUER_ID,
     KEY_ID,
     OTHER_PEM,
     PUBLIC_KEY,
     FakeAppStoreConnect,
-    asc,
 )
 
 pytestmark = pytest.mark.django_db

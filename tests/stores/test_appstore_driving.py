@@ -17,16 +17,10 @@ from stores.appstore_services import changes_due_requeue
 from stores.models import AppStoreChange, AppStoreChangeAttempt, AppStorePhasedRelease
 
 from ..releases.builders import healthy, roll_out_fully
-from .appstore_servers import (  # noqa: F401 (fixtures)
+from .appstore_servers import (
     FakeAppStoreConnect,
     Queued,
     apple_error,
-    asc,
-    ios,
-    queued,
-    read_back,
-    send,
-    store_events,
 )
 
 pytestmark = pytest.mark.django_db
