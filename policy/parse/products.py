@@ -11,6 +11,7 @@ from core.validation import is_http_url
 from releases.models import Platform
 
 from ..specs import OnCallSpec, ProductSpec
+from .appstore import appstore_check, appstore_spec
 from .checker import Checker, Shape
 from .health import health_check, health_spec
 
@@ -29,6 +30,7 @@ SHAPE = Shape(
         "language": str,
         "contacts_review_days": int,
         "oncall": list,
+        "appstore": dict,  # policy/parse/appstore.py
     },
     required=("slug", "name", "platform"),
     ident="slug",
@@ -75,6 +77,8 @@ def _product_check(c: Checker, p: dict[str, Any], where: str) -> None:
     health = p.get("health")
     if isinstance(health, dict):
         health_check(c, health, f"{where}.health")
+    if "appstore" in p:
+        appstore_check(c, p["appstore"], f"{where}.appstore")
     oncall_roles: set[str] = set()
     for j, oc in enumerate(c.array(p.get("oncall"), f"{where}.oncall")):
         c.table(oc, ONCALL_KEYS, f"{where}.oncall[{j}]")
@@ -106,4 +110,5 @@ def _product(p: dict[str, Any]) -> ProductSpec:
             OnCallSpec(role=oc["role"], name=oc["name"], contact=oc["contact"])
             for oc in p.get("oncall") or []
         ),
+        appstore=appstore_spec(p["appstore"]) if "appstore" in p else None,
     )
