@@ -1,3 +1,3 @@
-"""Fixtures of the store tests. App Store Connect's: tests/stores/appstore_servers.py."""
+"""Fixtures of the store tests. App Store Connect's: tests/stores/appstore_fixtures.py."""
 
-from .appstore_servers import asc, ios, queued, read_back, send, store_events  # noqa: F401
+from .appstore_fixtures import asc, ios, queued, read_back, send, store_events  # noqa: F401

@@ -20,7 +20,8 @@ from stores.appstore_services import appstore_step
 from stores.appstore_sync import reads_due
 from stores.models import AppStoreChange, AppStorePhasedRelease
 
-from .appstore_servers import FakeAppStoreConnect, Queued
+from .appstore_fixtures import Queued
+from .appstore_servers import FakeAppStoreConnect
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true", "HX-Target": "stores"}

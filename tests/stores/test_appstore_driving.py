@@ -17,11 +17,8 @@ from stores.appstore_services import changes_due_requeue
 from stores.models import AppStoreChange, AppStoreChangeAttempt, AppStorePhasedRelease
 
 from ..releases.builders import healthy, roll_out_fully
-from .appstore_servers import (
-    FakeAppStoreConnect,
-    Queued,
-    apple_error,
-)
+from .appstore_fixtures import Queued
+from .appstore_servers import FakeAppStoreConnect, apple_error
 
 pytestmark = pytest.mark.django_db
 
