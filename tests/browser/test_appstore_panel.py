@@ -1,11 +1,11 @@
 """The App Store panel in a real browser (issue 17 "Done when": screenshots of the store
 panels in English and Korean): DevOps pauses Apple's phased release from the panel, the
-fake App Store Connect takes it, the open board shows Apple's answer live; a halt on the
-board pauses it too. With GONOGO_SCREENSHOTS set, the panel is saved at laptop and phone
-width in both languages."""
+fake App Store Connect takes it, the open board shows Apple's answer live. With
+GONOGO_SCREENSHOTS set, the board is saved at laptop and phone width in both languages."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -15,30 +15,27 @@ from stores.appstore_services import appstore_change_send
 from stores.appstore_sync import appstore_read
 from stores.models import AppStoreChange
 
-from ..stores import appstore_fixtures
+from ..stores.appstore_fixtures import asc, ios, queued  # noqa: F401 (the store tests' fixtures)
 from ..stores.appstore_servers import FakeAppStoreConnect
-from .conftest import log_in, screenshot
+from .conftest import SHOTS, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
-# The store tests' fixtures (tests/stores/conftest.py is not seen from here).
-asc_fixture = appstore_fixtures.asc
-ios_fixture = appstore_fixtures.ios
-queued_fixture = appstore_fixtures.queued
-
 
 def test_devops_pauses_apples_release_from_the_board(
-    asgi_server: str, browser: Browser, ios: Any, asc: FakeAppStoreConnect
+    asgi_server: str, browser: Browser, request: pytest.FixtureRequest
 ) -> None:
-    ios.phase.day = 3
-    appstore_read(release_id=ios.release.pk)
-    ios.devops.set_password("demo")
-    ios.devops.save()
-    ios.qa.set_password("demo")
-    ios.qa.save()
-    board = f"{asgi_server}/releases/{ios.product.slug}/{ios.release.version}/"
+    world: Any = request.getfixturevalue("ios")
+    fake: FakeAppStoreConnect = request.getfixturevalue("asc")
+    world.phase.day = 3
+    appstore_read(release_id=world.release.pk)
+    world.devops.set_password("demo")
+    world.devops.save()
+    world.qa.set_password("demo")
+    world.qa.save()
+    board = f"{asgi_server}/releases/{world.product.slug}/{world.release.version}/"
 
-    page = log_in(browser, asgi_server, ios.devops.username)
+    page = log_in(browser, asgi_server, world.devops.username)
     page.goto(board)
     panel = page.locator("#store-appstore")
     expect(panel).to_contain_text("Releasing in phases · day 3 of 7")
@@ -46,9 +43,9 @@ def test_devops_pauses_apples_release_from_the_board(
     expect(page.locator("html")).to_have_attribute("data-live", "open", timeout=12000)
     panel.get_by_role("button", name="Pause on the App Store").click()
     expect(page.locator("#store-appstore")).to_contain_text("on its way to Apple", timeout=5000)
-    change = AppStoreChange.objects.get(release=ios.release)
+    change = AppStoreChange.objects.get(release=world.release)
     assert appstore_change_send(change_id=change.pk) == "done"  # as the worker would
-    assert ios.phase.state == "PAUSED"
+    assert world.phase.state == "PAUSED" and len(fake.patches()) == 1
     # The open board hears of Apple's answer (live_notify "store") and re-fetches the panel.
     expect(page.locator("#store-appstore")).to_contain_text("Apple took it", timeout=8000)
     expect(page.locator("#store-appstore")).to_contain_text("Paused")
@@ -57,13 +54,17 @@ def test_devops_pauses_apples_release_from_the_board(
 
     for language in ("en", "ko"):
         for width in (1280, 390):
-            viewer = log_in(browser, asgi_server, ios.qa.username, language=language, width=width)
+            viewer = log_in(browser, asgi_server, world.qa.username, language=language, width=width)
             viewer.goto(board)
             expect(viewer.locator("#store-appstore")).to_be_visible()
             assert viewer.evaluate("document.documentElement.scrollWidth") <= width + 1
             expect(viewer.get_by_role("button", name="Pause on the App Store")).to_have_count(0)
             if language == "en":
                 expect(viewer.locator("#store-appstore")).to_contain_text("Only DevOps pauses")
-            screenshot(viewer, f"appstore-panel-{language}-{width}")
+            screenshot(viewer, f"appstore-board-{language}-{width}")
+            if SHOTS:  # the panel alone, to look at
+                viewer.locator("#stores").screenshot(
+                    path=os.path.join(SHOTS, f"appstore-panel-{language}-{width}.png")
+                )
             assert [e for e in viewer.console_errors if "status of 4" not in e] == []
             viewer.context.close()
