@@ -244,3 +244,16 @@ def test_the_beat_reads_releases_rolling_out_or_lately_released(ios: Any, make_u
     ios.source.active = False
     ios.source.save()
     assert reads_due() == []
+
+
+def test_the_beat_queues_the_reads_and_the_sweep_and_both_are_scheduled(
+    ios: Any, queued: Queued, settings: Any
+) -> None:
+    from stores import appstore_tasks
+
+    queued.calls.clear()
+    assert appstore_tasks.appstore_read_due_task.run() == 1
+    assert queued.reads() == [ios.release.pk]
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"stores.appstore_read_due", "stores.appstore_sweep"} <= tasks
+    assert appstore_tasks.appstore_change_task.name == "stores.appstore_change"
