@@ -342,6 +342,15 @@ GONOGO_MONITORING_TIMEOUT_SECONDS = float(os.environ.get("GONOGO_MONITORING_TIME
 # wait of up to base * 2^(attempt-1) seconds, up to this many attempts in all.
 GONOGO_ALERT_RETRY_BASE_SECONDS = float(os.environ.get("GONOGO_ALERT_RETRY_BASE_SECONDS", "30"))
 GONOGO_ALERT_MAX_ATTEMPTS = max(1, int(os.environ.get("GONOGO_ALERT_MAX_ATTEMPTS", "8")))
+
+# App Store Connect (stores/, docs/app-store.md): the API's address, one request's
+# timeout, and a failed change's retries (a random wait up to base * 2^(attempt-1) s).
+GONOGO_APPSTORE_API_URL = os.environ.get("GONOGO_APPSTORE_API_URL", "https://api.appstoreconnect.apple.com")
+GONOGO_APPSTORE_TIMEOUT_SECONDS = float(os.environ.get("GONOGO_APPSTORE_TIMEOUT_SECONDS", "10"))
+GONOGO_APPSTORE_RETRY_BASE_SECONDS = float(os.environ.get("GONOGO_APPSTORE_RETRY_BASE_SECONDS", "30"))
+GONOGO_APPSTORE_MAX_ATTEMPTS = max(1, int(os.environ.get("GONOGO_APPSTORE_MAX_ATTEMPTS", "6")))
+# How often the beat reads back the phased releases of releases rolling out (seconds).
+GONOGO_APPSTORE_READ_SECONDS = float(os.environ.get("GONOGO_APPSTORE_READ_SECONDS", "300"))
 # Alert e-mail goes through this SMTP server; without one, DEBUG prints mails on the
 # console (and without DEBUG an e-mail alert fails, saying the server is not set).
 _SMTP_HOST = os.environ.get("GONOGO_SMTP_HOST", "")
@@ -402,6 +411,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.poll_due",
         "schedule": GONOGO_POLL_INTERVAL_SECONDS,
         "options": {"expires": GONOGO_POLL_INTERVAL_SECONDS},
+    },
+    # App Store phased releases (stores/appstore_*.py): lost changes queued again; Apple's
+    # state read back for releases rolling out, halted or released lately.
+    "appstore-sweep": {"task": "stores.appstore_sweep", "schedule": 60.0},
+    "appstore-read": {
+        "task": "stores.appstore_read_due",
+        "schedule": GONOGO_APPSTORE_READ_SECONDS,
+        "options": {"expires": GONOGO_APPSTORE_READ_SECONDS},
     },
 }
 # Polling waits on outside servers: it has a queue and a worker of its own (`scripts/serve

@@ -18,6 +18,7 @@ from operations.models import HealthSource
 from operations.services import oncall_set
 from releases.models import Product
 from slack.models import SlackChannel
+from stores.models import AppStoreSource
 
 from .specs import Policy, ProductSpec, SectionSpec, SourceSpec
 from .sso import sso_policy_apply
@@ -139,6 +140,19 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
                 lookup = {"product": product, "kind": source.kind}
                 label = f"health source {p.slug} {source.kind}"
                 a.upsert(HealthSource, lookup, _source_values(source), label)
+        if p.appstore is not None:  # `[products.appstore]`; left out: the stored one stays
+            a.upsert(
+                AppStoreSource,
+                {"product": product},
+                {
+                    "issuer_id": p.appstore.issuer_id,
+                    "key_id": p.appstore.key_id,
+                    "private_key_env": p.appstore.private_key_env,
+                    "app_id": p.appstore.app_id,
+                    "active": p.appstore.active,
+                },
+                f"App Store source {p.slug}",
+            )
         for oc in p.oncall:
             existing = product.oncall_contacts.filter(role=oc.role).first()
             if existing is None or (existing.name, existing.contact) != (oc.name, oc.contact):

@@ -42,6 +42,17 @@ class HealthSpec:
 
 
 @dataclass(frozen=True)
+class AppStoreSpec:
+    """`[products.appstore]`: the App Store Connect API key and app (docs/app-store.md)."""
+
+    issuer_id: str
+    key_id: str
+    private_key_env: str
+    app_id: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
 class OnCallSpec:
     """`[[products.oncall]]`: who to call for one role."""
 
@@ -75,6 +86,7 @@ class ProductSpec:
     health: HealthSpec = field(default_factory=HealthSpec)
     oncall: tuple[OnCallSpec, ...] = ()
     slack: SlackSpec | None = None  # `[products.slack]`; None: keep the stored channel
+    appstore: AppStoreSpec | None = None  # `[products.appstore]`; None: keep what is stored
 
 
 @dataclass(frozen=True)

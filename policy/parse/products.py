@@ -11,6 +11,7 @@ from core.validation import is_http_url
 from releases.models import Platform
 
 from ..specs import OnCallSpec, ProductSpec
+from .appstore import appstore_check, appstore_spec
 from .checker import Checker, Shape
 from .health import health_check, health_spec
 from .slack import slack_check, slack_spec
@@ -31,6 +32,7 @@ SHAPE = Shape(
         "contacts_review_days": int,
         "oncall": list,
         "slack": dict,
+        "appstore": dict,  # policy/parse/appstore.py
     },
     required=("slug", "name", "platform"),
     ident="slug",
@@ -79,6 +81,8 @@ def _product_check(c: Checker, p: dict[str, Any], where: str) -> None:
         health_check(c, health, f"{where}.health")
     if isinstance(p.get("slack"), dict):
         slack_check(c, p["slack"], f"{where}.slack")
+    if "appstore" in p:
+        appstore_check(c, p["appstore"], f"{where}.appstore")
     oncall_roles: set[str] = set()
     for j, oc in enumerate(c.array(p.get("oncall"), f"{where}.oncall")):
         c.table(oc, ONCALL_KEYS, f"{where}.oncall[{j}]")
@@ -111,4 +115,5 @@ def _product(p: dict[str, Any]) -> ProductSpec:
             for oc in p.get("oncall") or []
         ),
         slack=slack_spec(p.get("slack")),
+        appstore=appstore_spec(p["appstore"]) if "appstore" in p else None,
     )
