@@ -72,6 +72,7 @@ from stores.selectors import stores_for_board
 from .life import release_life
 from .links import board_url
 from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
+from .notes import decision_notes
 from .page_cache import no_message_waits, shared_board
 from .rollout_view import rollout_panel
 
@@ -122,6 +123,8 @@ def board_context(
         # The flags panel (flags/) and the stores panel (stores/): None when the product has none.
         "flags_panel": SimpleLazyObject(lambda: flags_for_board(board.release)),
         "stores_panel": SimpleLazyObject(lambda: stores_for_board(board.release)),
+        # Lines added by the layers above (board.notes): the GitHub App's deployments.
+        "decision_notes": SimpleLazyObject(lambda: decision_notes(board.release)),
         **extra,
     }
 
