@@ -39,7 +39,9 @@ class Standing:
             text = f"No-Go called by {self.who} at {self.at}"
         elif self.kind == "blocked":
             count = len(self.blockers)
-            text = f"{count} blocker{'s' if count != 1 else ''}: " + ", ".join(self.blockers)
+            # Each blocker's first sentence: "3 blockers: “e2e” failed, …"
+            short = [b.split(". ")[0].rstrip(".") for b in self.blockers]
+            text = f"{count} blocker{'s' if count != 1 else ''}: " + ", ".join(short)
         elif self.kind == "halted":
             text = "Halted: the rollout was stopped; the Go does not stand"
         elif self.kind == "stale":
@@ -57,7 +59,9 @@ class Standing:
             text += f": {self.rationale}" if self.rationale else "."
         elif self.kind == "blocked":
             text = (
-                f"Go/No-Go: {version} is blocked by {len(self.blockers)}: " + "; ".join(self.blockers) + "."
+                f"Go/No-Go: {version} is blocked by {len(self.blockers)}: "
+                + "; ".join(b.rstrip(".") for b in self.blockers)
+                + "."
             )
         elif self.kind == "halted":
             text = f"Go/No-Go: the rollout of {version} is halted: the Go does not stand."
