@@ -66,6 +66,7 @@ def test_applied_to_the_integration_with_production_as_the_default(tmp_path: Pat
 def test_a_string_instead_of_a_list_refuses_the_file(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
     path.write_text(FILE.replace("ENVS", '"production"'), encoding="utf-8")
-    with pytest.raises(CommandError) as exc:
-        call_command("apply_policy", str(path), stdout=StringIO(), stderr=StringIO())
-    assert "deploy_environments" in str(exc.value)
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("apply_policy", str(path), stdout=StringIO(), stderr=err)
+    assert "integrations[0].deploy_environments" in err.getvalue()
