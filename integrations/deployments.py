@@ -259,7 +259,9 @@ def deployments_reconsider(*, release_id: int | None = None) -> int:
     many got an answer."""
     answered = 0
     with transaction.atomic():
-        waiting = DeploymentRequest.objects.select_for_update(skip_locked=True).filter(
+        # A decision's own look waits for a sweep holding a row (its answer must not wait
+        # for the next sweep); the sweep skips rows someone else holds.
+        waiting = DeploymentRequest.objects.select_for_update(skip_locked=release_id is None).filter(
             state=DeployState.WAITING
         )
         if release_id is not None:

@@ -366,3 +366,43 @@ def test_a_key_github_does_not_know_is_recorded_as_githubs_refusal(
     assert request.state == DeployState.FAILED
     assert "401" in request.last_error and "JSON web token could not be decoded" in request.last_error
     assert not app_world.github.answered()
+
+
+def test_installation_events_keep_which_installation_serves_which_repository(
+    client: Client, app_world: Any, run: Any
+) -> None:
+    run(
+        client,
+        installation_created(installation=900, repositories=["acme/a", "acme/b"]),
+        event="installation",
+    )
+    assert dict(
+        AppInstallation.objects.filter(installation_id=900).values_list("repository", "installation_id")
+    ) == {
+        "acme/a": 900,
+        "acme/b": 900,
+    }
+    changed = {
+        "action": "removed",
+        "installation": {"id": 900},
+        "repositories_added": [{"full_name": "acme/c"}],
+        "repositories_removed": [{"full_name": "acme/a"}],
+    }
+    run(client, changed, event="installation_repositories")
+    assert set(AppInstallation.objects.filter(installation_id=900).values_list("repository", flat=True)) == {
+        "acme/b",
+        "acme/c",
+    }
+    run(
+        client,
+        {**installation_created(installation=900, repositories=[]), "action": "deleted"},
+        event="installation",
+    )
+    assert not AppInstallation.objects.filter(installation_id=900).exists()
+    assert AppInstallation.objects.filter(repository=REPOSITORY).exists()  # another installation's
+
+
+def test_an_event_the_app_does_not_use_is_kept_and_ignored(client: Client, app_world: Any) -> None:
+    response = deliver(client, {"zen": "Keep it logically awesome."}, event="ping")
+    assert response.status_code == 200
+    assert AppDelivery.objects.get().state == "ignored"
