@@ -429,6 +429,37 @@ def _webhook(provider: str, headers: list[dict[str, Any]], summary: str) -> dict
     }
 
 
+def _github_app_webhook() -> dict[str, Any]:
+    """The GitHub App's webhook (docs/github-app.md): no slug, signed with the App's secret."""
+    hub = {"name": "X-Hub-Signature-256", "in": "header", "required": True, "schema": {"type": "string"}}
+    event = {
+        "name": "X-GitHub-Event",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "example": "deployment_protection_rule",
+    }
+    delivery = {"name": "X-GitHub-Delivery", "in": "header", "required": False, "schema": {"type": "string"}}
+    return {
+        "post": {
+            "operationId": "webhook_github_app",
+            "summary": "GitHub App webhook: deployment_protection_rule, installation, installation_repositories, ping",
+            "tags": ["webhooks"],
+            "security": [],
+            "parameters": [hub, event, delivery],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "responses": {
+                "200": _json(_ref("DeliveryOut"), "`ping`, or a redelivery: nothing changes."),
+                "202": _json(_ref("DeliveryOut"), "Stored; processed in the background."),
+                **_problems(400, 401, 405, 413),
+            },
+        }
+    }
+
+
 @cache
 def schema() -> dict[str, Any]:
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -616,6 +647,7 @@ def schema() -> dict[str, Any]:
                 ],
                 "GitLab webhook: Pipeline Hook, Job Hook",
             ),
+            "/api/v1/webhooks/github-app": _github_app_webhook(),
             "/api/v1/openapi.json": {
                 "get": {
                     "operationId": "openapi",

@@ -73,7 +73,7 @@ from .life import release_life
 from .links import board_url
 from .meetings import meeting_end, meeting_start, meeting_update, minutes_markdown
 from .page_cache import no_message_waits, shared_board
-from .ports import signoffs_extra
+from .ports import decision_notes, signoffs_extra
 from .rollout_view import rollout_panel
 
 BOARD_PANELS = RELEASE_PANELS - {"meeting"}  # the meeting panel is meeting.html's
@@ -125,6 +125,8 @@ def board_context(
         "stores_panel": SimpleLazyObject(lambda: stores_for_board(board.release)),
         # What the sign-offs panel shows from the layers above (board/ports.py: `slack`).
         "signoffs_extra": SimpleLazyObject(lambda: signoffs_extra(board.release)),
+        # Lines added by the layers above (board/ports.py: `integrations`): the GitHub App's deployments.
+        "decision_notes": SimpleLazyObject(lambda: decision_notes(board.release)),
         **extra,
     }
 

@@ -394,6 +394,8 @@ CELERY_BEAT_SCHEDULE = {
     "waivers-expire-announce": {"task": "gates.waivers_expire_announce", "schedule": 60.0},
     "live-prune": {"task": "live.prune", "schedule": 600.0},
     "deliveries-sweep": {"task": "integrations.deliveries_sweep", "schedule": 60.0},
+    # The GitHub App: waiting deployments judged again, lost answers sent, `gonogo` statuses.
+    "github-app-sweep": {"task": "integrations.github_app_sweep", "schedule": 30.0},
     # Alerts whose message was lost (a worker died, the broker was down) are queued again.
     "alerts-sweep": {"task": "notifications.sweep", "schedule": 60.0},
     # Slack asks and response_url replies whose message was lost (slack/outbox.py).

@@ -8,7 +8,16 @@ from django.utils.translation import gettext_lazy as _
 from audit.admin import AuditedModelAdmin, audit_snapshot
 from audit.services import audit_record
 
-from .models import ApiToken, Delivery, Integration, PollCursor
+from .models import (
+    ApiToken,
+    AppDelivery,
+    AppInstallation,
+    CommitStatusPost,
+    Delivery,
+    DeploymentRequest,
+    Integration,
+    PollCursor,
+)
 from .tasks import delivery_process_task
 
 
@@ -91,3 +100,51 @@ class PollCursorAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+# The GitHub App (docs/github-app.md): what GitHub told us and what we answered, to read.
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AppInstallation)
+class AppInstallationAdmin(_ReadOnly):
+    list_display = ["repository", "installation_id", "updated_at"]
+    search_fields = ["repository"]
+
+
+@admin.register(AppDelivery)
+class AppDeliveryAdmin(_ReadOnly):
+    list_display = ["received_at", "event", "action", "key", "state"]
+    list_filter = ["state", "event"]
+    search_fields = ["key", "outcome"]
+    exclude = ["body"]
+    readonly_fields = [f.name for f in AppDelivery._meta.fields if f.name != "body"]
+
+
+@admin.register(DeploymentRequest)
+class DeploymentRequestAdmin(_ReadOnly):
+    list_display = [
+        "requested_at",
+        "repository",
+        "environment",
+        "run_id",
+        "release",
+        "state",
+        "answer",
+        "attempts",
+    ]
+    list_filter = ["state", "answer", "environment"]
+    search_fields = ["repository", "sha", "comment", "last_error"]
+
+
+@admin.register(CommitStatusPost)
+class CommitStatusPostAdmin(_ReadOnly):
+    list_display = ["repository", "sha", "release", "state", "posted_state", "posted_at", "last_status"]
+    search_fields = ["repository", "sha", "description", "last_error"]

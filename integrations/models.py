@@ -49,6 +49,13 @@ class Integration(models.Model):
         _("repository"), max_length=255, blank=True, help_text=_("owner/name, or a GitLab project id.")
     )
     active = models.BooleanField(_("active"), default=True)
+    # GitHub App (docs/github-app.md): the environments whose deployments wait for the Go.
+    deploy_environments = models.JSONField(
+        _("environments gated by the Go"),
+        default=list,
+        blank=True,
+        help_text=_('GitHub environments whose deployments wait for the Go; empty: ["production"].'),
+    )
 
     class Meta:
         verbose_name = _("integration")
@@ -75,6 +82,9 @@ class Integration(models.Model):
     def api_token(self) -> str:
         """The polling credential from the environment ('' when unset or not allowed)."""
         return secret_from_env(self.api_token_env, owner=f"integration {self.slug}")
+
+    def gated_environments(self) -> list[str]:
+        return [str(e) for e in self.deploy_environments] or ["production"]
 
     def gate_for(self, ci_name: str) -> str | None:
         """The gate key a CI check or job name maps to; the first matching pattern wins."""
@@ -230,3 +240,145 @@ class PollCursor(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+
+# The GitHub App (docs/github-app.md): which installation serves a repository, the App's
+# webhook deliveries, the deployments waiting on our protection rule, and the `gonogo`
+# commit status per release and commit.
+
+
+class AppInstallation(models.Model):
+    """The App's installation id for one repository (`owner/name`, lower case), from the
+    webhooks GitHub sends the App."""
+
+    repository = models.CharField(_("repository"), max_length=255, unique=True)
+    installation_id = models.BigIntegerField(_("installation id"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("GitHub App installation")
+        verbose_name_plural = _("GitHub App installations")
+        ordering = ["repository"]
+
+    def __str__(self) -> str:
+        return self.repository
+
+
+class AppDeliveryState(models.TextChoices):
+    RECEIVED = "received", _("Received, not processed yet")
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Recorded, nothing to do")
+    FAILED = "failed", _("Failed")
+
+
+class AppDelivery(models.Model):
+    """A webhook delivery to the GitHub App, stored raw (signature checked) before anything
+    reads it."""
+
+    key = models.CharField(_("delivery id"), max_length=100, unique=True)
+    event = models.CharField(_("event"), max_length=50, blank=True)
+    action = models.CharField(_("action"), max_length=50, blank=True)
+    headers = models.JSONField(_("headers"), default=dict)
+    body = models.BinaryField(_("raw body"))
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=AppDeliveryState.choices, default=AppDeliveryState.RECEIVED
+    )
+    outcome = models.TextField(_("outcome"), blank=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("GitHub App delivery")
+        verbose_name_plural = _("GitHub App deliveries")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event}.{self.action} {self.key}"
+
+
+class DeployState(models.TextChoices):
+    WAITING = "waiting", _("Waiting for the Go call")
+    ANSWERING = "answering", _("Answer being sent")
+    ANSWERED = "answered", _("Answered")
+    FAILED = "failed", _("Could not be answered")
+
+
+class DeploymentRequest(models.Model):
+    """A deployment GitHub holds until our protection rule answers (`approved` only while
+    a Go stands)."""
+
+    delivery = models.OneToOneField(
+        AppDelivery, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("delivery")
+    )
+    integration = models.ForeignKey(
+        Integration, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("integration")
+    )
+    release = models.ForeignKey(
+        "releases.Release",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deployment_requests",
+        verbose_name=_("release"),
+    )
+    repository = models.CharField(_("repository"), max_length=255)
+    environment = models.CharField(_("environment"), max_length=255)
+    sha = models.CharField(_("commit"), max_length=64, blank=True)
+    ref = models.CharField(_("ref"), max_length=255, blank=True)
+    run_id = models.BigIntegerField(_("workflow run"), null=True, blank=True)
+    callback_url = models.CharField(_("callback"), max_length=1000, blank=True)
+    installation_id = models.BigIntegerField(_("installation id"), null=True, blank=True)
+    requested_at = models.DateTimeField(_("requested at"))
+    state = models.CharField(_("state"), max_length=10, choices=DeployState.choices)
+    answer = models.CharField(_("answer"), max_length=10, blank=True)  # approved | rejected
+    comment = models.TextField(_("comment"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_status = models.PositiveIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("deployment request")
+        verbose_name_plural = _("deployment requests")
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["state", "release"], name="deployreq_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.repository} {self.environment} run {self.run_id}"
+
+
+class CommitStatusPost(models.Model):
+    """The `gonogo` status wanted on a release's commit, and what GitHub was last told."""
+
+    release = models.ForeignKey(
+        "releases.Release",
+        on_delete=models.CASCADE,
+        related_name="commit_statuses",
+        verbose_name=_("release"),
+    )
+    sha = models.CharField(_("commit"), max_length=64)
+    repository = models.CharField(_("repository"), max_length=255)
+    state = models.CharField(_("state"), max_length=10)  # success | failure
+    description = models.CharField(_("description"), max_length=140)
+    target_url = models.CharField(_("link"), max_length=1000, blank=True)
+    posted_state = models.CharField(_("posted state"), max_length=10, blank=True)
+    posted_description = models.CharField(_("posted description"), max_length=140, blank=True)
+    posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_status = models.PositiveIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("commit status")
+        verbose_name_plural = _("commit statuses")
+        constraints = [models.UniqueConstraint(fields=["release", "sha"], name="commitstatus_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.repository}@{self.sha[:10]} {self.state}"
+
+    @property
+    def due(self) -> bool:
+        return (self.state, self.description) != (self.posted_state, self.posted_description)

@@ -92,3 +92,84 @@ def poll_due_task() -> int:
     from .polling import releases_poll
 
     return releases_poll()
+
+
+# The GitHub App (deployments.py, commit_status.py): each task takes an id and is safe to
+# run twice.
+
+
+@shared_task(
+    name="integrations.app_delivery_process",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=10,
+)
+def app_delivery_process_task(delivery_id: int) -> str:
+    from .deployments import app_delivery_process
+
+    return app_delivery_process(delivery_id=delivery_id).state
+
+
+@shared_task(
+    name="integrations.deployment_answer",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=10,
+)
+def deployment_answer_task(request_id: int) -> str:
+    from .deployments import deployment_answer_send
+
+    return deployment_answer_send(request_id=request_id).state
+
+
+@shared_task(
+    name="integrations.deployments_reconsider",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=10,
+)
+def deployments_reconsider_task(release_id: int) -> int:
+    from .deployments import deployments_reconsider
+
+    return deployments_reconsider(release_id=release_id)
+
+
+@shared_task(
+    name="integrations.commit_status",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=10,
+)
+def commit_status_task(post_id: int) -> str:
+    from .commit_status import commit_status_send
+
+    return commit_status_send(post_id=post_id).posted_state
+
+
+@shared_task(
+    name="integrations.commit_status_refresh",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    max_retries=10,
+)
+def commit_status_refresh_task(release_id: int) -> str:
+    from .commit_status import commit_status_refresh
+
+    release = Release.objects.select_related("product").filter(pk=release_id).first()
+    post = commit_status_refresh(release=release) if release else None
+    return post.state if post else ""
+
+
+@shared_task(name="integrations.github_app_sweep")
+def github_app_sweep_task() -> int:
+    """The beat's look (every 30 s): waiting deployments judged again, lost answers sent,
+    commit statuses of active releases refreshed."""
+    from .commit_status import commit_statuses_sweep
+    from .deployments import deployments_sweep
+
+    return deployments_sweep() + commit_statuses_sweep()

@@ -193,6 +193,7 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
             "api_url": integ.api_url,
             "repository": integ.repository,
             "active": integ.active,
+            "deploy_environments": list(integ.deploy_environments),  # the GitHub App
         }
         a.upsert(Integration, {"slug": integ.slug}, values, f"integration {integ.slug}")
 

@@ -119,6 +119,7 @@ class IntegrationSpec:
     api_url: str = ""
     repository: str = ""
     active: bool = True
+    deploy_environments: tuple[str, ...] = ()  # the GitHub App; empty: ("production",)
 
 
 @dataclass(frozen=True)

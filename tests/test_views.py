@@ -411,6 +411,7 @@ ACCEPTS: dict[str, set[str]] = {
     "oidc_logout": {"POST"},
     "api:openapi": {"GET"},
     "api:webhook_github": {"POST"},
+    "api:webhook_github_app": {"POST"},
     "api:webhook_gitlab": {"POST"},
     "healthz": {"GET", "HEAD"},
     "readyz": {"GET", "HEAD"},
@@ -441,6 +442,8 @@ def url_kwargs(name: str, world: Any) -> dict[str, Any]:
         return dict(PERMISSIONS[name][1](world))
     if name in API_ENDPOINTS:
         return {**API_ENDPOINTS[name][1], "product": world.product.slug} if API_ENDPOINTS[name][1] else {}
+    if name == "api:webhook_github_app":  # the App has one webhook, no slug
+        return {}
     return {"slug": "gh"} if name.startswith("api:webhook_") else {}
 
 

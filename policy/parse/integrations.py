@@ -22,6 +22,7 @@ SHAPE = Shape(
         "api_url": str,
         "repository": str,
         "active": bool,
+        "deploy_environments": list,  # the GitHub App: environments gated by the Go
     },
     required=("slug", "provider", "product"),
     ident="slug",
@@ -46,11 +47,24 @@ def integrations_parse(c: Checker, entries: list[Any], known: Known) -> tuple[In
             for pattern, key in mapping.items():
                 if key not in known.gates:
                     c.add(f'{where}.gates."{pattern}"', f"unknown gate “{key}”")
+        _deploy_environments_check(c, integ.get("deploy_environments"), where)
     if c.problems:
         return ()
     return tuple(_integration(integ) for integ in entries)
 
 
+def _deploy_environments_check(c: Checker, value: Any, where: str) -> None:
+    """The GitHub App (docs/github-app.md): a list of environment names."""
+    if isinstance(value, list) and not all(isinstance(e, str) and e.strip() for e in value):
+        c.add(f"{where}.deploy_environments", "must be a list of GitHub environment names")
+
+
 def _integration(integ: dict[str, Any]) -> IntegrationSpec:
     # The file's keys are the spec's fields; a key left out keeps the spec's default.
-    return IntegrationSpec(**{**integ, "gates": tuple(integ.get("gates", {}).items())})
+    return IntegrationSpec(
+        **{
+            **integ,
+            "gates": tuple(integ.get("gates", {}).items()),
+            "deploy_environments": tuple(integ.get("deploy_environments", ())),
+        }
+    )

@@ -35,7 +35,14 @@ API_ENDPOINTS: dict[str, tuple[str, dict[str, str], dict[str, Any] | None, str]]
     # A draft (made by the test below): tests/api/test_promote.py.
     "api:release_promote": ("post", {"product": "ios-app", "version": "2.5.0"}, {}, "results"),
 }
-OPEN_ENDPOINTS = {"api:openapi", "api:webhook_github", "api:webhook_gitlab", "healthz", "readyz"}
+OPEN_ENDPOINTS = {
+    "api:openapi",
+    "api:webhook_github",
+    "api:webhook_github_app",
+    "api:webhook_gitlab",
+    "healthz",
+    "readyz",
+}
 
 
 def call(client: Client, name: str, token: str | None) -> Any:
