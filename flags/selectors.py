@@ -62,7 +62,7 @@ def flags_for_board(release: Release) -> FlagsPanel | None:
     ships = dict(
         FlagShip.objects.filter(release_id=release.pk, flag__in=flags).values_list("flag_id", "ships")
     )
-    kill_ids = [f.last_kill_id for f in flags if f.last_kill_id]  # type: ignore[attr-defined]
+    kill_ids = [f.last_kill_id for f in flags if f.last_kill_id]
     last = {k.flag_id: k for k in Kill.objects.filter(pk__in=kill_ids).select_related("release")}
     return FlagsPanel(
         release=release,
