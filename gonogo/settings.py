@@ -380,6 +380,8 @@ LOGGING = {
 # With DEBUG off there is no default: the demo integration then has no secret until
 # GONOGO_DEMO_GITHUB_SECRET is set, and its webhooks are refused (401) saying so.
 GONOGO_SECRET_DEFAULTS = {"GONOGO_DEMO_GITHUB_SECRET": "demo-secret" if DEBUG else ""}
+# The demo flag's token for the stand-in Unleash (demo/unleash.py), under DEBUG only.
+GONOGO_SECRET_DEFAULTS["GONOGO_DEMO_UNLEASH_TOKEN"] = "*:*.demo-unleash-token" if DEBUG else ""
 
 # Feature flags (docs/flags.md): a Kill is tried up to this many times, waiting about
 # base * 2^(attempt-1) s between tries (5 and 8 s: about two minutes in all); each request
