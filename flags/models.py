@@ -15,6 +15,7 @@ it by hand, and a release detached by hand stays detached (`ships=False`).
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -86,6 +87,12 @@ class Flag(models.Model):
 
     def clean(self) -> None:
         secret_env_errors(self, ["token_env", "secret_env"])
+        if self.provider == FlagProvider.UNLEASH and not self.token_env:
+            raise ValidationError({"token_env": _("Unleash needs the variable that holds its API token.")})
+        if self.provider == FlagProvider.WEBHOOK and not self.secret_env:
+            raise ValidationError(
+                {"secret_env": _("A webhook needs the variable that holds its signing secret.")}
+            )
 
 
 class FlagShip(models.Model):
