@@ -87,7 +87,8 @@ def _refusal(flag: Flag, answer: Answer) -> str:
     who = "Unleash" if flag.provider == FlagProvider.UNLEASH else "The webhook"
     variable = flag.token_env if flag.provider == FlagProvider.UNLEASH else flag.secret_env
     if answer.status == 401:
-        fix = f"{who} refused the token (401): check {variable}"
+        what = "token" if flag.provider == FlagProvider.UNLEASH else "signature"
+        fix = f"{who} refused the {what} (401): check {variable}"
     elif answer.status == 403:
         fix = (
             f"{who} refused the change (403): the token in {variable} lacks the right to "

@@ -61,7 +61,7 @@ def test_a_webhook_with_the_wrong_secret_is_refused(
     assert attempt(kill) == "failed"
     kill.refresh_from_db()
     assert kill.status == KillStatus.FAILED and kill.status_code == 401
-    assert "GONOGO_TEST_FLAG_SECRET" in kill.error
+    assert "The webhook refused the signature (401): check GONOGO_TEST_FLAG_SECRET" in kill.error
     assert receiver.enabled["new-checkout"] is True
 
 
