@@ -170,8 +170,23 @@ SCHEMAS: dict[str, Any] = {
             "gates",
             "decision",
             "rollout",
+            "flags",
         ],
         "properties": {
+            "flags": {
+                "type": "array",
+                "description": "The product's feature flags: state as last read back, and whether this release ships it.",
+                "items": {
+                    "type": "object",
+                    "required": ["key", "state", "read_at", "ships"],
+                    "properties": {
+                        "key": {"type": "string"},
+                        "state": {"type": "string", "enum": ["on", "off", "unknown"]},
+                        "read_at": {"type": ["string", "null"], "format": "date-time"},
+                        "ships": {"type": "boolean"},
+                    },
+                },
+            },
             "product": {"type": "string"},
             "version": {"type": "string"},
             "build": {"type": "string"},

@@ -19,6 +19,7 @@ from board.lifecycle import release_promote, release_report
 from board.selectors import ReleaseBoard, release_board
 from checklists.defects import defect_sync
 from core.errors import NotFound, RuleViolation
+from flags.selectors import flags_for_board
 from integrations.inbox import deliveries_replay_schedule
 from integrations.models import TokenScope
 from integrations.providers.base import timestamp
@@ -201,7 +202,25 @@ def _release_json(request: HttpRequest, board: ReleaseBoard) -> dict[str, Any]:
         ],
         "decision": _decision(board),
         "rollout": _rollout_json(release),
+        "flags": _flags_json(release),
     }
+
+
+def _flags_json(release: Release) -> list[dict[str, Any]]:
+    """The product's feature flags: each one's state as last read back, and whether this
+    release ships it (docs/flags.md)."""
+    panel = flags_for_board(release)
+    if panel is None:
+        return []
+    return [
+        {
+            "key": row.flag.key,
+            "state": row.flag.state,
+            "read_at": _iso(row.flag.state_read_at) if row.flag.state_read_at else None,
+            "ships": row.ships,
+        }
+        for row in panel.rows
+    ]
 
 
 def _sample_json(sample: HealthSample | None) -> dict[str, Any] | None:

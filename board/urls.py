@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import appstore_views, product_views, promote, streams, views, waiver_views
+from . import appstore_views, flag_views, product_views, promote, streams, views, waiver_views
 
 app_name = "board"
 
@@ -19,6 +19,9 @@ urlpatterns = [
     path(f"{RELEASE}/meeting/<int:pk>/", views.meeting_update_view, name="meeting_update"),
     path(f"{RELEASE}/meeting/minutes.md", views.meeting_minutes, name="meeting_minutes"),
     path(f"{RELEASE}/gates/<slug:gate>/waivers/", waiver_views.waiver_create, name="waiver_create"),
+    # Feature flags (flags/, docs/flags.md): Kill with a reason; attach or detach.
+    path(f"{RELEASE}/flags/<str:key>/kill/", flag_views.flag_kill_view, name="flag_kill"),
+    path(f"{RELEASE}/flags/<str:key>/ship/", flag_views.flag_ship_view, name="flag_ship"),
     path("products/<slug:slug>/", product_views.product_page, name="product_page"),
     path("products/<slug:slug>/runbook/", product_views.runbook_update, name="runbook_update"),
     path("products/<slug:slug>/oncall/", product_views.oncall_update, name="oncall_update"),

@@ -21,6 +21,8 @@ from board.lifecycle import release_create
 from checklists.defects import defect_report
 from checklists.models import ChecklistItem, ChecklistTemplate, ItemState, Severity
 from checklists.services import checklist_item_tick, programme_checklist_ensure
+from flags.models import Flag
+from flags.services import flags_attach_default
 from gates.models import Gate, ResultSource
 from gates.services import gate_result_record
 from operations.models import HealthSource, Rehearsal, RehearsalKind, SourceKind
@@ -31,6 +33,7 @@ from releases.models import Product, Release
 
 from .history import seed_history
 from .monitoring import demo_queries
+from .unleash import DEMO_TOKEN_ENV
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -204,6 +207,7 @@ def seed_demo() -> list[str]:
         done.append("created android-app 2.4.0 (draft)")
     done += seed_history(users)
     done += _demo_monitoring()
+    done += _demo_flags()
     return done
 
 
@@ -229,3 +233,30 @@ def _demo_monitoring() -> list[str]:
         if created:
             done.append(f"{product.slug} reads its health from the demo Prometheus")
     return done
+
+
+def _demo_flags() -> list[str]:
+    """With DEBUG on (`make run`), ios-app has the feature flag `search-v2` at the
+    stand-in Unleash the app serves itself (demo/unleash.py), shipped by its releases:
+    the board's flags panel and Kill work end to end (docs/flags.md)."""
+    if not settings.DEBUG:
+        return []
+    ios = Product.objects.get(slug="ios-app")
+    _flag, created = Flag.objects.get_or_create(
+        product=ios,
+        key="search-v2",
+        defaults={
+            "name": "New search",
+            "provider": "unleash",
+            "url": f"{settings.GONOGO_BASE_URL}/demo/unleash",
+            "project": "default",
+            "environment": "production",
+            "token_env": DEMO_TOKEN_ENV,
+            "state": "on",
+        },
+    )
+    if not created:
+        return []
+    for release in Release.objects.filter(product=ios):
+        flags_attach_default(release)
+    return ["ios-app has the feature flag search-v2 at the demo Unleash"]

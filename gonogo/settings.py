@@ -389,6 +389,17 @@ LOGGING = {
 # With DEBUG off there is no default: the demo integration then has no secret until
 # GONOGO_DEMO_GITHUB_SECRET is set, and its webhooks are refused (401) saying so.
 GONOGO_SECRET_DEFAULTS = {"GONOGO_DEMO_GITHUB_SECRET": "demo-secret" if DEBUG else ""}
+# The demo flag's token for the stand-in Unleash (demo/unleash.py), under DEBUG only.
+GONOGO_SECRET_DEFAULTS["GONOGO_DEMO_UNLEASH_TOKEN"] = "*:*.demo-unleash-token" if DEBUG else ""
+
+# Feature flags (docs/flags.md): a Kill is tried up to this many times, waiting about
+# base * 2^(attempt-1) s between tries (5 and 8 s: about two minutes in all); each request
+# to the provider may take this long; flags are read back this often.
+GONOGO_FLAG_KILL_ATTEMPTS = max(1, int(os.environ.get("GONOGO_FLAG_KILL_ATTEMPTS", "5")))
+GONOGO_FLAG_RETRY_BASE_SECONDS = float(os.environ.get("GONOGO_FLAG_RETRY_BASE_SECONDS", "8"))
+GONOGO_FLAG_TIMEOUT_SECONDS = float(os.environ.get("GONOGO_FLAG_TIMEOUT_SECONDS", "10"))
+GONOGO_FLAG_READ_SECONDS = float(os.environ.get("GONOGO_FLAG_READ_SECONDS", "60"))
+GONOGO_FLAG_READ_RECENT_HOURS = float(os.environ.get("GONOGO_FLAG_READ_RECENT_HOURS", "24"))
 
 CELERY_BEAT_SCHEDULE = {
     "waivers-expire-announce": {"task": "gates.waivers_expire_announce", "schedule": 60.0},
@@ -423,11 +434,21 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": GONOGO_APPSTORE_READ_SECONDS},
     },
 }
+# Feature flags (flags/, docs/flags.md): Kills whose message was lost are queued again;
+# the flags of releases rolling out, halted or just released are read back.
+CELERY_BEAT_SCHEDULE["flags-sweep"] = {"task": "flags.sweep", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["flags-read"] = {
+    "task": "flags.read_due",
+    "schedule": GONOGO_FLAG_READ_SECONDS,
+    "options": {"expires": GONOGO_FLAG_READ_SECONDS},
+}
 # Polling waits on outside servers: it has a queue and a worker of its own (`scripts/serve
 # poller`), so webhook deliveries and alerts are never queued behind a slow CI server.
 CELERY_TASK_ROUTES = {
     "integrations.poll_due": {"queue": "polling"},
     # It waits on Prometheus and Sentry: never in front of alerts on the default queue.
     "board.rollout_tick": {"queue": "polling"},
+    # Reading flags back waits on Unleash: not in front of Kills and alerts.
+    "flags.read_due": {"queue": "polling"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"

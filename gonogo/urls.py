@@ -68,6 +68,12 @@ if settings.DEBUG:  # `make run`'s stand-in monitoring (demo/monitoring.py)
     from demo.monitoring import prometheus_query
 
     urlpatterns.append(path("demo/prometheus/api/v1/query", prometheus_query))
+    # `make run`'s stand-in Unleash for the demo flag (demo/unleash.py, docs/flags.md).
+    from demo.unleash import unleash_feature, unleash_toggle
+
+    DEMO_UNLEASH = "demo/unleash/api/admin/projects/<str:project>/features/<str:key>"
+    urlpatterns.append(path(DEMO_UNLEASH, unleash_feature))
+    urlpatterns.append(path(f"{DEMO_UNLEASH}/environments/<str:env>/<str:op>", unleash_toggle))
 
 if settings.GONOGO_BENCH:
     urlpatterns.append(path("bench/empty/", bench_empty))

@@ -6,10 +6,7 @@ an `Outcome`; retrying is the caller's (`services.delivery_send`).
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
-import hmac
 import json
 import smtplib
 import time
@@ -22,6 +19,7 @@ from django.core.mail import EmailMessage
 
 from core.outbound import Answer, OutboundError, http_request
 from core.secrets import secret_from_env
+from core.webhook_signing import webhook_key, webhook_signature
 
 from .messages import Message, as_dict, message_for
 from .models import PAGERDUTY_RESOLVES, PAGERDUTY_TRIGGERS, Channel, ChannelKind, Delivery
@@ -160,18 +158,6 @@ def send_slack(channel: Channel, delivery: Delivery, message: Message) -> Outcom
 
 
 # --- Generic webhook (Standard Webhooks) ---------------------------------------------
-
-
-def webhook_key(secret: str) -> bytes:
-    """The signing key of a `whsec_<base64>` secret (the prefix is optional)."""
-    raw = secret.strip().removeprefix("whsec_")
-    return base64.b64decode(raw, validate=True)
-
-
-def webhook_signature(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
-    """`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`."""
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
 def webhook_body(delivery: Delivery, message: Message) -> dict[str, Any]:

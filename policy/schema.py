@@ -21,6 +21,8 @@ from .parse.channels import channels_parse
 from .parse.checker import Checker, Known, PolicyError, Problem, secret_envs_check, shapes_check, with_lines
 from .parse.checklists import SHAPE as CHECKLISTS
 from .parse.checklists import checklists_parse
+from .parse.flags import SECTION as FLAGS
+from .parse.flags import flags_parse
 from .parse.gates import SHAPE as GATES
 from .parse.gates import gates_parse
 from .parse.integrations import SHAPE as INTEGRATIONS
@@ -34,6 +36,7 @@ __all__ = ["Policy", "PolicyError", "Problem", "policy_load", "policy_parse"]
 
 SHAPES = (PRODUCTS, GATES, INTEGRATIONS, CHECKLISTS, CHANNELS)
 TOP_KEYS = {shape.section for shape in SHAPES} | {"sso"}
+TOP_KEYS |= {FLAGS}  # [[flags]]: checked whole by policy/parse/flags.py
 
 
 def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
@@ -66,6 +69,7 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
     checklist_specs = checklists_parse(c, entries["checklists"], known)
     channel_specs = channels_parse(c, entries["channels"], known)
     sso_spec = sso_parse(c, data.get("sso"), known)
+    flag_specs = flags_parse(c, data.get(FLAGS), known)
     secret_envs_check(c, data)
 
     if c.problems:
@@ -77,6 +81,7 @@ def policy_parse(text: str, *, path: str = "<policy>") -> Policy:
         checklists=checklist_specs,
         channels=channel_specs,
         sso=sso_spec,
+        flags=flag_specs,
     )
 
 

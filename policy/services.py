@@ -11,6 +11,7 @@ from django.db import models, transaction
 
 from audit.services import audit_record
 from checklists.models import ChecklistTemplate, TemplateItem, TemplateSection
+from flags.models import Flag
 from gates.models import Gate
 from integrations.models import Integration
 from notifications.models import Channel
@@ -20,7 +21,7 @@ from releases.models import Product
 from slack.models import SlackChannel
 from stores.models import AppStoreSource
 
-from .specs import Policy, ProductSpec, SectionSpec, SourceSpec
+from .specs import FlagSpec, Policy, ProductSpec, SectionSpec, SourceSpec
 from .sso import sso_policy_apply
 
 
@@ -223,6 +224,8 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
     if policy.sso is not None:
         a.changes.extend(sso_policy_apply(sso=policy.sso, actor_label=a.actor_label))
 
+    _flags_apply(a, policy.flags)
+
     return a.changes
 
 
@@ -256,3 +259,24 @@ def _sync_sections(a: _Applier, template: ChecklistTemplate, sections: Sequence[
             a.removed(gone_item, f"{label} item “{gone_item.title}”")
     for gone_section in template.sections.exclude(pk__in=keep_sections):
         a.removed(gone_section, f"checklist {template.key} section “{gone_section.title}”")
+
+
+# --- [[flags]] ---------------------------------------------------------------------------
+
+
+def _flags_apply(a: _Applier, flags: Sequence[FlagSpec]) -> None:
+    """Each flag of the file, defined whole (a key left out: its default); a flag the file
+    does not name stays as it is (switch it off with `active = false`)."""
+    for f in flags:
+        product = Product.objects.get(slug=f.product)
+        values = {
+            "name": f.name,
+            "provider": f.provider,
+            "url": f.url,
+            "project": f.project,
+            "environment": f.environment,
+            "token_env": f.token_env,
+            "secret_env": f.secret_env,
+            "active": f.active,
+        }
+        a.upsert(Flag, {"product": product, "key": f.key}, values, f"flag {f.product} {f.key}")

@@ -194,3 +194,23 @@ class Policy:
     checklists: tuple[ChecklistSpec, ...] = ()
     channels: tuple[ChannelSpec, ...] = ()
     sso: SsoSpec | None = None
+    flags: tuple[FlagSpec, ...] = ()
+
+
+# --- [[flags]] (policy/parse/flags.py) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlagSpec:
+    """`[[flags]]`: one feature flag of a product, defined whole (a key left out: its default)."""
+
+    product: str
+    key: str
+    provider: str
+    url: str
+    name: str = ""
+    project: str = "default"
+    environment: str = "production"
+    token_env: str = ""
+    secret_env: str = ""
+    active: bool = True

@@ -54,7 +54,14 @@ def test_server_settings_and_other_names_are_refused(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", "GONOGO_GH_IOS_SECRET", "GONOGO_DEMO_GITHUB_SECRET", "GONOGO_SLACK_OPS_URL"]
+    "name",
+    [
+        "",
+        "GONOGO_GH_IOS_SECRET",
+        "GONOGO_DEMO_GITHUB_SECRET",
+        "GONOGO_DEMO_UNLEASH_TOKEN",
+        "GONOGO_SLACK_OPS_URL",
+    ],
 )
 def test_project_secret_names_are_allowed(name: str) -> None:
     assert env_name_problem(name) is None
@@ -64,7 +71,8 @@ def test_every_gonogo_name_the_settings_read_is_refused() -> None:
     settings_text = (Path(__file__).resolve().parents[1] / "gonogo" / "settings.py").read_text()
     import re
 
-    names = set(re.findall(r"\bGONOGO_[A-Z0-9_]+\b", settings_text)) - {"GONOGO_DEMO_GITHUB_SECRET"}
+    demo_secrets = {"GONOGO_DEMO_GITHUB_SECRET", "GONOGO_DEMO_UNLEASH_TOKEN"}  # GONOGO_SECRET_DEFAULTS
+    names = set(re.findall(r"\bGONOGO_[A-Z0-9_]+\b", settings_text)) - demo_secrets
     assert names, "the settings read GONOGO_ variables"
     assert all(env_name_problem(n) for n in names), [n for n in names if not env_name_problem(n)]
 

@@ -24,6 +24,7 @@ from board.meetings import meeting_start
 from board.selectors import release_board
 from checklists.defects import defect_report
 from checklists.models import ChecklistItem
+from flags.models import Flag
 from gates.models import Gate
 from gates.services import gate_result_record, waiver_request
 from notifications.models import Channel
@@ -182,6 +183,19 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
         may(C.CARRY_OVER_WAIVER),
     ),
     # Alert channels: DevOps and PM/PO of the channel's products (tests/notifications/test_views.py).
+    # Feature flags (tests/flags/test_board_flags.py): Kill and attach/detach.
+    "board:flag_kill": (
+        "post",
+        lambda w: {**release_kwargs(w), "key": w.flag.key},
+        lambda w: {"reason": "Search is broken"},
+        may(C.KILL_FLAG),
+    ),
+    "board:flag_ship": (
+        "post",
+        lambda w: {**release_kwargs(w), "key": w.flag.key},
+        lambda w: {"ships": "0"},
+        may(C.MANAGE_FLAGS),
+    ),
     "notifications:channels": ("get", lambda w: {}, None, may(C.MANAGE_ALERTS)),
     "notifications:channel": ("get", lambda w: {"slug": w.channel.slug}, None, may(C.MANAGE_ALERTS)),
     "notifications:channel_test": (
@@ -254,6 +268,13 @@ def full_world(make_user: Any) -> Any:
     world.action = ActionItem.objects.create(title="a", created_by=world.pm, created_at=timezone.now())
     world.channel = Channel.objects.create(slug="ops", kind="slack", url_env="GONOGO_TEST_OPS_URL")
     world.channel.products.set([world.product])
+    world.flag = Flag.objects.create(
+        product=world.product,
+        key="search-v2",
+        provider="unleash",
+        url="http://127.0.0.1:9",
+        token_env="GONOGO_TEST_UNLEASH",
+    )
     return world
 
 

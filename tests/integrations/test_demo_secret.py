@@ -41,7 +41,10 @@ def demo_integration(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_without_debug_demo_secret_is_refused_saying_what_to_set(
     client: Client, demo_integration: None, settings: Any
 ) -> None:
-    assert settings.GONOGO_SECRET_DEFAULTS == {"GONOGO_DEMO_GITHUB_SECRET": ""}  # DEBUG off
+    assert settings.GONOGO_SECRET_DEFAULTS == {  # DEBUG off
+        "GONOGO_DEMO_GITHUB_SECRET": "",
+        "GONOGO_DEMO_UNLEASH_TOKEN": "",
+    }
     response = post_ping(client, "demo-secret")
     assert response.status_code == 401
     assert response.json()["code"] == "secret_missing"
