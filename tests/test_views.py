@@ -166,6 +166,9 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
         may(C.RECORD_ROLLBACK_REHEARSAL),  # a release rehearsal: may(C.RECORD_RELEASE_REHEARSAL)
     ),
     "board:release_rollout": ("post", release_kwargs, lambda w: {"step": "finish"}, may(C.ADVANCE_ROLLOUT)),
+    # Google Play (stores/): without a Play source both answer 409 (nothing to read or retry).
+    "board:play_read": ("post", release_kwargs, lambda w: {}, may(C.ADVANCE_ROLLOUT)),
+    "board:play_retry": ("post", release_kwargs, lambda w: {}, may(C.ADVANCE_ROLLOUT)),
     "reviews:action_update": ("post", lambda w: {"pk": w.action.pk}, lambda w: {"owner": ""}, VIEWERS),
     "board:waiver_reject": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, may(C.APPROVE_WAIVER)),
     "board:waiver_revoke": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, may(C.REVOKE_WAIVER)),
