@@ -14,9 +14,9 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.capabilities import Capability, ensure_can
+from accounts.capabilities import Capability, can
 from audit.services import audit_record
-from core.errors import Conflict
+from core.errors import Conflict, NotAllowed
 from live.services import live_notify
 from releases.events import event_emit
 from releases.models import Release, ReleaseState
@@ -107,7 +107,8 @@ def _reading_store(
 def play_read_request(*, release: Release, actor: User | None) -> None:
     """DevOps asks for Play's track now ("Read Play now"): read after commit by a worker;
     the panel shows the answer when it comes."""
-    ensure_can(actor, Capability.ADVANCE_ROLLOUT, release.product)
+    if not can(actor, Capability.ADVANCE_ROLLOUT, release.product):
+        raise NotAllowed("devops_only", _("Only DevOps runs the rollout of this product on Google Play."))
     source = play_source_of(release)
     if source is None:
         raise Conflict(

@@ -23,9 +23,9 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.capabilities import Capability, ensure_can
+from accounts.capabilities import Capability, can
 from audit.services import audit_record
-from core.errors import Conflict
+from core.errors import Conflict, NotAllowed
 from live.services import live_notify
 from releases.events import event_emit
 from releases.models import Release
@@ -315,7 +315,8 @@ def newest_call(release: Release) -> PlayCall | None:
 def play_step_retry(*, release: Release, actor: User | None) -> PlayCall:
     """DevOps sends the refused step again (a new step with the same wanted state), once
     what Google refused is fixed (the key, the permission in Play Console, the build)."""
-    ensure_can(actor, Capability.ADVANCE_ROLLOUT, release.product)
+    if not can(actor, Capability.ADVANCE_ROLLOUT, release.product):
+        raise NotAllowed("devops_only", _("Only DevOps runs the rollout of this product on Google Play."))
     release = Release.objects.select_for_update().get(pk=release.pk)
     last = newest_call(release)
     if last is None or last.state != PlayCallState.FAILED:
