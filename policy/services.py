@@ -17,8 +17,9 @@ from notifications.models import Channel
 from operations.models import HealthSource
 from operations.services import oncall_set
 from releases.models import Product
+from stores.models import PlaySource
 
-from .specs import Policy, ProductSpec, SectionSpec, SourceSpec
+from .specs import PlaySpec, Policy, ProductSpec, SectionSpec, SourceSpec
 from .sso import sso_policy_apply
 
 
@@ -138,6 +139,8 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
                 lookup = {"product": product, "kind": source.kind}
                 label = f"health source {p.slug} {source.kind}"
                 a.upsert(HealthSource, lookup, _source_values(source), label)
+        if p.play is not None:  # Google Play: a source the file leaves out stays as it is
+            _play_apply(a, product, p.play, p.slug)
         for oc in p.oncall:
             existing = product.oncall_contacts.filter(role=oc.role).first()
             if existing is None or (existing.name, existing.contact) != (oc.name, oc.contact):
@@ -205,6 +208,17 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
         a.changes.extend(sso_policy_apply(sso=policy.sso, actor_label=a.actor_label))
 
     return a.changes
+
+
+def _play_apply(a: _Applier, product: Product, play: PlaySpec, slug: str) -> None:
+    """`[products.play]`: the product's Google Play source, defined whole by the table."""
+    values = {
+        "package_name": play.package_name,
+        "key_env": play.key_env,
+        "track": play.track,
+        "active": play.active,
+    }
+    a.upsert(PlaySource, {"product": product}, values, f"Google Play source {slug}")
 
 
 def _sync_sections(a: _Applier, template: ChecklistTemplate, sections: Sequence[SectionSpec]) -> None:

@@ -51,6 +51,17 @@ class OnCallSpec:
 
 
 @dataclass(frozen=True)
+class PlaySpec:
+    """`[products.play]`: the product's Google Play source. A table in the file defines
+    the source whole; a file without one leaves the stored source as it is."""
+
+    package_name: str
+    key_env: str
+    track: str = "production"
+    active: bool = True
+
+
+@dataclass(frozen=True)
 class ProductSpec:
     """`[[products]]`. The optional settings are `None` when the file leaves them out."""
 
@@ -66,6 +77,7 @@ class ProductSpec:
     contacts_review_days: int | None = None
     health: HealthSpec = field(default_factory=HealthSpec)
     oncall: tuple[OnCallSpec, ...] = ()
+    play: PlaySpec | None = None  # `[products.play]` (Google Play)
 
 
 @dataclass(frozen=True)

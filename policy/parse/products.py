@@ -13,6 +13,7 @@ from releases.models import Platform
 from ..specs import OnCallSpec, ProductSpec
 from .checker import Checker, Shape
 from .health import health_check, health_spec
+from .play import play_check, play_spec
 
 SHAPE = Shape(
     section="products",
@@ -29,6 +30,7 @@ SHAPE = Shape(
         "language": str,
         "contacts_review_days": int,
         "oncall": list,
+        "play": dict,  # Google Play (policy/parse/play.py)
     },
     required=("slug", "name", "platform"),
     ident="slug",
@@ -75,6 +77,8 @@ def _product_check(c: Checker, p: dict[str, Any], where: str) -> None:
     health = p.get("health")
     if isinstance(health, dict):
         health_check(c, health, f"{where}.health")
+    if "play" in p:
+        play_check(c, p["play"], f"{where}.play", platform=p.get("platform"))
     oncall_roles: set[str] = set()
     for j, oc in enumerate(c.array(p.get("oncall"), f"{where}.oncall")):
         c.table(oc, ONCALL_KEYS, f"{where}.oncall[{j}]")
@@ -106,4 +110,5 @@ def _product(p: dict[str, Any]) -> ProductSpec:
             OnCallSpec(role=oc["role"], name=oc["name"], contact=oc["contact"])
             for oc in p.get("oncall") or []
         ),
+        play=play_spec(p.get("play")),
     )
