@@ -126,5 +126,10 @@ class PlayTrackReading(models.Model):
     def percent(self) -> float | None:
         return round(self.user_fraction * 100, 2) if self.user_fraction is not None else None
 
+    @property
+    def percent_text(self) -> str:
+        """ "5", "0.5": for a data attribute ('' without a fraction)."""
+        return f"{self.percent:g}" if self.percent is not None else ""
+
 
 # --- end of Google Play ---
