@@ -26,10 +26,10 @@ from releases.models import Release
 from stores.models import PlaySource
 from stores.play_client import tokens_forget
 
+from ..releases.builders import build_world
 from ..stores.conftest import CLIENT_EMAIL, KEY_ID, PACKAGE, key_json
 from ..stores.play_servers import FakeGoogleToken, FakePlay
 from ..test_celery import broker
-from ..releases.builders import build_world
 from .conftest import log_in, screenshot
 
 pytestmark = pytest.mark.browser
