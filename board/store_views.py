@@ -39,14 +39,16 @@ def _refused(request: HtmxHttpRequest, release: Release, error: DomainError) -> 
 @require_POST
 @viewer_required
 def play_read_view(request: HtmxHttpRequest, product: str, version: str) -> HttpResponse:
-    """Read Google Play's track now (DevOps): a worker reads it; the panel updates."""
+    """Read Google Play's track now (DevOps); the panel shows what it said."""
     release = release_get(product, version)
     ensure_can(request.user, Capability.ADVANCE_ROLLOUT, release.product)
     try:
-        play_read_request(release=release, actor=request.user)
+        reading = play_read_request(release=release, actor=request.user)
     except DomainError as error:
         return _refused(request, release, error)
-    return _after(request, release, _("Google Play is being read: its answer shows here in a few seconds."))
+    if reading is not None and reading.error:
+        return _after(request, release, _("Google Play could not be read: %(why)s") % {"why": reading.error})
+    return _after(request, release, _("Google Play was read just now."))
 
 
 @require_POST

@@ -103,26 +103,28 @@ def _reading_store(
     return reading
 
 
-@transaction.atomic
-def play_read_request(*, release: Release, actor: User | None) -> None:
-    """DevOps asks for Play's track now ("Read Play now"): read after commit by a worker;
-    the panel shows the answer when it comes."""
-    if not can(actor, Capability.ADVANCE_ROLLOUT, release.product):
-        raise NotAllowed("devops_only", _("Only DevOps runs the rollout of this product on Google Play."))
-    source = play_source_of(release)
-    if source is None:
-        raise Conflict(
-            "play_source_off",
-            _("This product has no active Google Play source: an admin switches it on first."),
+def play_read_request(*, release: Release, actor: User | None) -> PlayTrackReading | None:
+    """DevOps reads Play's track now ("Read Play now"): the request is on the audit trail,
+    then the track is read in this request (outside any transaction), so the panel that
+    answers shows what Play said (a read queued for a worker could land before the answer
+    and be painted over by it)."""
+    with transaction.atomic():
+        if not can(actor, Capability.ADVANCE_ROLLOUT, release.product):
+            raise NotAllowed("devops_only", _("Only DevOps runs the rollout of this product on Google Play."))
+        source = play_source_of(release)
+        if source is None:
+            raise Conflict(
+                "play_source_off",
+                _("This product has no active Google Play source: an admin switches it on first."),
+            )
+        audit_record(
+            actor=actor,
+            action="play.read_request",
+            obj=source,
+            after={"package": source.package_name, "track": source.track},
+            release_id=release.pk,
         )
-    audit_record(
-        actor=actor,
-        action="play.read_request",
-        obj=source,
-        after={"package": source.package_name, "track": source.track},
-        release_id=release.pk,
-    )
-    transaction.on_commit(lambda: reads_enqueue([release.pk]), robust=True)
+    return play_track_read(release=release)
 
 
 def reads_enqueue(ids: list[int]) -> int:

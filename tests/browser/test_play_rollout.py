@@ -122,4 +122,20 @@ def test_the_board_drives_plays_track_and_a_breach_halts_it(
         # Every token came from a verified JWT; every step was one edit committed.
         assert token_server.claims and all(c["iss"] == CLIENT_EMAIL for c in token_server.claims)
         assert [c["releases"][0]["status"] for c in play.commits] == ["inProgress", "inProgress", "halted"]
+
+        # Someone resumes it in Play Console: "Read Play now" shows the drift in words.
+        play.console_set({"versionCodes": [code], "status": "inProgress", "userFraction": 0.2})
+        with page.expect_response(lambda r: "/stores/play/read/" in r.url) as read:
+            page.click("#store-play button[name=play][value=read]")
+        assert read.value.status == 200
+        expect(page.locator("#play-drift")).to_contain_text(
+            "Google Play says 20 %, the board says halted at 5 %.", timeout=10000
+        )
+        expect(panel).to_have_attribute("data-drift", "yes")
+        screenshot(page, "play-drift-en")
         assert page.console_errors == []
+
+        korean = log_in(browser, asgi_server, world.devops.username, language="ko")
+        korean.goto(board)
+        expect(korean.locator("#store-play")).to_have_attribute("data-drift", "yes")
+        screenshot(korean, "play-drift-ko")

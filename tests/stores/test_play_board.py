@@ -134,18 +134,25 @@ def test_only_devops_reads_play_or_retries(
     client.force_login(person)
     assert client.post(url("board:play_retry", world)).status_code == 403
     assert client.post(url("board:play_read", world)).status_code == 403
-    assert PlayCall.objects.count() == 1 and world.queued.reads == []
+    assert PlayCall.objects.count() == 1 and not [s for s in world.google.play.seen if s.method == "GET"]
 
 
-def test_read_play_now_queues_a_read(
-    client: Client, world: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_read_play_now_reads_the_track_and_shows_it(client: Client, world: Any, run: Any) -> None:
+    release_rollout_start(release=world.release, actor=world.devops)
+    run(PlayCall.objects.get())
+    world.google.play.console_set({"versionCodes": [world.code], "status": "halted", "userFraction": 0.01})
     client.force_login(world.devops)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url("board:play_read", world), headers={**HTMX, "HX-Target": "stores"})
-    assert response.status_code == 200 and "Google Play is being read" in response.content.decode()
-    assert world.queued.reads == [world.release.pk]
+    response = client.post(url("board:play_read", world), headers={**HTMX, "HX-Target": "stores"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "Google Play was read just now." in page
+    assert "Google Play says halted at 1 %, the board says 1 %." in page
     assert AuditEvent.objects.filter(action="play.read_request", actor=world.devops).exists()
+    world.google.play.script("GET", "/tracks/", Reply(503, google_error(503, "Backend Error", "UNAVAILABLE")))
+    page = client.post(
+        url("board:play_read", world), headers={**HTMX, "HX-Target": "stores"}
+    ).content.decode()
+    assert "Google Play could not be read: Google Play answered 503: Backend Error" in page
+    assert "could not read Google Play" in page
 
 
 def test_without_a_play_source_there_is_no_panel_and_nothing_to_read(client: Client, world: Any) -> None:
