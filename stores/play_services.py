@@ -88,6 +88,7 @@ def play_event_receive(
     )
 
 
+@transaction.atomic
 def call_store(
     *,
     release: Release,
