@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import appstore_views, flag_views, product_views, promote, streams, views, waiver_views
+from . import appstore_views, flag_views, product_views, promote, store_views, streams, views, waiver_views
 
 app_name = "board"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path(f"{RELEASE}/decision/", views.release_decide_view, name="release_decide"),
     path(f"{RELEASE}/rollout/", views.release_rollout_view, name="release_rollout"),
     path(f"{RELEASE}/appstore/", appstore_views.release_appstore_view, name="release_appstore"),
+    # Google Play (stores/): read the track now, retry a refused step (DevOps).
+    path(f"{RELEASE}/stores/play/read/", store_views.play_read_view, name="play_read"),
+    path(f"{RELEASE}/stores/play/retry/", store_views.play_retry_view, name="play_retry"),
     path(f"{RELEASE}/promote/", promote.release_promote_view, name="release_promote"),
     path(f"{RELEASE}/meeting/", views.meeting_view, name="meeting"),
     path(f"{RELEASE}/meeting/start/", views.meeting_start_view, name="meeting_start"),

@@ -351,6 +351,12 @@ GONOGO_APPSTORE_RETRY_BASE_SECONDS = float(os.environ.get("GONOGO_APPSTORE_RETRY
 GONOGO_APPSTORE_MAX_ATTEMPTS = max(1, int(os.environ.get("GONOGO_APPSTORE_MAX_ATTEMPTS", "6")))
 # How often the beat reads back the phased releases of releases rolling out (seconds).
 GONOGO_APPSTORE_READ_SECONDS = float(os.environ.get("GONOGO_APPSTORE_READ_SECONDS", "300"))
+# Google Play (stores/play_*.py, docs/google-play.md): the Android Publisher API's address
+# (tests point it at a fake), one request's timeout, and a refused step's retries.
+GONOGO_PLAY_API_URL = os.environ.get("GONOGO_PLAY_API_URL", "https://androidpublisher.googleapis.com")
+GONOGO_PLAY_TIMEOUT_SECONDS = float(os.environ.get("GONOGO_PLAY_TIMEOUT_SECONDS", "15"))
+GONOGO_PLAY_RETRY_BASE_SECONDS = float(os.environ.get("GONOGO_PLAY_RETRY_BASE_SECONDS", "15"))
+GONOGO_PLAY_MAX_ATTEMPTS = max(1, int(os.environ.get("GONOGO_PLAY_MAX_ATTEMPTS", "6")))
 # Alert e-mail goes through this SMTP server; without one, DEBUG prints mails on the
 # console (and without DEBUG an e-mail alert fails, saying the server is not set).
 _SMTP_HOST = os.environ.get("GONOGO_SMTP_HOST", "")
@@ -419,6 +425,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": GONOGO_HEALTH_TICK_SECONDS,
         "options": {"expires": GONOGO_HEALTH_TICK_SECONDS},
     },
+    # Google Play: steps whose message was lost queued again; tracks read back every 5 min.
+    "play-sweep": {"task": "stores.play_sweep", "schedule": 60.0, "options": {"expires": 60.0}},
     # A run that is not picked up within one interval is dropped: the next one comes.
     "poll-ci": {
         "task": "integrations.poll_due",

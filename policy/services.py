@@ -19,9 +19,9 @@ from operations.models import HealthSource
 from operations.services import oncall_set
 from releases.models import Product
 from slack.models import SlackChannel
-from stores.models import AppStoreSource
+from stores.models import AppStoreSource, PlaySource
 
-from .specs import FlagSpec, Policy, ProductSpec, SectionSpec, SourceSpec
+from .specs import FlagSpec, PlaySpec, Policy, ProductSpec, SectionSpec, SourceSpec
 from .sso import sso_policy_apply
 
 
@@ -154,6 +154,8 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
                 },
                 f"App Store source {p.slug}",
             )
+        if p.play is not None:  # Google Play: a source the file leaves out stays as it is
+            _play_apply(a, product, p.play, p.slug)
         for oc in p.oncall:
             existing = product.oncall_contacts.filter(role=oc.role).first()
             if existing is None or (existing.name, existing.contact) != (oc.name, oc.contact):
@@ -227,6 +229,17 @@ def policy_apply(policy: Policy, *, actor_label: str = "policy") -> list[str]:
     _flags_apply(a, policy.flags)
 
     return a.changes
+
+
+def _play_apply(a: _Applier, product: Product, play: PlaySpec, slug: str) -> None:
+    """`[products.play]`: the product's Google Play source, defined whole by the table."""
+    values = {
+        "package_name": play.package_name,
+        "key_env": play.key_env,
+        "track": play.track,
+        "active": play.active,
+    }
+    a.upsert(PlaySource, {"product": product}, values, f"Google Play source {slug}")
 
 
 def _sync_sections(a: _Applier, template: ChecklistTemplate, sections: Sequence[SectionSpec]) -> None:

@@ -70,6 +70,17 @@ class SlackSpec:
 
 
 @dataclass(frozen=True)
+class PlaySpec:
+    """`[products.play]`: the product's Google Play source. A table in the file defines
+    the source whole; a file without one leaves the stored source as it is."""
+
+    package_name: str
+    key_env: str
+    track: str = "production"
+    active: bool = True
+
+
+@dataclass(frozen=True)
 class ProductSpec:
     """`[[products]]`. The optional settings are `None` when the file leaves them out."""
 
@@ -87,6 +98,7 @@ class ProductSpec:
     oncall: tuple[OnCallSpec, ...] = ()
     slack: SlackSpec | None = None  # `[products.slack]`; None: keep the stored channel
     appstore: AppStoreSpec | None = None  # `[products.appstore]`; None: keep what is stored
+    play: PlaySpec | None = None  # `[products.play]` (Google Play)
 
 
 @dataclass(frozen=True)

@@ -16,3 +16,10 @@ class StoresConfig(AppConfig):
         from .appstore_events import appstore_event_receive
 
         release_event.connect(appstore_event_receive, dispatch_uid="stores.appstore")
+        # Google Play (stores/play_*.py): the rollout's steps sent to Play's track; the
+        # imports register its admin pages and Celery tasks (stores.play_step, play_read,
+        # play_sweep).
+        from . import play_admin, play_tasks  # noqa: F401  (admin pages, Celery tasks)
+        from .play_services import play_event_receive
+
+        release_event.connect(play_event_receive, dispatch_uid="stores.play")

@@ -173,6 +173,9 @@ PERMISSIONS: dict[str, tuple[str, Any, Any, set[str]]] = {
     "board:release_rollout": ("post", release_kwargs, lambda w: {"step": "finish"}, may(C.ADVANCE_ROLLOUT)),
     # App Store phased release (stores/, tests/stores/test_appstore_board.py): DevOps.
     "board:release_appstore": ("post", release_kwargs, lambda w: {"step": "pause"}, may(C.ADVANCE_ROLLOUT)),
+    # Google Play (stores/): without a Play source both answer 409 (nothing to read or retry).
+    "board:play_read": ("post", release_kwargs, lambda w: {}, may(C.ADVANCE_ROLLOUT)),
+    "board:play_retry": ("post", release_kwargs, lambda w: {}, may(C.ADVANCE_ROLLOUT)),
     "reviews:action_update": ("post", lambda w: {"pk": w.action.pk}, lambda w: {"owner": ""}, VIEWERS),
     "board:waiver_reject": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, may(C.APPROVE_WAIVER)),
     "board:waiver_revoke": ("post", lambda w: {"pk": w.waiver.pk}, lambda w: {}, may(C.REVOKE_WAIVER)),

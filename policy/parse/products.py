@@ -14,6 +14,7 @@ from ..specs import OnCallSpec, ProductSpec
 from .appstore import appstore_check, appstore_spec
 from .checker import Checker, Shape
 from .health import health_check, health_spec
+from .play import play_check, play_spec
 from .slack import slack_check, slack_spec
 
 SHAPE = Shape(
@@ -33,6 +34,7 @@ SHAPE = Shape(
         "oncall": list,
         "slack": dict,
         "appstore": dict,  # policy/parse/appstore.py
+        "play": dict,  # Google Play (policy/parse/play.py)
     },
     required=("slug", "name", "platform"),
     ident="slug",
@@ -83,6 +85,8 @@ def _product_check(c: Checker, p: dict[str, Any], where: str) -> None:
         slack_check(c, p["slack"], f"{where}.slack")
     if "appstore" in p:
         appstore_check(c, p["appstore"], f"{where}.appstore")
+    if "play" in p:
+        play_check(c, p["play"], f"{where}.play", platform=p.get("platform"))
     oncall_roles: set[str] = set()
     for j, oc in enumerate(c.array(p.get("oncall"), f"{where}.oncall")):
         c.table(oc, ONCALL_KEYS, f"{where}.oncall[{j}]")
@@ -116,4 +120,5 @@ def _product(p: dict[str, Any]) -> ProductSpec:
         ),
         slack=slack_spec(p.get("slack")),
         appstore=appstore_spec(p["appstore"]) if "appstore" in p else None,
+        play=play_spec(p.get("play")),
     )

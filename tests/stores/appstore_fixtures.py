@@ -15,7 +15,7 @@ from .appstore_servers import APP_ID, ISSUER_ID, KEY_ID, PRIVATE_PEM, FakeAppSto
 
 @dataclass
 class Queued:
-    """Task messages the code queued, not run: ("change", id, countdown) or ("read", id, 0)."""
+    """Task messages the code asc_queued, not run: ("change", id, countdown) or ("read", id, 0)."""
 
     calls: list[tuple[str, int, float]] = field(default_factory=list)
 
@@ -43,7 +43,7 @@ def asc(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[FakeAppStore
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> Queued:
+def asc_queued(monkeypatch: pytest.MonkeyPatch) -> Queued:
     from stores import appstore_tasks
 
     seen = Queued()
@@ -106,7 +106,7 @@ def read_back(django_capture_on_commit_callbacks: Any) -> Callable[..., str]:
 
 @pytest.fixture
 def ios(
-    make_user: Any, asc: FakeAppStoreConnect, queued: Queued, django_capture_on_commit_callbacks: Any
+    make_user: Any, asc: FakeAppStoreConnect, asc_queued: Queued, django_capture_on_commit_callbacks: Any
 ) -> Any:
     """A release called Go and rolling out, its product with an App Store source; the fake
     has its version with phased release ACTIVE on day 1."""

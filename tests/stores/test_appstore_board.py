@@ -96,7 +96,7 @@ def test_a_product_without_a_source_has_no_panel(ios: Any, client: Client) -> No
 def test_devops_pauses_from_the_panel_and_sees_apples_answer(
     ios: Any,
     asc: FakeAppStoreConnect,
-    queued: Queued,
+    asc_queued: Queued,
     send: Any,
     read_back: Any,
     client: Client,
@@ -114,7 +114,7 @@ def test_devops_pauses_from_the_panel_and_sees_apples_answer(
     assert "Asked Apple to pause the phased release." in body and "on its way to Apple" in body
     change = AppStoreChange.objects.get(release=ios.release)
     assert (change.origin, change.requested_by, change.wanted) == ("button", ios.devops, "PAUSED")
-    assert queued.changes() == [change.pk]
+    assert asc_queued.changes() == [change.pk]
     assert send(change) == "done" and ios.phase.state == "PAUSED"
     html = board(client, ios)
     assert "Apple took it" in html and f"by {ios.devops.get_username()} on the board" in html
@@ -247,13 +247,13 @@ def test_the_beat_reads_releases_rolling_out_or_lately_released(ios: Any, make_u
 
 
 def test_the_beat_queues_the_reads_and_the_sweep_and_both_are_scheduled(
-    ios: Any, queued: Queued, settings: Any
+    ios: Any, asc_queued: Queued, settings: Any
 ) -> None:
     from stores import appstore_tasks
 
-    queued.calls.clear()
+    asc_queued.calls.clear()
     assert appstore_tasks.appstore_read_due_task.run() == 1
-    assert queued.reads() == [ios.release.pk]
+    assert asc_queued.reads() == [ios.release.pk]
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"stores.appstore_read_due", "stores.appstore_sweep"} <= tasks
     assert appstore_tasks.appstore_change_task.name == "stores.appstore_change"

@@ -30,15 +30,15 @@ def halt(ios: Any, capture: Any, reason: str = "crash spike") -> AppStoreChange:
 
 
 def test_starting_the_rollout_changes_nothing_at_apple_and_reads_it_back(
-    ios: Any, asc: FakeAppStoreConnect, queued: Queued
+    ios: Any, asc: FakeAppStoreConnect, asc_queued: Queued
 ) -> None:
     assert AppStoreChange.objects.count() == 0
     assert asc.patches() == []
-    assert queued.reads() == [ios.release.pk]
+    assert asc_queued.reads() == [ios.release.pk]
 
 
 def test_a_manual_halt_pauses_apples_release(
-    ios: Any, asc: FakeAppStoreConnect, queued: Queued, send: Any, django_capture_on_commit_callbacks: Any
+    ios: Any, asc: FakeAppStoreConnect, asc_queued: Queued, send: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     change = halt(ios, django_capture_on_commit_callbacks)
     assert (change.wanted, change.origin, change.reason, change.requested_by) == (
@@ -47,7 +47,7 @@ def test_a_manual_halt_pauses_apples_release(
         "crash spike",
         ios.devops,
     )
-    assert queued.changes() == [change.pk]  # queued after the halt's commit
+    assert asc_queued.changes() == [change.pk]  # asc_queued after the halt's commit
     assert send(change) == "done"
     assert ios.phase.state == "PAUSED"
     change.refresh_from_db()
@@ -65,7 +65,7 @@ def test_a_manual_halt_pauses_apples_release(
         .order_by("id")
     )
     assert actions == ["store.appstore_change", "store.appstore_read", "store.appstore_answer"]
-    assert queued.reads()[-1] == ios.release.pk  # read back after the change
+    assert asc_queued.reads()[-1] == ios.release.pk  # read back after the change
 
 
 def test_an_automatic_halt_on_a_health_breach_pauses_it(
@@ -105,7 +105,7 @@ def test_resume_and_the_last_stage_resume_and_complete_it(
 def test_no_answer_429_and_5xx_are_retried_with_backoff_then_done(
     ios: Any,
     asc: FakeAppStoreConnect,
-    queued: Queued,
+    asc_queued: Queued,
     send: Any,
     store_events: list[Any],
     django_capture_on_commit_callbacks: Any,
@@ -123,7 +123,7 @@ def test_no_answer_429_and_5xx_are_retried_with_backoff_then_done(
     assert send(change) == "retry"  # the version lookup got no answer
     assert send(change) == "not_due"  # its countdown first
     assert send(change, due=True) == "retry"  # 429
-    assert queued.calls[-1][0] == "change" and queued.calls[-1][2] >= 7  # Retry-After is honoured
+    assert asc_queued.calls[-1][0] == "change" and asc_queued.calls[-1][2] >= 7  # Retry-After is honoured
     asc.script.append((503, apple_error(503, "UNAVAILABLE", "Service Unavailable", "Try later.")))
     assert send(change, due=True) == "retry"
     assert send(change, due=True) == "done"
@@ -211,15 +211,15 @@ def test_a_newer_change_replaces_one_still_waiting(
 
 
 def test_the_sweep_queues_a_change_whose_message_was_lost(
-    ios: Any, queued: Queued, django_capture_on_commit_callbacks: Any
+    ios: Any, asc_queued: Queued, django_capture_on_commit_callbacks: Any
 ) -> None:
     change = halt(ios, django_capture_on_commit_callbacks)
-    queued.calls.clear()
+    asc_queued.calls.clear()
     assert changes_due_requeue() == 0  # not late yet
     AppStoreChange.objects.filter(pk=change.pk).update(
         next_attempt_at=timezone.now() - timezone.timedelta(minutes=2)
     )
-    assert changes_due_requeue() == 1 and queued.changes() == [change.pk]
+    assert changes_due_requeue() == 1 and asc_queued.changes() == [change.pk]
 
 
 def test_a_product_without_a_source_is_left_alone(ios: Any, django_capture_on_commit_callbacks: Any) -> None:
