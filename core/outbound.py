@@ -14,6 +14,17 @@ from typing import Any
 USER_AGENT = "gonogo/0.1"
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A 3xx is an answer, never followed: urllib would carry the Authorization header
+    (a token) to whatever host the Location names."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 class OutboundError(Exception):
     """No HTTP answer at all: refused, timed out, bad address. `code` is `timeout` or
     `unreachable`; the message says what happened, for a delivery log or a board."""
@@ -51,7 +62,8 @@ def http_request(
     json_body: Any = None,
     timeout: float = 10.0,
 ) -> Answer:
-    """Send one request; every HTTP status is an `Answer`, no answer an `OutboundError`."""
+    """Send one request; every HTTP status is an `Answer` (a redirect too: it is not
+    followed), no answer an `OutboundError`."""
     if not url.lower().startswith(("http://", "https://")):
         # Never the address itself: a webhook URL is a secret.
         raise OutboundError("unreachable", "the address is not an http or https URL")
@@ -62,7 +74,7 @@ def http_request(
     request = urllib.request.Request(url, data=body, headers=sent_headers, method=method)  # noqa: S310 (checked above)
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (checked above)
+        with _OPENER.open(request, timeout=timeout) as response:
             data = response.read()
             status, answer_headers = response.status, dict(response.headers.items())
     except urllib.error.HTTPError as exc:

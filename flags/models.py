@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -37,7 +38,15 @@ class Flag(models.Model):
     product = models.ForeignKey(
         "releases.Product", on_delete=models.CASCADE, related_name="flags", verbose_name=_("product")
     )
-    key = models.CharField(_("key"), max_length=100, help_text=_("The flag's name at the provider."))
+    key = models.CharField(
+        _("key"),
+        max_length=100,
+        help_text=_("The flag's name at the provider."),
+        # The policy file's rule (policy/parse/flags.py): it is part of the board's addresses.
+        validators=[
+            RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,99}$", _("Letters, digits, . _ ~ - only."))
+        ],
+    )
     name = models.CharField(_("name"), max_length=200, blank=True)
     provider = models.CharField(_("provider"), max_length=10, choices=FlagProvider.choices)
     url = models.URLField(

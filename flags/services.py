@@ -176,6 +176,9 @@ def kill_attempt(*, kill_id: int, now: datetime | None = None) -> str:
             outcome = _with_read(outcome, read.state)
         elif outcome.state is None:
             outcome = _with_read(outcome, FlagState.OFF)
+        elif outcome.state == FlagState.ON:
+            # Its own answer (a webhook's {"enabled": true}) says it is still on.
+            outcome = _with_read(outcome, FlagState.ON)
     return _record(kill, outcome)
 
 

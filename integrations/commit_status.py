@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -29,6 +30,7 @@ from .models import AppInstallation, CommitStatusPost, Integration, Provider
 
 CONTEXT = "gonogo"
 MAX_ATTEMPTS = 8
+GAVE_UP_RETRY = timedelta(minutes=5)  # a post that gave up is tried again this often
 ACTIVE_STATES = (
     ReleaseState.DRAFT,
     ReleaseState.CANDIDATE,
@@ -187,9 +189,20 @@ def commit_statuses_sweep() -> int:
     )
     for release in releases:
         commit_status_refresh(release=release)
-    lost = CommitStatusPost.objects.filter(
-        next_attempt_at__lt=timezone.now() - timedelta(seconds=60)
-    ).values_list("pk", flat=True)
+    now = timezone.now()
+    lost = CommitStatusPost.objects.filter(next_attempt_at__lt=now - timedelta(seconds=60)).values_list(
+        "pk", flat=True
+    )
     for pk in lost:
+        tasks.commit_status_task.delay(pk)
+    # A post that gave up (a 4xx, or its retries spent) while GitHub still shows an older
+    # status (a `success` the Go no longer earns): tried again every GAVE_UP_RETRY.
+    gave_up = (
+        CommitStatusPost.objects.filter(next_attempt_at__isnull=True, updated_at__lt=now - GAVE_UP_RETRY)
+        .exclude(state=F("posted_state"), description=F("posted_description"))
+        .values_list("pk", flat=True)
+    )
+    for pk in gave_up:
+        CommitStatusPost.objects.filter(pk=pk).update(attempts=0, next_attempt_at=now, updated_at=now)
         tasks.commit_status_task.delay(pk)
     return len(releases)

@@ -73,7 +73,7 @@ def app_delivery_receive(
                 "outcome": "" if used else f"event “{event}” is not one the App uses",
             },
         )
-        if created and used:
+        if used and (created or delivery.state == AppDeliveryState.RECEIVED):
             pk = delivery.pk
             transaction.on_commit(lambda: tasks.app_delivery_process_task.delay(pk), robust=True)
     return delivery.pk, not created
@@ -210,7 +210,7 @@ def _judge(request: DeploymentRequest) -> tuple[str, str, Release | None]:
             None,
         )
     gated = integration.gated_environments()
-    if request.environment not in gated:
+    if request.environment.casefold() not in {name.casefold() for name in gated}:
         return (
             "rejected",
             f"Go/No-Go: the environment “{request.environment}” is not gated for {integration.product.slug} "
@@ -290,6 +290,12 @@ def deployment_answer_send(*, request_id: int) -> DeploymentRequest:
         request = DeploymentRequest.objects.select_for_update().get(pk=request_id)
         if request.state != DeployState.ANSWERING:
             return request
+        if request.answer == "approved":
+            # Approved when judged; sent maybe later (a retry, a lost message): only while
+            # the Go still stands. Otherwise the answer becomes the rejection it now is.
+            answer_now, comment_now, _release = _judge(request)
+            if answer_now != "approved":
+                request.answer, request.comment = "rejected", comment_now
         settings = app_settings()
         request.attempts += 1
         now = timezone.now()
@@ -364,5 +370,12 @@ def deployments_sweep() -> int:
     ).values_list("pk", flat=True)
     for pk in lost:
         tasks.deployment_answer_task.delay(pk)
+        moved += 1
+    # A delivery whose processing message was lost (the broker away at commit).
+    stuck = AppDelivery.objects.filter(
+        state=AppDeliveryState.RECEIVED, received_at__lt=timezone.now() - timedelta(seconds=60)
+    ).values_list("pk", flat=True)
+    for pk in stuck:
+        tasks.app_delivery_process_task.delay(pk)
         moved += 1
     return moved

@@ -12,12 +12,13 @@ Those replies are stored in the same transaction and sent after commit (`replies
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import Any
 from urllib.parse import parse_qs
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -35,10 +36,14 @@ from .selectors import via_slack_ids
 log = logging.getLogger(__name__)
 
 
-def interaction_store(*, body: bytes) -> SlackInteraction:
-    """Keep the verified request before anything is done with it."""
+def interaction_store(*, body: bytes, timestamp: str = "") -> SlackInteraction | None:
+    """Keep the verified request before anything is done with it; None when this very
+    request (its timestamp and body) was kept before: a replay, not processed again."""
     text = body.decode("utf-8", "replace").replace("\x00", "")
-    interaction = SlackInteraction(received_at=timezone.now(), body=text)
+    key = hashlib.sha256(timestamp.encode() + b":" + body).hexdigest()
+    if SlackInteraction.objects.filter(request_key=key).exists():
+        return None
+    interaction = SlackInteraction(received_at=timezone.now(), body=text, request_key=key)
     payload = payload_of(text)
     if payload is not None:
         action = _first_action(payload)
@@ -46,7 +51,11 @@ def interaction_store(*, body: bytes) -> SlackInteraction:
         interaction.slack_user_id = str((payload.get("user") or {}).get("id") or "")[:20]
         interaction.action_id = str(action.get("action_id") or "")[:255]
         interaction.value = str(action.get("value") or "")[:2000]
-    interaction.save()
+    try:
+        with transaction.atomic():
+            interaction.save()
+    except IntegrityError:  # the same request, at the same moment
+        return None
     return interaction
 
 

@@ -108,6 +108,9 @@ class SlackInteraction(models.Model):
 
     received_at = models.DateTimeField()
     body = models.TextField()
+    # The signed request's fingerprint (its timestamp and body): the same request sent
+    # again within the 5-minute window is a replay, answered and not processed.
+    request_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
     team_id = models.CharField(max_length=20, blank=True)
     slack_user_id = models.CharField(max_length=20, blank=True)
     action_id = models.CharField(max_length=255, blank=True)

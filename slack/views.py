@@ -57,7 +57,10 @@ def interactions_view(request: HttpRequest) -> HttpResponse:
     except SignatureProblem as problem:
         log.info("slack interaction refused: %s", problem.reason)
         return _plain(problem.status, problem.reason)
-    interaction = interaction_store(body=body)
+    interaction = interaction_store(body=body, timestamp=request.headers.get("X-Slack-Request-Timestamp", ""))
+    if interaction is None:
+        log.info("slack interaction replayed: answered, not processed again")
+        return HttpResponse(b"", status=200)
     try:
         interaction_process(interaction_id=interaction.pk)
     except Exception:  # stored: an administrator can see it; Slack still gets its 200

@@ -80,7 +80,9 @@ def _stages(release: Release) -> tuple[Step, ...]:
 def drift_words(key: str, release: Release, phase: AppStorePhasedRelease) -> str:
     if not key:
         return ""
-    state, _board = key.split("/", 1)
+    state, board_then = key.split("/", 1)
+    if board_then != release.state:
+        return ""  # the board moved since it was read: a change is on its way, or none is due
     day = phase.current_day or "?"
     if state == AppStorePhaseState.ACTIVE and release.state in (
         ReleaseState.HALTED,
@@ -99,6 +101,8 @@ def drift_words(key: str, release: Release, phase: AppStorePhasedRelease) -> str
         return _(
             "The board says fully rolled out; Apple says “%(state)s” (day %(day)s of 7): DevOps completes it below."
         ) % {"state": AppStorePhaseState(state).label, "day": day}
+    if state != AppStorePhaseState.COMPLETE:
+        return ""
     return _(
         "Apple has released the update to everyone while the board's rollout is “%(board)s”: "
         "Apple cannot take it back."

@@ -15,7 +15,7 @@ from stores.appstore_services import appstore_change_send
 from stores.appstore_sync import appstore_read
 from stores.models import AppStoreChange
 
-from ..stores.appstore_fixtures import asc, ios, queued  # noqa: F401 (the store tests' fixtures)
+from ..stores.appstore_fixtures import asc, asc_queued, ios  # noqa: F401 (the store tests' fixtures)
 from ..stores.appstore_servers import FakeAppStoreConnect
 from .conftest import SHOTS, log_in, screenshot
 

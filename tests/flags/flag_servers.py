@@ -220,6 +220,7 @@ class FakeKillReceiver(_Server):
 
     secret: str = ""
     enabled: dict[str, bool] = field(default_factory=dict)
+    stuck: bool = False  # takes the request but cannot switch it off (answers enabled: true)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -232,5 +233,7 @@ class FakeKillReceiver(_Server):
         event = json.loads(body)
         if event.get("type") != "flag.kill":
             return 400, {"error": "unknown type"}
+        if self.stuck:
+            return 200, {"enabled": True}
         self.enabled[event["data"]["flag"]] = False
         return 200, {"enabled": False}

@@ -65,6 +65,18 @@ def test_a_webhook_with_the_wrong_secret_is_refused(
     assert receiver.enabled["new-checkout"] is True
 
 
+def test_a_webhook_that_answers_still_enabled_is_not_a_kill(make_user, receiver, queued, attempt) -> None:
+    """Its own 2xx answer says the flag is still on: tried again, never "switched off"."""
+    receiver.stuck = True
+    w = build_world(make_user, ready=False)
+    flag = webhook_flag(w.product, receiver)
+    kill = flag_kill(flag=flag, release=w.release, actor=w.pm, reason="Checkout double-charges")
+    assert attempt(kill) == "retry"
+    kill.refresh_from_db()
+    assert kill.status == KillStatus.PENDING and "still reports the flag on" in kill.error
+    assert not AuditEvent.objects.filter(action="flag.killed").exists()
+
+
 def rolling(make_user: Any) -> Any:
     w = build_world(make_user, ready=True)
     release_decide(release=w.release, outcome="go", actor=w.pm, rationale="ok")

@@ -406,3 +406,29 @@ def test_an_event_the_app_does_not_use_is_kept_and_ignored(client: Client, app_w
     response = deliver(client, {"zen": "Keep it logically awesome."}, event="ping")
     assert response.status_code == 200
     assert AppDelivery.objects.get().state == "ignored"
+
+
+def test_an_approval_sent_late_is_judged_again_when_sent(
+    client: Client, app_world: Any, decide: Any, celery_eager: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Approved while the Go stood, but the answer's message was lost (or waited on a
+    retry) and a gate failed meanwhile: what goes to GitHub is the rejection it now is."""
+    decide(app_world, "go")
+    with django_capture_on_commit_callbacks(execute=False):  # processed here, its send's message lost
+        deliver(client, payload_for(app_world))
+        deployments.app_delivery_process(delivery_id=AppDelivery.objects.order_by("-id").first().pk)
+    request = last_request()
+    assert (request.state, request.answer) == (DeployState.ANSWERING, "approved")
+    gate_result_record(
+        release=app_world.release, gate=app_world.gates[0], status="failed", run_id="late-fail"
+    )
+    deployments.deployment_answer_send(request_id=request.pk)
+    (call,) = app_world.github.answered()
+    assert call.json()["state"] == "rejected" and "“Gate 0” failed" in call.json()["comment"]
+    request.refresh_from_db()
+    assert (request.state, request.answer) == (DeployState.ANSWERED, "rejected")
+
+
+def test_a_signature_that_is_not_ascii_is_refused_not_an_error(client: Client, app_world: Any) -> None:
+    response = deliver(client, payload_for(app_world), signature="sha256=ünicode")
+    assert response.status_code == 401

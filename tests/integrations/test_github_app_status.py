@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from board.decisions import release_decide
@@ -175,3 +178,24 @@ def test_nothing_is_posted_when_the_app_is_not_configured(
     assert refresh(app_world) is None
     assert commit_status.commit_statuses_sweep() == 0
     assert not app_world.github.calls
+
+
+def test_a_post_that_gave_up_is_tried_again_by_the_sweep_after_a_while(
+    app_world: Any, refresh: Any, celery_eager: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """GitHub still shows `success` while the Go no longer stands and the `failure` post
+    was refused (a 403 rate limit, say): the sweep tries it again every few minutes."""
+    app_world.github.fail = [("statuses", 403)]
+    post = refresh(app_world)
+    assert post is not None and post.next_attempt_at is None and post.posted_state == ""
+    with django_capture_on_commit_callbacks(execute=True):
+        commit_status.commit_statuses_sweep()  # too soon: not again
+    assert len([c for c in app_world.github.calls if "/statuses/" in c.path]) == 1
+    with (
+        time_machine.travel(timezone.now() + timedelta(minutes=6)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        commit_status.commit_statuses_sweep()
+    post.refresh_from_db()
+    assert post.posted_state == "failure" and post.last_error == ""
+    assert len([c for c in app_world.github.calls if "/statuses/" in c.path]) == 2

@@ -446,3 +446,19 @@ def test_a_go_over_a_failing_own_gate_needs_a_comment_as_on_the_board(
         world.lead,
         "Flaky runner, rerun passing locally",
     )
+
+
+def test_a_replayed_request_is_answered_but_not_recorded_again(
+    world: Any, response_url: FakeResponseUrl, client: Client
+) -> None:
+    """The same signed request sent again within its 5 minutes (a replay): Slack gets its
+    200, nothing is stored or signed a second time, so it cannot undo a later vote."""
+    button = buttons_of(ask_message(world.release))[(Role.QA, "go")]
+    body = form_body(block_actions(button=button, user=QA_SLACK, team=TEAM, response_url=response_url.url))
+    headers = sign(body)
+    assert post_interaction(client, body, headers).status_code == 200
+    assert SignOff.objects.count() == 1
+    again = post_interaction(client, body, headers)
+    assert (again.status_code, again.content) == (200, b"")
+    assert SignOff.objects.count() == 1
+    assert SlackInteraction.objects.count() == 1
