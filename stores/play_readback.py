@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -145,9 +146,10 @@ def reads_due(*, now: datetime | None = None) -> list[int]:
     releases = Release.objects.filter(
         product_id__in=list(products), state__in=(ReleaseState.ROLLING_OUT, ReleaseState.HALTED)
     )
+    # Read lately, or failed lately (a key Google refuses is not asked again every minute).
     recent = set(
-        PlayTrackReading.objects.filter(release__in=releases, read_at__gt=now - READ_EVERY).values_list(
-            "release_id", flat=True
-        )
+        PlayTrackReading.objects.filter(release__in=releases)
+        .filter(Q(read_at__gt=now - READ_EVERY) | Q(error_at__gt=now - READ_EVERY))
+        .values_list("release_id", flat=True)
     )
     return [pk for pk in releases.order_by("pk").values_list("pk", flat=True) if pk not in recent]

@@ -48,7 +48,17 @@ CLAIM = timedelta(seconds=180)
 SWEEP_GRACE = timedelta(seconds=30)
 WAIT_SECONDS = 2.0  # a step waiting for the release's earlier one looks again this soon
 MAX_DELAY_SECONDS = 1800.0
-EVENTS = ("rollout.started", "rollout.advanced", "rollout.halted", "rollout.resumed", "rollout.completed")
+# A rollback recorded on the board halts Play's rollout where it stood (Play cannot take
+# back a completed one: nothing is sent then).
+EVENTS = (
+    "rollout.started",
+    "rollout.advanced",
+    "rollout.halted",
+    "rollout.resumed",
+    "rollout.completed",
+    "rollback.recorded",
+)
+HALTING = ("rollout.halted", "rollback.recorded")
 
 
 def play_source_of(release: Release) -> PlaySource | None:
@@ -59,11 +69,11 @@ def _wanted(event: str, release: Release, data: dict[str, Any]) -> tuple[str, fl
     """The Play status and user fraction a rollout event asks for."""
     if event == "rollout.completed":
         return PlayStatus.COMPLETED, None
-    percent = data.get("stage_percent") if event != "rollout.halted" else None
+    percent = data.get("stage_percent") if event not in HALTING else None
     percent = percent if isinstance(percent, int | float) else release.rollout_percent or 0
     if percent >= 100:
         return PlayStatus.COMPLETED, None
-    status = PlayStatus.HALTED if event == "rollout.halted" else PlayStatus.IN_PROGRESS
+    status = PlayStatus.HALTED if event in HALTING else PlayStatus.IN_PROGRESS
     return status, round(float(percent) / 100, 4)
 
 
@@ -79,6 +89,8 @@ def play_event_receive(
     commit. Other events, and products without an active Play source, are left alone."""
     if sender not in EVENTS or release is None:
         return None
+    if sender == "rollback.recorded" and (release.rollout_percent or 0) >= 100:
+        return None  # completed on Play: it cannot be halted (docs/google-play.md)
     source = play_source_of(release)
     if source is None:
         return None

@@ -17,7 +17,7 @@ def version_code_of(release: Release) -> str:
 
 def board_wants(release: Release) -> tuple[str, float | None] | None:
     """The Play status and percentage the board's rollout means (None: nothing to compare,
-    before the rollout or after a rollback)."""
+    before the rollout, or after the rollback of a completed one)."""
     percent = float(release.rollout_percent or 0)
     if release.state == ReleaseState.ROLLING_OUT:
         return (PlayStatus.COMPLETED, 100.0) if percent >= 100 else (PlayStatus.IN_PROGRESS, percent)
@@ -25,6 +25,8 @@ def board_wants(release: Release) -> tuple[str, float | None] | None:
         return PlayStatus.HALTED, percent
     if release.state == ReleaseState.RELEASED:
         return PlayStatus.COMPLETED, 100.0
+    if release.state == ReleaseState.ROLLED_BACK and 0 < percent < 100:
+        return PlayStatus.HALTED, percent  # the rollback halted it where it stood
     return None
 
 

@@ -12,6 +12,7 @@ import pytest
 from audit.models import AuditEvent
 from board.rollout import (
     release_halt_by,
+    release_roll_back,
     release_rollout_advance,
     release_rollout_resume,
     release_rollout_start,
@@ -92,6 +93,18 @@ def test_every_rollout_step_is_the_same_on_plays_track(
     assert PlayCall.objects.filter(
         release=release, state=PlayCallState.SUPERSEDED
     ).exists()  # 20 % replaced by 100 %
+
+
+def test_a_rollback_halts_plays_rollout_where_it_stood(world: Any, run: Any) -> None:
+    """Play has no rollback: the board's rollback halts the track at its fraction, so no
+    one new gets the build (and the board compares Play with that)."""
+    release = release_rollout_start(release=world.release, actor=world.devops)
+    run(last_call(world))
+    release = release_roll_back(release=release, actor=world.devops, minutes=9)
+    call = last_call(world)
+    assert (call.event, call.status, call.user_fraction) == ("rollback.recorded", "halted", 0.01)
+    assert run(call) == "done"
+    assert track(world) == {"versionCodes": [world.code], "status": "halted", "userFraction": 0.01}
 
 
 @pytest.mark.parametrize(
