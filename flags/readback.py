@@ -41,10 +41,11 @@ def flags_due(*, now: datetime | None = None) -> list[Flag]:
 
 def flag_read_store(flag: Flag) -> bool:
     """Read one flag now and store what came back; True when its state changed."""
+    started = timezone.now()
     read = flag_read(flag)
     if read is None:
         return False
-    return flag_state_store(flag_id=flag.pk, state=read.state, error=read.error)
+    return flag_state_store(flag_id=flag.pk, state=read.state, error=read.error, started=started)
 
 
 def flags_read_due(*, now: datetime | None = None) -> int:

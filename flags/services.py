@@ -318,11 +318,15 @@ def flags_attach_default(release: Release) -> int:
     return len(made)
 
 
-def flag_state_store(*, flag_id: int, state: str, error: str = "") -> bool:
-    """Store a state read back; the boards are told when it changed. True if it did."""
+def flag_state_store(*, flag_id: int, state: str, error: str = "", started: datetime | None = None) -> bool:
+    """Store a state read back (read from `started` on); the boards are told when it
+    changed. True if it did. A read older than what is stored (a Kill's read-back landed
+    meanwhile) is dropped."""
     with transaction.atomic():
         flag = Flag.objects.select_for_update().filter(pk=flag_id).first()
         if flag is None:
+            return False
+        if started is not None and flag.state_read_at is not None and flag.state_read_at > started:
             return False
         changed = (flag.state, flag.state_error) != (state, error)
         flag.state, flag.state_error, flag.state_read_at = state, error, timezone.now()

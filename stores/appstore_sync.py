@@ -48,6 +48,10 @@ def phase_store(
     """Keep what Apple said (in the caller's transaction), and the drift it makes: a new
     difference emits `store.drift` once."""
     row, _created = AppStorePhasedRelease.objects.select_for_update().get_or_create(release=release)
+    if (row.read_at is not None and row.read_at > read_at) or AppStoreChange.objects.filter(
+        release=release, done_at__gt=read_at
+    ).exists():
+        return row  # read before a newer answer landed: what Apple says now is already kept
     before = (row.state, row.current_day, row.drift_key, row.read_error)
     if version_id:
         row.version_id = version_id

@@ -49,6 +49,7 @@ def play_track_read(*, release: Release) -> PlayTrackReading | None:
     if source is None:
         return None
     status, fraction, error = "", None, ""
+    started = timezone.now()
     try:
         key = key_load(source.key_env, owner=f"Google Play {source.package_name}")
         track = Publisher(key, source.package_name).track_get(source.track)
@@ -59,15 +60,27 @@ def play_track_read(*, release: Release) -> PlayTrackReading | None:
             fraction = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
     except PlayError as exc:
         error = exc.message
-    return _reading_store(release_id=release.pk, source=source, status=status, fraction=fraction, error=error)
+    return _reading_store(
+        release_id=release.pk, source=source, status=status, fraction=fraction, error=error, started=started
+    )
 
 
 @transaction.atomic
 def _reading_store(
-    *, release_id: int, source: PlaySource, status: str, fraction: float | None, error: str
+    *,
+    release_id: int,
+    source: PlaySource,
+    status: str,
+    fraction: float | None,
+    error: str,
+    started: datetime,
 ) -> PlayTrackReading:
     release = Release.objects.select_for_update().select_related("product").get(pk=release_id)
     reading, _created = PlayTrackReading.objects.select_for_update().get_or_create(release=release)
+    if (reading.read_at is not None and reading.read_at > started) or PlayCall.objects.filter(
+        release=release, done_at__gt=started
+    ).exists():
+        return reading  # read before a step's answer or a newer read landed: not what Play says now
     now = timezone.now()
     if error:
         reading.error, reading.error_at = error, now
