@@ -133,6 +133,8 @@ def _po_pairs() -> dict[str, list[str]]:
 NOT_OUR_WORDS = {
     "롤아웃": "staged rollout is 점진적 배포; halt, resume: 배포 중단, 배포 재개",
     "킬 스위치": "kill switch is 원격 OFF",
+    "기능 플래그": "feature flag is Feature Flag",
+    "플래그가": "feature flag is Feature Flag",
 }
 
 

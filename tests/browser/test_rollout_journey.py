@@ -157,10 +157,19 @@ def test_a_breach_halts_the_rollout_alerts_and_pages(
         triggers = [r.json() for r in pagerduty.wait_for(1) if r.json()["event_action"] == "trigger"]
         assert triggers and triggers[0]["dedup_key"] == f"gonogo/{product.slug}/{release.version}"
 
-        # The next sample, taken while halted, is still out of bounds: resume is refused.
+        # At once the health at the halt stands (out of bounds); the next samples, taken
+        # while halted, are still out of bounds: resume is refused.
+        expect(page.locator("#rollout-health")).to_have_attribute("data-health", "breach")
+        expect(page.locator("#rollout-health h4")).to_contain_text("Health since the halt", timeout=8000)
         expect(page.locator("#rollout-health")).to_have_attribute("data-health", "breach", timeout=8000)
-        page.click("button[name=step][value=resume]")
-        expect(page.locator("#operations .error")).to_contain_text("out of bounds", timeout=5000)
+        # (The refusal's panel may be repainted by the next sample's refresh within a second:
+        # the answer itself is what is checked.)
+        with page.expect_response(
+            lambda r: r.url.endswith("/rollout/") and r.request.method == "POST"
+        ) as refused:
+            page.click("button[name=step][value=resume]")
+        assert refused.value.status == 409
+        assert "out of bounds" in refused.value.text()
         assert Release.objects.get(pk=release.pk).state == "halted"
 
         page.fill("input[name=minutes]", "12")
