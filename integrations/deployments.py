@@ -49,7 +49,7 @@ from .models import (
 )
 
 USED_EVENTS = ("deployment_protection_rule", "installation", "installation_repositories")
-MAX_ATTEMPTS = 8
+GITHUB_WAITS = timedelta(days=30)  # GitHub fails a protection rule left unanswered this long
 ACTOR = "github-app"
 RUN_IN_PATH = re.compile(r"/actions/runs/(\d+)/deployment_protection_rule/?$")
 
@@ -175,13 +175,17 @@ def deployment_request_record(*, delivery: AppDelivery | None, payload: dict[str
     return request
 
 
-def integration_for(repository: str) -> Integration | None:
-    return (
+def integration_for(repository: str, environment: str = "") -> Integration | None:
+    """The product's GitHub integration of `repository`; of several (one repository, several
+    products) the first that gates `environment`."""
+    found = list(
         Integration.objects.select_related("product")
         .filter(provider=Provider.GITHUB, active=True, repository__iexact=repository)
         .order_by("slug")
-        .first()
     )
+    wanted = environment.casefold()
+    gating = [i for i in found if wanted in {e.casefold() for e in i.gated_environments()}]
+    return (gating or found or [None])[0]
 
 
 def release_with_commit(integration: Integration, sha: str) -> Release | None:
@@ -200,7 +204,7 @@ def release_with_commit(integration: Integration, sha: str) -> Release | None:
 
 def _judge(request: DeploymentRequest) -> tuple[str, str, Release | None]:
     """("approved" | "rejected" | "" for still waiting, the comment, the release)."""
-    integration = integration_for(request.repository)
+    integration = integration_for(request.repository, request.environment)
     request.integration = integration
     if integration is None:
         return (
@@ -285,7 +289,9 @@ def _answer_url(request: DeploymentRequest, api_url: str) -> str:
 
 def deployment_answer_send(*, request_id: int) -> DeploymentRequest:
     """Send a stored answer once (the row stays locked meanwhile; a second run finds it
-    sent). Retryable failures come back later with backoff, up to MAX_ATTEMPTS."""
+    sent). Retryable failures come back later with backoff (5 s doubling to 5 minutes),
+    for as long as GitHub waits for the answer: a long GitHub outage leaves no deployment
+    unanswered."""
     with transaction.atomic():
         request = DeploymentRequest.objects.select_for_update().get(pk=request_id)
         if request.state != DeployState.ANSWERING:
@@ -318,7 +324,7 @@ def deployment_answer_send(*, request_id: int) -> DeploymentRequest:
         except GitHubFailure as exc:
             request.last_status = exc.status
             request.last_error = str(exc)[:2000]
-            if exc.retry and request.attempts < MAX_ATTEMPTS:
+            if exc.retry and now < request.requested_at + GITHUB_WAITS:
                 wait = min(300, 5 * 2 ** (request.attempts - 1))
                 request.next_attempt_at = now + timedelta(seconds=wait)
                 pk = request.pk

@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from board.decisions import release_decide
 from board.links import board_url
 from gates.services import gate_result_record
 from integrations import deployments
-from integrations.models import AppDelivery, AppInstallation, DeploymentRequest, DeployState
+from integrations.models import AppDelivery, AppInstallation, DeploymentRequest, DeployState, Integration
 
 from .conftest import APP_SECRET, INSTALLATION, REPOSITORY
 from .github_app_payloads import OCTOKIT_REQUESTED, installation_created, requested
@@ -432,3 +433,40 @@ def test_an_approval_sent_late_is_judged_again_when_sent(
 def test_a_signature_that_is_not_ascii_is_refused_not_an_error(client: Client, app_world: Any) -> None:
     response = deliver(client, payload_for(app_world), signature="sha256=ünicode")
     assert response.status_code == 401
+
+
+def test_an_answer_is_retried_for_as_long_as_github_waits(
+    client: Client, app_world: Any, celery_eager: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """GitHub down for hours: the answer is tried again every 5 minutes (not given up
+    after a few attempts), and sent once GitHub is back."""
+    app_world.github.fail = [("deployment_protection_rule", 503)] * 20
+    gate_result_record(release=app_world.release, gate=app_world.gates[0], status="failed", run_id="r-fail")
+    with django_capture_on_commit_callbacks(execute=False):
+        deliver(client, payload_for(app_world))
+        deployments.app_delivery_process(delivery_id=AppDelivery.objects.order_by("-id").first().pk)
+    request = last_request()
+    for _attempt in range(12):
+        with django_capture_on_commit_callbacks(execute=False):
+            deployments.deployment_answer_send(request_id=request.pk)
+        request.refresh_from_db()
+        assert request.state == DeployState.ANSWERING and request.next_attempt_at is not None
+    assert (request.next_attempt_at - timezone.now()).total_seconds() <= 300
+    app_world.github.fail = []
+    deployments.deployment_answer_send(request_id=request.pk)
+    request.refresh_from_db()
+    assert request.state == DeployState.ANSWERED and request.attempts == 13
+
+
+def test_one_repository_of_two_products_goes_to_the_one_that_gates_the_environment(app_world: Any) -> None:
+    other = Integration.objects.get(repository__iexact=REPOSITORY)
+    twin = Integration.objects.create(
+        slug="aaa-web",
+        provider=other.provider,
+        product=app_world.release.product,
+        repository=REPOSITORY,
+        secret_env=other.secret_env,
+        deploy_environments=["staging"],
+    )
+    assert deployments.integration_for(REPOSITORY, "Staging") == twin
+    assert deployments.integration_for(REPOSITORY, "production") == other
