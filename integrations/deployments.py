@@ -185,7 +185,8 @@ def integration_for(repository: str, environment: str = "") -> Integration | Non
     )
     wanted = environment.casefold()
     gating = [i for i in found if wanted in {e.casefold() for e in i.gated_environments()}]
-    return (gating or found or [None])[0]
+    chosen = gating or found
+    return chosen[0] if chosen else None
 
 
 def release_with_commit(integration: Integration, sha: str) -> Release | None:
