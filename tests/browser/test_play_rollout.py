@@ -2,8 +2,7 @@
 the rollout and advances it 1 → 5 % on the board, and the fake Play's production track
 says 5 %; a health sample out of bounds (POST …/health, as monitoring sends it) halts the
 rollout, and the fake Play's track says `halted`; the open board (no reload) shows what
-Play says at each step; the halted banner suggests the release's feature flag, and Kill
-on it turns it off at the fake Unleash.
+Play says at each step.
 
 Real parts: the ASGI server, a Celery worker on Redis sending the steps to the fake
 Google token endpoint and Android Publisher (tests/stores/play_servers.py, which verify
@@ -22,13 +21,11 @@ from playwright.sync_api import Browser, expect
 
 from board.decisions import release_decide
 from core.outbound import http_request
-from flags.models import Flag, FlagShip
 from integrations.tokens import token_issue
 from releases.models import Release
 from stores.models import PlaySource
 from stores.play_client import tokens_forget
 
-from ..flags.flag_servers import FakeUnleash
 from ..releases.builders import build_world
 from ..stores.conftest import CLIENT_EMAIL, KEY_ID, PACKAGE, key_json
 from ..stores.play_servers import FakeGoogleToken, FakePlay
@@ -52,16 +49,6 @@ def google(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[tuple[Fak
     play.stop()
 
 
-UNLEASH_TOKEN = "*:production.0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-
-
-@pytest.fixture
-def unleash() -> Iterator[FakeUnleash]:
-    server = FakeUnleash(UNLEASH_TOKEN).add("search-v2", development=True, production=True).start()
-    yield server
-    server.stop()
-
-
 def wait_until(check: Any, what: str, timeout: float = 15.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -77,9 +64,7 @@ def test_the_board_drives_plays_track_and_a_breach_halts_it(
     browser: Browser,
     make_user: Any,
     google: tuple[FakeGoogleToken, FakePlay],
-    unleash: FakeUnleash,
     redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     token_server, play = google
     world = build_world(make_user, ready=True)
@@ -89,21 +74,6 @@ def test_the_board_drives_plays_track_and_a_breach_halts_it(
     PlaySource.objects.create(product=product, package_name=PACKAGE, key_env="GONOGO_TEST_PLAY_KEY")
     world.devops.set_password("demo")
     world.devops.save()
-    monkeypatch.setenv("GONOGO_TEST_UNLEASH_TOKEN", UNLEASH_TOKEN)
-    flag = Flag.objects.create(
-        product=product,
-        key="search-v2",
-        name="New search",
-        provider="unleash",
-        url=unleash.url,
-        project="default",
-        environment="production",
-        token_env="GONOGO_TEST_UNLEASH_TOKEN",
-        state="on",
-    )
-    FlagShip.objects.get_or_create(
-        flag=flag, release=release, defaults={"ships": True, "at": release.created_at}
-    )
     release_decide(release=release, outcome="go", actor=world.pm, rationale="All gates green.")
     api_token = token_issue(name="monitoring", product=product, scopes=["metrics"])[1]
     health_url = f"{asgi_server}/api/v1/releases/{product.slug}/{release.version}/health"
@@ -148,16 +118,6 @@ def test_the_board_drives_plays_track_and_a_breach_halts_it(
         expect(page.locator("#play-last-step")).to_contain_text("halt at 5 %")
         assert Release.objects.get(pk=release.pk).state == "halted"
         screenshot(page, "play-halted-en")
-
-        # The halt suggests the release's flag; Kill turns it off at Unleash.
-        expect(page.locator("#halt-flags")).to_contain_text("search-v2 (on)")
-        row = page.locator("#flag-search-v2")
-        row.locator("input[name=reason]").fill("Errors from the new search")
-        row.locator("button[type=submit].bad").click()
-        expect(row).to_have_attribute("data-state", "off", timeout=15000)
-        assert unleash.enabled("search-v2", "production") is False
-        assert unleash.enabled("search-v2", "development") is True
-        assert {s.headers["authorization"] for s in unleash.offs()} == {UNLEASH_TOKEN}
 
         # Every token came from a verified JWT; every step was one edit committed.
         assert token_server.claims and all(c["iss"] == CLIENT_EMAIL for c in token_server.claims)
