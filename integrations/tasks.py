@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from celery.signals import worker_ready
@@ -15,25 +16,21 @@ from releases.models import Release
 from . import inbox
 from .models import Delivery, DeliveryState
 
+# Every task here waits out a database that is away (retried with backoff).
+DB_RETRY: dict[str, Any] = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "max_retries": 10,
+}
 
-@shared_task(
-    name="integrations.delivery_process",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=10,
-)
+
+@shared_task(name="integrations.delivery_process", **DB_RETRY)
 def delivery_process_task(delivery_id: int) -> str:
     return inbox.delivery_process(delivery_id=delivery_id).state
 
 
-@shared_task(
-    name="integrations.deliveries_drain",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=10,
-)
+@shared_task(name="integrations.deliveries_drain", **DB_RETRY)
 def deliveries_drain_task() -> int:
     """Apply received deliveries in batches until none is left. Before its last look it
     frees the "drain queued" key, so a delivery stored meanwhile either is seen by that
@@ -54,13 +51,7 @@ def deliveries_drain_task() -> int:
             return total
 
 
-@shared_task(
-    name="integrations.deliveries_replay",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=10,
-)
+@shared_task(name="integrations.deliveries_replay", **DB_RETRY)
 def deliveries_replay_task(release_id: int) -> int:
     release = Release.objects.select_related("product").filter(pk=release_id).first()
     return inbox.deliveries_replay(release=release) if release else 0
@@ -98,65 +89,35 @@ def poll_due_task() -> int:
 # run twice.
 
 
-@shared_task(
-    name="integrations.app_delivery_process",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=10,
-)
+@shared_task(name="integrations.app_delivery_process", **DB_RETRY)
 def app_delivery_process_task(delivery_id: int) -> str:
     from .deployments import app_delivery_process
 
     return app_delivery_process(delivery_id=delivery_id).state
 
 
-@shared_task(
-    name="integrations.deployment_answer",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=10,
-)
+@shared_task(name="integrations.deployment_answer", **DB_RETRY)
 def deployment_answer_task(request_id: int) -> str:
     from .deployments import deployment_answer_send
 
     return deployment_answer_send(request_id=request_id).state
 
 
-@shared_task(
-    name="integrations.deployments_reconsider",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=10,
-)
+@shared_task(name="integrations.deployments_reconsider", **DB_RETRY)
 def deployments_reconsider_task(release_id: int) -> int:
     from .deployments import deployments_reconsider
 
     return deployments_reconsider(release_id=release_id)
 
 
-@shared_task(
-    name="integrations.commit_status",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=10,
-)
+@shared_task(name="integrations.commit_status", **DB_RETRY)
 def commit_status_task(post_id: int) -> str:
     from .commit_status import commit_status_send
 
     return commit_status_send(post_id=post_id).posted_state
 
 
-@shared_task(
-    name="integrations.commit_status_refresh",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    max_retries=10,
-)
+@shared_task(name="integrations.commit_status_refresh", **DB_RETRY)
 def commit_status_refresh_task(release_id: int) -> str:
     from .commit_status import commit_status_refresh
 
