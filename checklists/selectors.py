@@ -219,6 +219,30 @@ def release_checklist(release: Any) -> ReleaseChecklist:
     return ReleaseChecklist(checklists=checklists, sections=sections, defects=defects)
 
 
+@dataclass
+class SectionCount:
+    """What a section's count shows (`#section-count`), without its rows."""
+
+    slug: str
+    progress: Progress
+
+
+def checklist_section_count(item: ChecklistItem) -> SectionCount:
+    """The count of the section holding `item`: one query of its items' states."""
+    states = list(
+        ChecklistItem.objects.filter(
+            checklist_id=item.checklist_id, section=item.section, section_position=item.section_position
+        ).values_list("state", flat=True)
+    )
+    progress = Progress(
+        total=len(states),
+        done=sum(1 for s in states if s != ItemState.OPEN),
+        passed=sum(1 for s in states if s == ItemState.PASSED),
+        failed=sum(1 for s in states if s in (ItemState.FAILED, ItemState.BLOCKED)),
+    )
+    return SectionCount(f"{item.checklist_id}-{item.section_position}", progress)
+
+
 def checklist_section_of(item: ChecklistItem) -> ReleaseChecklist:
     """Only the section holding `item` (its items and their defects): what a tick
     re-renders, without reading the whole checklist."""
