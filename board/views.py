@@ -43,7 +43,6 @@ from core.htmx import panel_template, render_panel, target_panel
 from core.http import HtmxHttpRequest, int_or_none
 from core.panel_cache import (
     PanelScope,
-    cache_get,
     cache_put,
     page_kept,
     page_key,
@@ -205,25 +204,28 @@ def release_board_view(request: HtmxHttpRequest, product: str, version: str) -> 
     release_id, product_id = release_key(product, version)
     user = request.user
     ensure_can(user, Capability.VIEW, product_id)
-    # The cache's versions first, then the release: what is rendered is never older.
+    # The cache's versions first, then the release: what is rendered is never older. The
+    # entry asked for (the panel re-fetched, or the whole page) comes in the same trip.
+    panel = target_panel(request, BOARD_PANELS)
+    # The whole page is kept per person, unless a message waits to be shown once (and
+    # only at its plain address: a query string must not make entries without end).
+    quiet = panel is None and no_message_waits(request) and not request.GET
     scope = scope_for(
-        release_id, roles=roles_for(user, product_id), user_id=user.pk, per_person=PER_PERSON_PANELS
+        release_id,
+        roles=roles_for(user, product_id),
+        user_id=user.pk,
+        per_person=PER_PERSON_PANELS,
+        panels=[panel] if panel is not None else [],
+        page=request.path if quiet else None,
     )
     if scope is None:
         return render_board(request, release_get(product, version))
-    panel = target_panel(request, BOARD_PANELS)
     if panel is not None:
         if (html := scope.cached(panel)) is not None:
             return HttpResponse(with_token(html, get_token(request)))  # a re-fetch, served as kept
         return render_board(request, release_get(product, version), scope=scope)
-    # The whole page, kept per person — unless a message waits to be shown once (and
-    # only at its plain address: a query string must not make entries without end).
-    page, nonce, quiet = (
-        page_key(scope, request.path),
-        str(get_nonce(request)),
-        no_message_waits(request) and not request.GET,
-    )
-    if quiet and (kept := scope.fresh(cache_get(page))) is not None:
+    page, nonce = page_key(scope, request.path), str(get_nonce(request))
+    if quiet and (kept := scope.fresh(scope.prefetched.get(page))) is not None:
         return HttpResponse(page_served(kept, get_token(request), nonce))
     scope.prefetch(BOARD_PANELS)  # the page's panels in one round trip
     response = render_board(request, release_get(product, version), scope=scope)

@@ -239,17 +239,38 @@ class PanelScope:
 
 
 def scope_for(
-    release_id: int, *, roles: Any, user_id: int | None, per_person: Iterable[str] = ()
+    release_id: int,
+    *,
+    roles: Any,
+    user_id: int | None,
+    per_person: Iterable[str] = (),
+    panels: Iterable[str] = (),
+    page: str | None = None,
 ) -> PanelScope | None:
     """The request's scope, reading the release's versions now: call it before reading
-    anything of the release. None when there is no cache (no Redis, or it is off)."""
-    version = version_of(release_id)
-    if version is None:
+    anything of the release. None when there is no cache (no Redis, or it is off).
+
+    The entries of `panels`, and of the whole page at path `page`, are read in the same
+    round trip as the versions (one MGET: a re-fetch served from the cache costs one trip
+    to Redis). Each entry carries the versions it was rendered at, which `fresh` holds
+    against the ones read here, so reading them together changes nothing of what is served."""
+    if not enabled() or not _available():
         return None
     where = (translation.get_language(), timezone.get_current_timezone_name(), sorted(roles))
-    return PanelScope(
-        release_id, version, variant_of(*where), variant_of(*where, user_id), frozenset(per_person)
+    scope = PanelScope(
+        release_id, (0, 0), variant_of(*where), variant_of(*where, user_id), frozenset(per_person)
     )
+    keys = [scope.key(panel) for panel in panels] + ([page_key(scope, page)] if page is not None else [])
+    try:
+        mine, shared, *values = _redis().mget(_version_key(release_id), _version_key(GLOBAL), *keys)
+    except Exception as exc:
+        _down(exc)
+        return None
+    scope.version = (int(mine or 0), int(shared or 0))
+    scope.prefetched.update(
+        (key, value.decode() if value is not None else None) for key, value in zip(keys, values, strict=True)
+    )
+    return scope
 
 
 NONCE_PLACEHOLDER = "\x00gonogo-nonce\x00"
