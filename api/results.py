@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.errors import NotFound
-from integrations.apply import gates_of
+from integrations.apply import gate_of
 from integrations.inbox import delivery_receive
 from integrations.models import ApiToken, DeliverySource, DeliveryState
 from integrations.results import Reported, apply_result, release_by_version, result_fields
@@ -25,7 +25,7 @@ def result_report(*, token: ApiToken, data: Mapping[str, Any], raw_body: bytes) 
     kept and applied once the release is created."""
     clean = result_fields(data)
     product = token_product(token, clean["product"])
-    gate = gates_of(product).get(clean["gate"])
+    gate = gate_of(product, clean["gate"])
     if gate is None:
         raise NotFound(
             "unknown_gate",

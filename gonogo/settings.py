@@ -222,6 +222,9 @@ GONOGO_LIVE_COALESCE_SECONDS = float(os.environ.get("GONOGO_LIVE_COALESCE_SECOND
 # A board panel's HTML is rendered once per change and served from Redis to every viewer
 # for at most this long (core/panel_cache.py); 0 turns the cache off.
 GONOGO_PANEL_CACHE_SECONDS = int(os.environ.get("GONOGO_PANEL_CACHE_SECONDS", "30"))
+# Results posted to /api/v1/results at the same moment by requests of one web process are
+# written in one transaction (gates/grouping.py); off, each is written alone.
+GONOGO_GROUP_COMMIT = env_bool("GONOGO_GROUP_COMMIT", default=True)
 
 # Single sign-on with OpenID Connect (mozilla-django-oidc; accounts/oidc.py). On when a
 # client id and an issuer (discovery) or the endpoints are set.

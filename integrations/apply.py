@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import F, Q, Value
 
+from core.rows import columns, fetch_one, instance
 from gates.models import Evaluation, Gate, ResultSource, ResultStatus
 from gates.recording import ResultEntry, commit_for, gate_results_record
 from releases.models import ACTIVE_STATES, Product, Release
@@ -90,6 +91,19 @@ def _release_for(product: Product, observation: Observation) -> tuple[Release | 
 
 def gates_of(product: Product) -> dict[str, Gate]:
     return {g.key: g for g in Gate.objects.filter(Q(products=product) | Q(products__isnull=True)).distinct()}
+
+
+def gate_of(product: Product, key: str) -> Gate | None:
+    """`gates_of(product).get(key)` in one light query (core.rows): a gate of that key that
+    names `product`, or names no product (it applies to all)."""
+    links = Gate.products.through._meta.db_table
+    row = fetch_one(
+        f"SELECT {columns(Gate, 'g')} FROM {Gate._meta.db_table} g WHERE g.key = %s AND ("  # noqa: S608 (names from the models)
+        f"EXISTS (SELECT 1 FROM {links} l WHERE l.gate_id = g.id AND l.product_id = %s)"
+        f" OR NOT EXISTS (SELECT 1 FROM {links} l WHERE l.gate_id = g.id))",
+        [key, product.pk],
+    )
+    return instance(Gate, row) if row is not None else None
 
 
 def plan(

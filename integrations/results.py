@@ -12,10 +12,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotAllowed, RuleViolation
+from core.rows import columns, fetch_one, instance
 from core.validation import is_ci_link
+from gates.grouping import gate_result_record_grouped
 from gates.models import Gate, ResultSource, ResultStatus
 from gates.selectors import gate_current_status
-from gates.services import gate_result_record
+from gates.services import result_entry
 from releases.models import Product, Release, same_commit
 
 from .apply import Applied, gates_of
@@ -103,17 +105,21 @@ def apply_result(*, release: Release, gate: Gate, clean: Mapping[str, Any], labe
             % {"release": release, "current": release.commit_sha[:12] or "—", "commit": commit[:12]},
             field="commit",
         )
-    recorded = gate_result_record(
-        release=release,
-        gate=gate,
-        status=clean["status"],
-        source=ResultSource.API,
-        commit=release.commit_sha,
-        url=clean["url"],
-        summary=clean["summary"],
-        run_id=clean["run_id"],
-        observed_at=clean["finished_at"],
-        actor_label=label,
+    # Written together with the results other requests are posting at the same moment
+    # (gates.grouping): one transaction for a burst, each answered once its own is stored.
+    recorded = gate_result_record_grouped(
+        result_entry(
+            release=release,
+            gate=gate,
+            status=clean["status"],
+            source=ResultSource.API,
+            commit=release.commit_sha,
+            url=clean["url"],
+            summary=clean["summary"],
+            run_id=clean["run_id"],
+            observed_at=clean["finished_at"],
+            actor_label=label,
+        )
     )
     status = recorded.gate_status  # from the gate's kept state, in the writer's transaction
     if status is None:
@@ -122,7 +128,17 @@ def apply_result(*, release: Release, gate: Gate, clean: Mapping[str, Any], labe
 
 
 def release_by_version(product: Product, version: str) -> Release | None:
-    return Release.objects.filter(product=product, version=version).select_related("product").first()
+    """Release `version` of `product` (with `product` as its product), or None: as SQL
+    (core.rows), for it is asked by every CI result."""
+    row = fetch_one(
+        f"SELECT {columns(Release, 'r')} FROM {Release._meta.db_table} r WHERE r.product_id = %s AND r.version = %s",  # noqa: S608 (names from the models)
+        [product.pk, version],
+    )
+    if row is None:
+        return None
+    release = instance(Release, row)
+    release.product = product
+    return release
 
 
 def api_result_replay(delivery: Delivery, payload: Mapping[str, Any]) -> Applied:
