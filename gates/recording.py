@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record_many
 from core.errors import RuleViolation
+from core.rows import fetch_one
 from core.validation import is_ci_link
 from live.services import live_notify
 from releases.events import event_emit
@@ -193,14 +194,13 @@ def failures_announce(failed: list[tuple[ResultEntry, GateResult]], commits: dic
 
 
 def _was_failing(row: GateResult) -> bool:
-    previous = (
-        GateResult.objects.filter(release_id=row.release_id, gate_id=row.gate_id, commit_sha=row.commit_sha)
-        .exclude(pk=row.pk)
-        .order_by("-observed_at", "-id")
-        .values_list("status", flat=True)
-        .first()
+    # As SQL (core.rows): asked for every failed result.
+    previous = fetch_one(
+        f"SELECT status FROM {GateResult._meta.db_table} WHERE release_id = %s AND gate_id = %s"  # noqa: S608 (names from the models)
+        " AND commit_sha = %s AND id <> %s ORDER BY observed_at DESC, id DESC LIMIT 1",
+        [row.release_id, row.gate_id, row.commit_sha, row.pk],
     )
-    return previous == ResultStatus.FAILED
+    return previous is not None and previous[0] == ResultStatus.FAILED
 
 
 def _run(result: GateResult) -> RunKey:

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 
 from django.db.models import Q
 
+from core.rows import fetch_one
+
 from .folding import RESULT_ORDER, GateFold, Seen, fold, order_key
 from .models import GateResult, GateState
 
@@ -95,10 +97,16 @@ def _missed(key: StateKey, state: GateState | None, new: Sequence[GateResult]) -
     indexed look past the last folded id."""
     release_id, gate_id, commit = key
     after = (state.folded_max_id or state.last_result_id or 0) if state is not None else 0
+    # As SQL (core.rows): asked with every batch of results.
+    ids = [row.pk for row in new]
+    besides = f" AND id NOT IN ({', '.join(['%s'] * len(ids))})" if ids else ""
     return (
-        GateResult.objects.filter(release_id=release_id, gate_id=gate_id, commit_sha=commit, id__gt=after)
-        .exclude(id__in=[row.pk for row in new])
-        .exists()
+        fetch_one(
+            f"SELECT 1 FROM {GateResult._meta.db_table} WHERE release_id = %s AND gate_id = %s"  # noqa: S608 (names from the models)
+            f" AND commit_sha = %s AND id > %s{besides} LIMIT 1",
+            [release_id, gate_id, commit, after, *ids],
+        )
+        is not None
     )
 
 
