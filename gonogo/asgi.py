@@ -15,6 +15,7 @@ cut off at the limit.
 
 import json
 import os
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote_from_bytes
@@ -24,6 +25,13 @@ from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gonogo.settings")
+
+# The request threads spend most of their time waiting on PostgreSQL and Redis; each
+# answer hands the thread back only when the interpreter's lock comes round. At Python's
+# default (5 ms) a request of 15 queries could wait longer for the lock than for the
+# database while other threads render; at 1 ms the waits are short (issue 16, the results
+# ingest's p99: bench/ingest.py). GONOGO_SWITCH_INTERVAL_MS sets it.
+sys.setswitchinterval(float(os.environ.get("GONOGO_SWITCH_INTERVAL_MS", "1")) / 1000)
 
 django_application = get_asgi_application()
 
