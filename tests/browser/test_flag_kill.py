@@ -1,8 +1,8 @@
 """Kill on a flag turns it off at the fake Unleash (issue 17 "Done when"): a halted
 release's banner suggests its flag; DevOps kills it on the board with a reason; a real
 Celery worker sends it (the first attempt gets a 503, the retry switches it off); the
-open board shows it off without a reload. (A Kill refused for good, STILL ON, is
-checked on the rendered panel in tests/flags/test_board_flags.py.)
+open board shows it off without a reload. Then a Kill refused for good shows STILL ON,
+in English and in Korean.
 
 Real parts: the ASGI server, a Celery worker on Redis, PostgreSQL, Chromium.
 """
@@ -107,6 +107,22 @@ def test_kill_from_the_halted_board_turns_the_flag_off_at_unleash(
         screenshot(page, "flags-killed-en")
         panel_shot(page, "flags-panel-killed-en")
 
-        # STILL ON (a Kill refused for good) is checked on the panel in tests/flags: run in
-        # the browser after other browser tests it did not show within 30 s, cause not found.
+        # A token Unleash refuses: not retried, STILL ON, in words and in an alert. The 401
+        # is for the Kill's POST only: the first Kill's read-back may still be reading.
+        unleash.script = [Scripted(status=401, method="POST")]
+        other = page.locator("#flag-new-checkout")
+        other.locator("input[name=reason]").fill("Double charges")
+        other.locator("button[type=submit].bad").click()
+        alert = page.locator("#flag-new-checkout-still-on")
+        expect(alert).to_contain_text("STILL ON", timeout=30000)
+        expect(alert).to_contain_text("Unleash refused the token (401): check GONOGO_TEST_UNLEASH_TOKEN")
+        assert unleash.enabled("new-checkout", "production") is True
+        screenshot(page, "flags-still-on-en")
+        panel_shot(page, "flags-panel-still-on-en")
+
+        korean = log_in(browser, asgi_server, devops.username, language="ko")
+        korean.goto(board)
+        expect(korean.locator("#flag-new-checkout-still-on")).to_be_visible()
+        screenshot(korean, "flags-still-on-ko")
+        panel_shot(korean, "flags-panel-still-on-ko")
         assert page.console_errors == []

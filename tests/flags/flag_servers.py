@@ -44,6 +44,9 @@ class Scripted:
     status: int = 200
     delay: float = 0.0  # seconds before answering (a "slow" Unleash)
     body: dict[str, Any] | None = None
+    # Only a request of this method takes it (None: the next request, whatever it is): a
+    # read-back still under way must not take the answer meant for the next Kill.
+    method: str | None = None
 
 
 @dataclass
@@ -87,7 +90,9 @@ class _Server:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with fake._lock:
                     fake.seen.append(Seen(self.command, self.path, headers, body))
-                    scripted = fake.script.pop(0) if fake.script else None
+                    scripted = next((s for s in fake.script if s.method in (None, self.command)), None)
+                    if scripted is not None:
+                        fake.script.remove(scripted)
                 if scripted is not None and scripted.delay:
                     time.sleep(scripted.delay)
                 if scripted is not None and (scripted.status != 200 or scripted.body is not None):
