@@ -343,3 +343,38 @@ def test_a_kept_page_carries_the_viewers_own_nonce_and_token_and_never_a_message
     shown = qa.get(url).content.decode()
     assert 'class="messages"' in shown
     assert 'class="messages"' not in qa.get(url).content.decode()
+
+
+def test_a_re_fetch_served_from_the_cache_reads_who_asks_and_the_release_key_only(
+    cached: None, world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hit path (issue 16: a re-fetch ≥ 0.5× the empty view): the session, the person,
+    their zone and roles, the release's key — and one round trip to Redis, for the versions
+    and the entry together."""
+    from django.test.utils import CaptureQueriesContext
+
+    from core import panel_cache
+
+    client = Client()
+    client.force_login(world.pm)
+    _board(client, world, "gates")  # rendered and kept
+    trips: list[str] = []
+    real = panel_cache._redis
+
+    def counted(*, write: bool = False) -> Any:
+        trips.append("write" if write else "read")
+        return real(write=write)
+
+    monkeypatch.setattr(panel_cache, "_redis", counted)
+    with CaptureQueriesContext(connection) as queries:
+        served = _board(client, world, "gates")
+    tables = [re.search(r'FROM "?(\w+)"?', q["sql"]).group(1) for q in queries.captured_queries]  # type: ignore[union-attr]
+    assert tables == [
+        "django_session",
+        "auth_user",
+        "accounts_profile",
+        "accounts_rolemembership",
+        "releases_release",
+    ], tables
+    assert trips == ["read"]
+    assert 'id="gates"' in served

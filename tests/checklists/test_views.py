@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 import pytest
@@ -285,3 +286,19 @@ def test_undo_of_an_item_removed_since_says_so(client: Client, world: Any) -> No
     )
     assert response.status_code == 409
     assert "no longer on the checklist" in response.content.decode()
+
+
+def test_a_tick_answers_its_row_and_its_sections_count_out_of_band(client: Client, world: Any) -> None:
+    """The answer is the row as saved (its new state and revision) and the section's
+    count, swapped in out of band (checklists.views.render_ticked)."""
+    client.force_login(world.qa)
+    item = world.items[0]
+    response = client.post(tick_url(world, item), {"state": "failed", "revision": 0}, headers=HX)
+    assert response.status_code == 200 and response["HX-Trigger"] == "checklist-changed"
+    html = response.content.decode()
+    row = re.search(rf'<li id="item-{item.pk}"[^>]*>', html)
+    assert row and 'data-state="failed"' in row.group(0) and 'data-revision="1"' in row.group(0)
+    count = re.search(r'<span class="hint" id="count-[^"]+" hx-swap-oob="true">([^<]+)</span>', html)
+    total = ChecklistItem.objects.filter(checklist=item.checklist, section=item.section).count()
+    assert count and count.group(1).strip() == f"1 of {total} checked · ✗ 1", html
+    assert "This item failed: file a defect." in html  # the row's own defect form
