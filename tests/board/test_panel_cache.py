@@ -348,7 +348,7 @@ def test_a_kept_page_carries_the_viewers_own_nonce_and_token_and_never_a_message
 def test_a_re_fetch_served_from_the_cache_reads_who_asks_and_the_release_key_only(
     cached: None, world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The hit path (issue 16: a re-fetch ≥ 0.5× the empty view): the session, the person,
+    """The hit path (issue 16: a re-fetch at least half the empty view): the session, the person,
     their zone and roles, the release's key — and one round trip to Redis, for the versions
     and the entry together."""
     from django.test.utils import CaptureQueriesContext
