@@ -61,6 +61,14 @@ def test_keyboard_ticking_and_a_critical_defect_block_the_board_live(
         qa.keyboard.press("p")
         expect(qa.locator(f"#item-{item.pk}")).to_have_attribute("data-state", "passed")
         expect(qa.locator(f"#item-{following.pk}")).to_be_focused()
+    # Each tick's answer carries its section's count, swapped in out of band.
+    first = items[0]
+    section = ChecklistItem.objects.filter(
+        checklist_id=first.checklist_id, section=first.section, section_position=first.section_position
+    )
+    done = section.exclude(state="open").count()
+    count = qa.locator(f"#count-{first.checklist_id}-{first.section_position}")
+    expect(count).to_contain_text(f"{done} of {section.count()} checked")
     last = items[9]
     qa.keyboard.press("f")
     expect(qa.locator(f"#item-{last.pk}")).to_have_attribute("data-state", "failed")
