@@ -139,41 +139,44 @@ def gate_results_record(*, entries: Sequence[ResultEntry]) -> list[Recorded]:
     # alone, so none reads evidence half-changed. A post-deploy gate may halt the rollout
     # (an update of the release): then this writer takes it alone too.
     alone = any(entry.gate.phase == Phase.POST_DEPLOY for entry in entries)
-    commits = _releases_lock(release_ids, alone=alone)
+    locked = _releases_lock(release_ids, alone=alone)
+    commits = {pk: commit for pk, (commit, _state) in locked.items()}
     if len(commits) != len(release_ids):
         raise Release.DoesNotExist("a release of these results no longer exists")
     try:
         with transaction.atomic():
-            return _write(entries, commits)
+            return _write(entries, commits, locked)
     except IntegrityError:
         # A concurrent writer of the same observation won the race: it is known now.
         with transaction.atomic():
-            return _write(entries, commits)
+            return _write(entries, commits, locked)
 
 
-def _releases_lock(release_ids: list[int], *, alone: bool) -> dict[int, str]:
+def _releases_lock(release_ids: list[int], *, alone: bool) -> dict[int, tuple[str, str]]:
     """Lock the releases in id order (so batches never deadlock): FOR SHARE, or FOR UPDATE
-    when `alone` (or off PostgreSQL, where the ORM has no shared row lock). Their commits."""
+    when `alone` (or off PostgreSQL, where the ORM has no shared row lock). Their commits
+    and states (which no one else can change while the lock is held)."""
     if alone or connection.vendor != "postgresql":
         rows = Release.objects.select_for_update().filter(pk__in=release_ids).order_by("pk")
-        return dict(rows.values_list("pk", "commit_sha"))
+        return {pk: (commit, state) for pk, commit, state in rows.values_list("pk", "commit_sha", "state")}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, commit_sha FROM releases_release WHERE id = ANY(%s) ORDER BY id FOR SHARE",
+            "SELECT id, commit_sha, state FROM releases_release WHERE id = ANY(%s) ORDER BY id FOR SHARE",
             [release_ids],
         )
-        return dict(cursor.fetchall())
+        return {pk: (commit, state) for pk, commit, state in cursor.fetchall()}
 
 
-def failures_announce(failed: list[tuple[ResultEntry, GateResult]], commits: dict[int, str]) -> None:
+def failures_announce(
+    failed: list[tuple[ResultEntry, GateResult]], commits: dict[int, str], states: dict[int, str]
+) -> None:
     """New failed results of blocking gates on the release's commit: a smoke gate after
     deploy halts a rollout (in this transaction, the gate as the reason); a gate of a
-    release still to be decided is announced as `gate.failed` when it was not failing."""
+    release still to be decided is announced as `gate.failed` when it was not failing.
+    `states`: each release's state as locked by the writer."""
     if not failed:
         return
-    states = dict(
-        Release.objects.filter(pk__in={row.release_id for _e, row in failed}).values_list("pk", "state")
-    )
+    states = dict(states)
     for entry, row in failed:
         gate, commit = entry.gate, commits.get(row.release_id, "")
         if not gate.blocking or (commit and row.commit_sha and not same_commit(row.commit_sha, commit)):
@@ -234,7 +237,9 @@ def _row(entry: ResultEntry, release_commit: str, now: datetime) -> GateResult:
     )
 
 
-def _write(entries: Sequence[ResultEntry], commits: dict[int, str]) -> list[Recorded]:
+def _write(
+    entries: Sequence[ResultEntry], commits: dict[int, str], locked: dict[int, tuple[str, str]]
+) -> list[Recorded]:
     # First each gate's state row (the writers of one gate queue here), then the time:
     # results of one gate are recorded, and folded, in the order they got the lock.
     states = states_lock({(e.release.pk, e.gate.pk, _commit(e, commits[e.release.pk])) for e in entries})
@@ -292,7 +297,11 @@ def _write(entries: Sequence[ResultEntry], commits: dict[int, str]) -> list[Reco
             for entry, row in new
         ]
     )
-    failures_announce([(entry, row) for entry, row in new if row.status == ResultStatus.FAILED], commits)
+    failures_announce(
+        [(entry, row) for entry, row in new if row.status == ResultStatus.FAILED],
+        commits,
+        {pk: state for pk, (_commit, state) in locked.items()},
+    )
     for release_id in sorted({row.release_id for _entry, row in new}):
         live_notify(release_id=release_id, change="gate_result")
     done = [Recorded(repeats[item], True) if isinstance(item, int) else item for item in out]
