@@ -50,6 +50,7 @@ from core.panel_cache import (
     scope_for,
     with_token,
 )
+from core.panel_cache import enabled as panel_cache_enabled
 from flags.selectors import flags_for_board
 from gates.selectors import failed_results_since
 from live.services import DASHBOARD_PANELS, RELEASE_PANELS
@@ -209,7 +210,7 @@ def release_board_view(request: HtmxHttpRequest, product: str, version: str) -> 
     panel = target_panel(request, BOARD_PANELS)
     # The whole page is kept per person, unless a message waits to be shown once (and
     # only at its plain address: a query string must not make entries without end).
-    quiet = panel is None and no_message_waits(request) and not request.GET
+    quiet = panel is None and panel_cache_enabled() and no_message_waits(request) and not request.GET
     scope = scope_for(
         release_id,
         roles=roles_for(user, product_id),

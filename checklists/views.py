@@ -188,7 +188,7 @@ def render_ticked(request: HtmxHttpRequest, release: Release, item: ChecklistIte
     item's defects, not the section's rows (issue 16: a tick is one small partial)."""
     may = may_do(request.user, release.product)
     own_roles = acting_roles(request.user, Capability.TICK_OWN_ITEM, release.product)
-    item.found_defects = list(Defect.objects.filter(checklist_item_id=item.pk).order_by("id"))  # type: ignore[attr-defined]
+    item.found_defects = list(Defect.objects.filter(checklist_item_id=item.pk))  # type: ignore[attr-defined]
     item.may_tick = may[Capability.TICK_ANY_ITEM] or item.owner_role in own_roles  # type: ignore[attr-defined]
     context = {
         "release": release,

@@ -1,6 +1,7 @@
 """Group commit for results that arrive at once (issue 16): the requests of one process
-that want a result recorded while another request's transaction is writing wait for it to
-finish, and are then recorded together, by one of them, in one `gate_results_record` —
+that want a result of a release recorded while another request's transaction is writing
+that release's results wait for it to finish, and are then recorded together, by one of
+them, in one `gate_results_record` —
 one transaction, one lock of the release, one insert, one audit insert and one live event
 for the lot. Each request still answers only once its own result is committed, with its
 own id, duplicate flag and gate status: nothing is acknowledged before it is stored.
@@ -13,9 +14,15 @@ result is written as it comes. A request that cannot wait for another thread (in
 transaction of its own, as in tests, where only its own connection sees its data) writes
 alone, as before.
 
-When a batch fails (a rule one result breaks, a release deleted meanwhile), each result of
-it is written again alone, so each request gets its own answer or its own refusal, never
-another's.
+Each release has its own queue: a result never waits behind another release's writer
+(one held up by a decision holding its release's lock).
+
+When a batch fails before it is committed (a rule one result breaks, a release deleted
+meanwhile), each result of it is written again alone, so each request gets its own answer
+or its own refusal, never another's. When the database cannot be reached, or the batch
+failed after its commit (something run on commit), every request of the batch gets that
+error at once: retried one by one, each would wait out the connection timeout again, or
+be written twice.
 
 `gate_status` for a result written in a batch is its gate's status once the batch is
 recorded: it includes the results of the same gate that arrived at the same moment.
@@ -23,13 +30,19 @@ recorded: it includes the results of the same gate that arrived at the same mome
 
 from __future__ import annotations
 
+import copy
+import logging
 import threading
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
 
+from core.outage import is_outage
+
 from .recording import Recorded, ResultEntry, gate_results_record
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -49,7 +62,7 @@ class _Slot:
 
 
 class _Group:
-    """One process's queue of results waiting for the writer."""
+    """One process's queue of one release's results waiting for the writer."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -94,16 +107,25 @@ class _Group:
             return
         try:
             if len(batch) > 1:
+                committed: list[bool] = []
                 try:
-                    for slot, recorded in zip(
-                        batch, gate_results_record(entries=[s.entry for s in batch]), strict=True
-                    ):
-                        slot.recorded = recorded
+                    with transaction.atomic():
+                        transaction.on_commit(lambda: committed.append(True))  # runs first
+                        recorded = gate_results_record(entries=[s.entry for s in batch])
+                    for slot, one in zip(batch, recorded, strict=True):
+                        slot.recorded = one
                     self.grouped += len(batch)
                     self.batches += 1
                     return
-                except Exception:  # noqa: S110 (each result is written again alone, below)
-                    pass
+                except Exception as error:
+                    if committed or is_outage(error):
+                        logger.warning(
+                            "results written together failed (%s): every request of it is told", error
+                        )
+                        for slot in batch:
+                            slot.error = copy.copy(error)
+                        return
+                    logger.info("results written together refused (%s): each is written alone", error)
             for slot in batch:
                 try:
                     slot.recorded = gate_results_record(entries=[slot.entry])[0]
@@ -118,12 +140,22 @@ class _Group:
                 slot.ready.set()
 
 
-_group = _Group()
+_groups: dict[int, _Group] = {}
+_groups_lock = threading.Lock()
+
+
+def _group_of(release_id: int) -> _Group:
+    with _groups_lock:
+        group = _groups.get(release_id)
+        if group is None:
+            group = _groups[release_id] = _Group()
+        return group
 
 
 def gate_result_record_grouped(entry: ResultEntry) -> Recorded:
-    """`gate_results_record(entries=[entry])[0]`, written with the results other requests
-    of this process are recording at the same moment (see the module's text)."""
+    """`gate_results_record(entries=[entry])[0]`, written with the results of the same
+    release other requests of this process are recording at the same moment (see the
+    module's text)."""
     if not settings.GONOGO_GROUP_COMMIT or transaction.get_connection().in_atomic_block:
         return gate_results_record(entries=[entry])[0]
-    return _group.record(entry)
+    return _group_of(entry.release.pk).record(entry)

@@ -186,3 +186,90 @@ def test_inside_a_transaction_a_result_is_written_on_its_own_connection(make_use
         assert GateResult.objects.filter(pk=recorded.result.pk).exists()
         raise Stop
     assert not GateResult.objects.filter(run_id="inside").exists()  # rolled back with it
+
+
+def test_a_result_of_another_release_does_not_wait_behind_a_release_being_written(
+    make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = build_world(make_user, ready=False), build_world(make_user, ready=False)
+    real = grouping.gate_results_record
+    started = threading.Event()
+
+    def slow_for_first(*, entries: Any) -> Any:
+        if entries[0].release.pk == first.release.pk:
+            started.set()
+            time.sleep(1.0)
+        return real(entries=entries)
+
+    monkeypatch.setattr(grouping, "gate_results_record", slow_for_first)
+
+    def post(i: int) -> Any:
+        world = first if i == 0 else second
+        if i == 1:
+            started.wait(5)  # the first release's writer is busy now
+        begun = time.monotonic()
+        gate_result_record_grouped(
+            ResultEntry(release=world.release, gate=world.gates[0], status="passed", run_id=f"x{i}")
+        )
+        return time.monotonic() - begun
+
+    waited = _in_threads(post, 2)
+    assert waited[1] < 0.5, waited  # not behind the first release's second-long write
+
+
+def test_a_database_that_does_not_answer_fails_the_whole_batch_at_once(
+    make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not retried one result at a time: each retry would wait out the connection again."""
+    import psycopg
+    from django.db import OperationalError
+
+    world = build_world(make_user, ready=False)
+    calls: list[int] = []
+    hold = threading.Event()
+
+    def down(*, entries: Any) -> Any:
+        calls.append(len(entries))
+        if len(calls) == 1:
+            hold.wait(0.5)  # the first write holds the writer while the others queue
+        # As Django raises it when PostgreSQL does not answer (psycopg's error as the cause).
+        raise OperationalError("connection refused") from psycopg.OperationalError("connection refused")
+
+    monkeypatch.setattr(grouping, "gate_results_record", down)
+
+    def post(i: int) -> Any:
+        return gate_result_record_grouped(
+            ResultEntry(release=world.release, gate=world.gates[0], status="passed", run_id=f"d{i}")
+        )
+
+    answers = _in_threads(post, 4)
+    assert all(isinstance(a, OperationalError) for a in answers), answers
+    assert calls[0] == 1 and calls[1:] == [3], calls  # the batch of three: one attempt
+
+
+def test_a_batch_that_fails_after_its_commit_is_not_written_again(
+    make_user: Any, slow_writer: dict[str, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Something run on commit that raises (the results are stored): each request hears of
+    it, and nothing is written a second time (results without a run id have no duplicate
+    check)."""
+    from django.db import transaction
+
+    world = build_world(make_user, ready=False)
+    real = grouping.gate_results_record
+
+    def then_fails(*, entries: Any) -> Any:
+        out = real(entries=entries)
+        if len(entries) > 1:
+            transaction.on_commit(lambda: (_ for _ in ()).throw(RuntimeError("after commit")))
+        return out
+
+    monkeypatch.setattr(grouping, "gate_results_record", then_fails)
+
+    def post(i: int) -> Any:
+        return gate_result_record_grouped(
+            ResultEntry(release=world.release, gate=world.gates[0], status="passed")
+        )
+
+    answers = _in_threads(post, 4)
+    assert GateResult.objects.filter(release=world.release).count() == 4, answers
