@@ -140,11 +140,15 @@ class Progress:
 
 
 def progress_of(items: list[ChecklistItem]) -> Progress:
+    return progress_of_states([i.state for i in items])
+
+
+def progress_of_states(states: list[str]) -> Progress:
     return Progress(
-        total=len(items),
-        done=sum(1 for i in items if i.state != ItemState.OPEN),
-        passed=sum(1 for i in items if i.state == ItemState.PASSED),
-        failed=sum(1 for i in items if i.state in (ItemState.FAILED, ItemState.BLOCKED)),
+        total=len(states),
+        done=sum(1 for s in states if s != ItemState.OPEN),
+        passed=sum(1 for s in states if s == ItemState.PASSED),
+        failed=sum(1 for s in states if s in (ItemState.FAILED, ItemState.BLOCKED)),
     )
 
 
@@ -234,13 +238,7 @@ def checklist_section_count(item: ChecklistItem) -> SectionCount:
             checklist_id=item.checklist_id, section=item.section, section_position=item.section_position
         ).values_list("state", flat=True)
     )
-    progress = Progress(
-        total=len(states),
-        done=sum(1 for s in states if s != ItemState.OPEN),
-        passed=sum(1 for s in states if s == ItemState.PASSED),
-        failed=sum(1 for s in states if s in (ItemState.FAILED, ItemState.BLOCKED)),
-    )
-    return SectionCount(f"{item.checklist_id}-{item.section_position}", progress)
+    return SectionCount(f"{item.checklist_id}-{item.section_position}", progress_of_states(states))
 
 
 def checklist_section_of(item: ChecklistItem) -> ReleaseChecklist:

@@ -62,11 +62,18 @@ def checklist_url(release: Release, anchor: str = "") -> str:
 def _annotate(page: ReleaseChecklist, request: HtmxHttpRequest, release: Release) -> dict[str, bool]:
     """Give each item of `page` what its row shows: its defects, and whether the viewer may
     tick it (QA, or the item's owner role). Returns the viewer's `may` mapping."""
+    return _mark(page.items, page.defects_for, request, release)
+
+
+def _mark(
+    items: list[ChecklistItem], defects_for: Any, request: HtmxHttpRequest, release: Release
+) -> dict[str, bool]:
+    """`_annotate` for `items`, each item's defects from `defects_for(item)`."""
     may = may_do(request.user, release.product)
     # `can(user, TICK_OWN_ITEM, product, role=item.owner_role)`, asked once for all items.
     own_roles = acting_roles(request.user, Capability.TICK_OWN_ITEM, release.product)
-    for item in page.items:
-        item.found_defects = page.defects_for(item)  # type: ignore[attr-defined]
+    for item in items:
+        item.found_defects = defects_for(item)  # type: ignore[attr-defined]
         item.may_tick = may[Capability.TICK_ANY_ITEM] or item.owner_role in own_roles  # type: ignore[attr-defined]
     return may
 
@@ -186,10 +193,8 @@ def render_ticked(request: HtmxHttpRequest, release: Release, item: ChecklistIte
     """The row of an item just ticked (`item`: as the tick saved it, under its lock) and
     its section's count, out of band: one light query for the count and one for the
     item's defects, not the section's rows (issue 16: a tick is one small partial)."""
-    may = may_do(request.user, release.product)
-    own_roles = acting_roles(request.user, Capability.TICK_OWN_ITEM, release.product)
-    item.found_defects = list(Defect.objects.filter(checklist_item_id=item.pk))  # type: ignore[attr-defined]
-    item.may_tick = may[Capability.TICK_ANY_ITEM] or item.owner_role in own_roles  # type: ignore[attr-defined]
+    defects = list(Defect.objects.filter(checklist_item_id=item.pk))
+    may = _mark([item], lambda _item: defects, request, release)
     context = {
         "release": release,
         "item": item,

@@ -164,16 +164,17 @@ class _Pending:
 Version = tuple[int, int]  # the release's, the global one
 
 
-def version_of(release_id: int) -> Version | None:
-    """The release's version and the global one; None: no cache now."""
+def version_of(release_id: int, *keys: str) -> tuple[Version, list[str | None]] | None:
+    """The release's version and the global one, and the entries at `keys`, in one round
+    trip; None: no cache now."""
     if not enabled() or not _available():
         return None
     try:
-        mine, shared = _redis().mget(_version_key(release_id), _version_key(GLOBAL))
+        mine, shared, *values = _redis().mget(_version_key(release_id), _version_key(GLOBAL), *keys)
     except Exception as exc:
         _down(exc)
         return None
-    return int(mine or 0), int(shared or 0)
+    return (int(mine or 0), int(shared or 0)), [v.decode() if v is not None else None for v in values]
 
 
 def variant_of(*parts: Any) -> str:
@@ -254,22 +255,16 @@ def scope_for(
     round trip as the versions (one MGET: a re-fetch served from the cache costs one trip
     to Redis). Each entry carries the versions it was rendered at, which `fresh` holds
     against the ones read here, so reading them together changes nothing of what is served."""
-    if not enabled() or not _available():
-        return None
     where = (translation.get_language(), timezone.get_current_timezone_name(), sorted(roles))
     scope = PanelScope(
         release_id, (0, 0), variant_of(*where), variant_of(*where, user_id), frozenset(per_person)
     )
     keys = [scope.key(panel) for panel in panels] + ([page_key(scope, page)] if page is not None else [])
-    try:
-        mine, shared, *values = _redis().mget(_version_key(release_id), _version_key(GLOBAL), *keys)
-    except Exception as exc:
-        _down(exc)
+    read = version_of(release_id, *keys)
+    if read is None:
         return None
-    scope.version = (int(mine or 0), int(shared or 0))
-    scope.prefetched.update(
-        (key, value.decode() if value is not None else None) for key, value in zip(keys, values, strict=True)
-    )
+    scope.version, values = read
+    scope.prefetched.update(zip(keys, values, strict=True))
     return scope
 
 

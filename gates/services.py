@@ -22,6 +22,7 @@ from releases.events import event_emit
 from releases.lifecycle import release_lock
 from releases.models import Release
 
+from .grouping import gate_result_record_grouped
 from .models import Gate, ResultSource, Waiver, WaiverState
 from .recording import Recorded, ResultEntry, gate_results_record, result_check
 
@@ -44,48 +45,15 @@ def gate_result_record(
     check_name: str = "",
     actor: User | None = None,
     actor_label: str = "",
+    grouped: bool = False,
 ) -> Recorded:
     """Record one observation of a gate: `gate_results_record` with one entry, against
     `commit` exactly ('' = the release's current commit). Here a link that is not http(s)
-    is refused, not dropped, and the run id is trimmed."""
-    entry = result_entry(
-        release=release,
-        gate=gate,
-        status=status,
-        source=source,
-        commit=commit,
-        url=url,
-        summary=summary,
-        run_id=run_id,
-        run_attempt=run_attempt,
-        observed_at=observed_at,
-        check_name=check_name,
-        actor=actor,
-        actor_label=actor_label,
-    )
-    return gate_results_record(entries=[entry])[0]
-
-
-def result_entry(
-    *,
-    release: Release,
-    gate: Gate,
-    status: str,
-    source: str = ResultSource.API,
-    commit: str = "",
-    url: str = "",
-    summary: str = "",
-    run_id: str = "",
-    run_attempt: int = 1,
-    observed_at: datetime | None = None,
-    check_name: str = "",
-    actor: User | None = None,
-    actor_label: str = "",
-) -> ResultEntry:
-    """The entry `gate_result_record` records, checked: a status of the vocabulary for a
-    CI gate, a link that is http(s) (refused, not dropped), the run id trimmed."""
+    is refused, not dropped, and the run id is trimmed. `grouped`: written together with
+    the results of the same release other requests are recording at the same moment
+    (gates.grouping; the results API)."""
     result_check(gate=gate, status=status)
-    return ResultEntry(
+    entry = ResultEntry(
         release=release,
         gate=gate,
         status=status,
@@ -100,6 +68,7 @@ def result_entry(
         actor=actor,
         actor_label=actor_label or "",
     )
+    return gate_result_record_grouped(entry) if grouped else gate_results_record(entries=[entry])[0]
 
 
 def _waiver_snapshot(waiver: Waiver) -> dict[str, Any]:

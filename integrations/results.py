@@ -14,10 +14,9 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, NotAllowed, RuleViolation
 from core.rows import columns, fetch_one, instance
 from core.validation import is_ci_link
-from gates.grouping import gate_result_record_grouped
 from gates.models import Gate, ResultSource, ResultStatus
 from gates.selectors import gate_current_status
-from gates.services import result_entry
+from gates.services import gate_result_record
 from releases.models import Product, Release, same_commit
 
 from .apply import Applied, gates_of
@@ -107,19 +106,18 @@ def apply_result(*, release: Release, gate: Gate, clean: Mapping[str, Any], labe
         )
     # Written together with the results other requests are posting at the same moment
     # (gates.grouping): one transaction for a burst, each answered once its own is stored.
-    recorded = gate_result_record_grouped(
-        result_entry(
-            release=release,
-            gate=gate,
-            status=clean["status"],
-            source=ResultSource.API,
-            commit=release.commit_sha,
-            url=clean["url"],
-            summary=clean["summary"],
-            run_id=clean["run_id"],
-            observed_at=clean["finished_at"],
-            actor_label=label,
-        )
+    recorded = gate_result_record(
+        release=release,
+        gate=gate,
+        status=clean["status"],
+        source=ResultSource.API,
+        commit=release.commit_sha,
+        url=clean["url"],
+        summary=clean["summary"],
+        run_id=clean["run_id"],
+        observed_at=clean["finished_at"],
+        actor_label=label,
+        grouped=True,
     )
     status = recorded.gate_status  # from the gate's kept state, in the writer's transaction
     if status is None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.capabilities import Capability, can
+from core.rows import fetch_one
 
 from .models import ACTIVE_STATES, Product, Release
 
@@ -35,13 +35,11 @@ def release_key(product: str, version: str) -> tuple[int, int]:
     id, or 404: one light query, for the board's cached panels."""
     # Written as SQL: the board's re-fetches ask it on every request, and the ORM's
     # compiling costs three times the query itself (issue 16).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT r.id, r.product_id FROM releases_release r JOIN releases_product p"
-            " ON p.id = r.product_id WHERE p.slug = %s AND r.version = %s",
-            [product, version],
-        )
-        row = cursor.fetchone()
+    row = fetch_one(
+        "SELECT r.id, r.product_id FROM releases_release r JOIN releases_product p"
+        " ON p.id = r.product_id WHERE p.slug = %s AND r.version = %s",
+        [product, version],
+    )
     if row is None:
         raise Http404("No such release.")
     return int(row[0]), int(row[1])
