@@ -24,9 +24,9 @@ from integrations.inbox import deliveries_replay_schedule
 from integrations.models import TokenScope
 from integrations.providers.base import timestamp
 from integrations.tokens import token_product
-from operations.health import health_shown, soak_until, stage_health
+from operations.health import soak_until
 from operations.models import HealthSample, Rollback
-from operations.rollout import halted_since, rollout_stages
+from operations.rollout import live_health, rollout_stages
 from operations.services import HEALTH_FIELDS, health_sample_record
 from releases.models import Product, Release, ReleaseState, Vote
 
@@ -240,10 +240,7 @@ def _sample_json(sample: HealthSample | None) -> dict[str, Any] | None:
 def _rollout_json(release: Release) -> dict[str, Any]:
     """CONTRACT §6: the stage, its soak, its health and why it halted."""
     live = release.state in (ReleaseState.ROLLING_OUT, ReleaseState.HALTED)
-    since = halted_since(release) if release.state == ReleaseState.HALTED else None
-    health = stage_health(release, since=since) if live else None
-    if health is not None and since is not None:
-        health = health_shown(release, health)  # a breach halt is a breach until a new sample
+    health = live_health(release)  # a breach halt is a breach until a new sample
     last = release.health_samples.first()
     halt = release.halt if release.state == ReleaseState.HALTED else None
     until = soak_until(release) if release.state == ReleaseState.ROLLING_OUT else None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,23 +15,15 @@ from releases.selectors import release_get
 from stores.play_readback import play_read_request
 from stores.play_services import play_step_retry
 
-from .links import board_url
-from .views import render_board
+from .views import after_action, refused
 
 
 def _after(request: HtmxHttpRequest, release: Release, done: str) -> HttpResponse:
-    if request.htmx:
-        release.refresh_from_db()
-        return render_board(request, release, notice=done, store_notice="play")
-    messages.success(request, done)
-    return redirect(board_url(release, "stores"), permanent=False)
+    return after_action(request, release, "stores", done, store_notice="play")
 
 
 def _refused(request: HtmxHttpRequest, release: Release, error: DomainError) -> HttpResponse:
-    if not request.htmx:
-        messages.error(request, error.message)
-        return render_board(request, release, status=error.status)
-    return render_board(request, release, status=error.status, error=error, store_notice="play")
+    return refused(request, release, error, store_notice="play")
 
 
 @require_POST

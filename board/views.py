@@ -54,8 +54,7 @@ from core.panel_cache import enabled as panel_cache_enabled
 from flags.selectors import flags_for_board
 from gates.selectors import failed_results_since
 from live.services import DASHBOARD_PANELS, RELEASE_PANELS
-from operations.health import health_shown, stage_health
-from operations.rollout import halted_since, rollout_next, rollout_stages
+from operations.rollout import live_health, rollout_next, rollout_stages
 from operations.selectors import last_rehearsals
 from releases.models import (
     DECIDABLE_STATES,
@@ -145,24 +144,27 @@ def render_board(
     return render_panel(request, "board/board.html", BOARD_PANELS, context, status=status)
 
 
-def after_action(request: HtmxHttpRequest, release: Release, panel: str, done: str) -> HttpResponse:
+def after_action(
+    request: HtmxHttpRequest, release: Release, panel: str, done: str, **extra: Any
+) -> HttpResponse:
+    """`extra`: more for the panel's context (the stores panel's `store_notice`)."""
     if request.htmx:
         # Re-read everything, the release included (the action changed it, not this copy):
         # the panel is rendered from fresh data, and the other open panels hear about the
         # change through the live stream.
         release.refresh_from_db()
-        return render_board(request, release, notice=done)
+        return render_board(request, release, notice=done, **extra)
     messages.success(request, done)
     return redirect(board_url(release, panel), permanent=False)
 
 
-def refused(request: HtmxHttpRequest, release: Release, error: DomainError) -> HttpResponse:
+def refused(request: HtmxHttpRequest, release: Release, error: DomainError, **extra: Any) -> HttpResponse:
     """The action was refused: for htmx, the panel with the reason (htmx swaps it in despite
     the 4xx status: core.htmx); otherwise the board with the reason at the top."""
     if not request.htmx:
         messages.error(request, error.message)
         return render_board(request, release, status=error.status)
-    return render_board(request, release, status=error.status, error=error)
+    return render_board(request, release, status=error.status, error=error, **extra)
 
 
 @require_GET
@@ -177,19 +179,13 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     products = viewable_products(request.user)
     failed = failed_results_since(week_start).filter(release__product__in=[p.pk for p in products])
     # Releases after Go: their stage's health, read from the samples (docs/rollout.md).
-    live_health = {
-        r.pk: stage_health(r)
-        if r.state == ReleaseState.ROLLING_OUT
-        else health_shown(r, stage_health(r, since=halted_since(r)))
-        for r in releases
-        if r.state in (ReleaseState.ROLLING_OUT, ReleaseState.HALTED)
-    }
+    live_healths = {r.pk: h for r in releases if (h := live_health(r)) is not None}
     context = {
         "boards": boards,
-        "live_health": live_health,
+        "live_health": live_healths,
         # What is waiting for this viewer (board/waiting.py), from the same boards.
         "waiting": waiting_for(
-            request.user, boards, health=live_health, product_ids=[p.pk for p in products], now=now
+            request.user, boards, health=live_healths, product_ids=[p.pk for p in products], now=now
         ),
         "products": products,
         "failed_results": failed[:50],

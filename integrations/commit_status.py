@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from live.services import live_notify
-from releases.models import Release, ReleaseState
+from releases.models import ACTIVE_STATES, Release
 
 from . import tasks  # the tasks module imports this one: read at call time
 from .gh_standing import standing_now
@@ -31,14 +31,6 @@ from .models import AppInstallation, CommitStatusPost, Integration, Provider
 CONTEXT = "gonogo"
 MAX_ATTEMPTS = 8
 GAVE_UP_RETRY = timedelta(minutes=5)  # a post that gave up is tried again this often
-ACTIVE_STATES = (
-    ReleaseState.DRAFT,
-    ReleaseState.CANDIDATE,
-    ReleaseState.GO,
-    ReleaseState.NO_GO,
-    ReleaseState.ROLLING_OUT,
-    ReleaseState.HALTED,
-)
 
 
 def app_repository(release: Release) -> tuple[str, int] | None:

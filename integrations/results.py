@@ -19,7 +19,7 @@ from gates.selectors import gate_current_status
 from gates.services import gate_result_record
 from releases.models import Product, Release, same_commit
 
-from .apply import Applied, gates_of
+from .apply import Applied, gate_of
 from .models import ApiToken, Delivery
 from .providers.base import timestamp
 
@@ -150,7 +150,7 @@ def api_result_replay(delivery: Delivery, payload: Mapping[str, Any]) -> Applied
         .select_related("product")
         .first()
     )
-    gate = gates_of(delivery.product).get(clean["gate"])
+    gate = gate_of(delivery.product, clean["gate"])
     if release is None:
         applied.waiting = True  # matched by version when the release is created
         applied.notes.append(f"no release {clean['version']} yet; waiting")

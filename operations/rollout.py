@@ -27,7 +27,7 @@ from releases.health_words import breach_text, source_label
 from releases.lifecycle import ensure_state, release_halt, release_lock_get, transition
 from releases.models import Release, ReleaseState
 
-from .health import StageHealth, soak_until, stage_health
+from .health import StageHealth, health_shown, soak_until, stage_health
 from .models import Rollback
 from .monitoring import problem_text
 
@@ -128,6 +128,18 @@ def _health_refusal(health: StageHealth, *, resuming: bool) -> Conflict | None:
 
 def halted_since(release: Release) -> datetime:
     return datetime.fromisoformat(release.halt["at"]) if release.halt else release.state_changed_at
+
+
+def live_health(release: Release) -> StageHealth | None:
+    """The stage health said of a release after Go (the dashboard, the API): while it
+    rolls out, its stage's samples; halted, those since the halt, or while none has come
+    in those that stood at it (`health_shown`: a breach halt stays a breach). None before
+    Go or after the rollout."""
+    if release.state == ReleaseState.ROLLING_OUT:
+        return stage_health(release)
+    if release.state == ReleaseState.HALTED:
+        return health_shown(release, stage_health(release, since=halted_since(release)))
+    return None
 
 
 def resume_blocker(release: Release, health: StageHealth | None = None) -> Conflict | None:
