@@ -10,7 +10,6 @@ delivery that is sent, failed, claimed or not yet due is left alone.
 
 from __future__ import annotations
 
-import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.capabilities import Capability, can
 from audit.services import audit_record
+from core.backoff import full_jitter
 from core.errors import Conflict, NotAllowed
 
 from . import dispatch
@@ -44,11 +44,7 @@ def retry_delay(attempt: int, *, base: float | None = None, retry_after: float |
     to base * 2^(attempt-1) ("full jitter"), at least what the channel asked for
     (Retry-After), never more than an hour."""
     base = settings.GONOGO_ALERT_RETRY_BASE_SECONDS if base is None else base
-    ceiling = min(MAX_DELAY_SECONDS, base * 2 ** max(0, attempt - 1))
-    delay = random.uniform(0, ceiling)
-    if retry_after:
-        delay = max(delay, min(retry_after, MAX_DELAY_SECONDS))
-    return delay
+    return full_jitter(attempt, base=base, cap=MAX_DELAY_SECONDS, retry_after=retry_after)
 
 
 def _claim(delivery_id: int, now: datetime) -> tuple[Delivery | None, str]:

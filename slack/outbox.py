@@ -8,7 +8,6 @@ the beat's sweep. Run twice, a row is sent once."""
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +15,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
+
+from core.backoff import full_jitter
 
 from .models import SendStatus, SlackAsk, SlackReply
 from .web import Outcome
@@ -30,10 +31,7 @@ SWEEP_GRACE = timedelta(seconds=30)
 
 
 def retry_delay(attempt: int, retry_after: float | None) -> float:
-    delay = random.uniform(0, min(MAX_DELAY_SECONDS, BASE_SECONDS * 2 ** max(0, attempt - 1)))
-    if retry_after:
-        delay = max(delay, min(retry_after, MAX_DELAY_SECONDS))
-    return delay
+    return full_jitter(attempt, base=BASE_SECONDS, cap=MAX_DELAY_SECONDS, retry_after=retry_after)
 
 
 def _claim(model: type[SlackAsk] | type[SlackReply], pk: int, now: datetime) -> Any:

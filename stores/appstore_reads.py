@@ -38,7 +38,6 @@ class AppStorePanel:
     stages: tuple[Step, ...]
     state_label: str
     last_change: AppStoreChange | None
-    waiting: bool
     drift: str
     steps: tuple[str, ...]  # the buttons offered: pause, resume, complete
     hint: str
@@ -155,7 +154,6 @@ def appstore_for_board(release: Release) -> AppStorePanel | None:
         stages=_stages(release),
         state_label=str(AppStorePhaseState(phase.state).label) if phase and phase.state else "",
         last_change=last,
-        waiting=last is not None and last.status == AppStoreChangeStatus.PENDING,
         drift=drift_words(phase.drift_key, release, phase) if phase else "",
         steps=steps,
         hint=hint,

@@ -12,7 +12,6 @@ of the same release replaces an older one still waiting: the board's last word w
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from accounts.capabilities import Capability, can
 from audit.services import audit_record
+from core.backoff import full_jitter
 from core.errors import Conflict, NotAllowed, RuleViolation
 from live.services import live_notify
 from releases.events import event_emit
@@ -65,11 +65,12 @@ def source_of(release: Release) -> AppStoreSource | None:
 
 
 def retry_delay(attempt: int, *, retry_after: float | None = None) -> float:
-    ceiling = min(MAX_DELAY_SECONDS, settings.GONOGO_APPSTORE_RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))
-    delay = random.uniform(0, ceiling)
-    if retry_after:
-        delay = max(delay, min(retry_after, MAX_DELAY_SECONDS))
-    return delay
+    return full_jitter(
+        attempt,
+        base=settings.GONOGO_APPSTORE_RETRY_BASE_SECONDS,
+        cap=MAX_DELAY_SECONDS,
+        retry_after=retry_after,
+    )
 
 
 def changes_enqueue(ids: Iterable[int], *, countdown: float = 0) -> int:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from releases.models import Release, ReleaseState
 
 from .models import PlayCall, PlayCallState, PlaySource, PlayTrackReading
+from .play_services import newest_call, play_source_of
 from .play_words import board_words, differs, play_words, step_words, version_code_of
 
 
@@ -29,10 +30,6 @@ class PlayPanel:
     def failed(self) -> bool:
         return self.last is not None and self.last.state == PlayCallState.FAILED
 
-    @property
-    def last_answer(self) -> dict[str, object] | None:
-        return self.last.answers[-1] if self.last is not None and self.last.answers else None
-
 
 def _next_is_last(release: Release) -> bool:
     if release.state != ReleaseState.ROLLING_OUT:
@@ -48,16 +45,11 @@ def _next_is_last(release: Release) -> bool:
 
 def play_for_board(release: Release) -> PlayPanel | None:
     """The Play panel of `release`, or None when its product has no active Play source."""
-    source = PlaySource.objects.filter(product_id=release.product_id, active=True).first()
+    source = play_source_of(release)
     if source is None:
         return None
     reading = PlayTrackReading.objects.filter(release=release).first()
-    last = (
-        PlayCall.objects.filter(release=release)
-        .exclude(state=PlayCallState.SUPERSEDED)
-        .order_by("-pk")
-        .first()
-    )
+    last = newest_call(release)
     under_way = last is not None and last.state in (PlayCallState.PENDING, PlayCallState.RUNNING)
     read = reading is not None and reading.read_at is not None
     return PlayPanel(

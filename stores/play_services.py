@@ -13,7 +13,6 @@ the row and the audit trail), retried with backoff on no answer, a 5xx or a 429,
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from accounts.capabilities import Capability, can
 from audit.services import audit_record
+from core.backoff import full_jitter
 from core.errors import Conflict, NotAllowed
 from live.services import live_notify
 from releases.events import event_emit
@@ -173,7 +173,7 @@ def calls_enqueue(ids: Iterable[int], *, countdown: float = 0) -> int:
 def retry_delay(attempt: int) -> float:
     """Full jitter: a random wait up to base * 2^(attempt-1) seconds (at most 30 min)."""
     base = float(getattr(settings, "GONOGO_PLAY_RETRY_BASE_SECONDS", 15.0))
-    return random.uniform(0, min(MAX_DELAY_SECONDS, base * 2 ** max(0, attempt - 1)))
+    return full_jitter(attempt, base=base, cap=MAX_DELAY_SECONDS)
 
 
 def max_attempts() -> int:
