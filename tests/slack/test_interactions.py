@@ -194,94 +194,42 @@ def refusal(
     return str(reply["text"])
 
 
-def test_an_unlinked_slack_user_is_told_to_ask_an_admin(
+@pytest.fixture
+def refused(
     world: Any,
     response_url: FakeResponseUrl,
     client: Client,
     queued: Queued,
     run: Any,
     django_capture_on_commit_callbacks: Any,
-) -> None:
-    text = refusal(
-        client,
-        world,
-        response_url,
-        queued,
-        run,
-        django_capture_on_commit_callbacks,
-        role=Role.QA,
-        vote="go",
-        user="U0STRANGER",
-    )
+) -> Any:
+    """`refusal` with this test's world, client and fakes: `refused(role=…, vote=…, user=…)`."""
+
+    def call(**kw: Any) -> str:
+        return refusal(client, world, response_url, queued, run, django_capture_on_commit_callbacks, **kw)
+
+    return call
+
+
+def test_an_unlinked_slack_user_is_told_to_ask_an_admin(refused: Any) -> None:
+    text = refused(role=Role.QA, vote="go", user="U0STRANGER")
     assert text == "You are not linked to a Go/No-Go person: ask an admin to link U0STRANGER."
 
 
-def test_a_link_in_another_workspace_does_not_count(
-    world: Any,
-    response_url: FakeResponseUrl,
-    client: Client,
-    queued: Queued,
-    run: Any,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    text = refusal(
-        client,
-        world,
-        response_url,
-        queued,
-        run,
-        django_capture_on_commit_callbacks,
-        role=Role.QA,
-        vote="go",
-        user=QA_SLACK,
-        team="T0OTHERWS1",
-    )
+def test_a_link_in_another_workspace_does_not_count(refused: Any) -> None:
+    text = refused(role=Role.QA, vote="go", user=QA_SLACK, team="T0OTHERWS1")
     assert "not linked" in text
 
 
-def test_a_role_not_held_is_refused_with_words(
-    world: Any,
-    response_url: FakeResponseUrl,
-    client: Client,
-    queued: Queued,
-    run: Any,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
+def test_a_role_not_held_is_refused_with_words(world: Any, refused: Any) -> None:
     # The Backend Lead presses QA's Go.
-    text = refusal(
-        client,
-        world,
-        response_url,
-        queued,
-        run,
-        django_capture_on_commit_callbacks,
-        role=Role.QA,
-        vote="go",
-        user=LEAD_SLACK,
-    )
+    text = refused(role=Role.QA, vote="go", user=LEAD_SLACK)
     assert text == f"You do not hold QA for {world.product.name}."
     assert not AuditEvent.objects.filter(action__startswith="signoff").exists()
 
 
-def test_no_go_without_a_comment_gets_the_boards_words(
-    world: Any,
-    response_url: FakeResponseUrl,
-    client: Client,
-    queued: Queued,
-    run: Any,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    text = refusal(
-        client,
-        world,
-        response_url,
-        queued,
-        run,
-        django_capture_on_commit_callbacks,
-        role=Role.QA,
-        vote="no_go",
-        user=QA_SLACK,
-    )
+def test_no_go_without_a_comment_gets_the_boards_words(refused: Any) -> None:
+    text = refused(role=Role.QA, vote="no_go", user=QA_SLACK)
     assert text == "Say why you vote No-Go."
 
 
