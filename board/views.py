@@ -66,6 +66,7 @@ from releases.models import (
     Vote,
 )
 from releases.selectors import active_releases, release_get, release_key, viewable_products
+from stores.play_services import play_source_of
 from stores.selectors import stores_for_board
 
 from .life import release_life
@@ -122,6 +123,8 @@ def board_context(
         # The flags panel (flags/) and the stores panel (stores/): None when the product has none.
         "flags_panel": SimpleLazyObject(lambda: flags_for_board(board.release)),
         "stores_panel": SimpleLazyObject(lambda: stores_for_board(board.release)),
+        # Whether Google Play drives the rollout (the operations panel's warning before 100 %).
+        "play_source": SimpleLazyObject(lambda: play_source_of(board.release)),
         # What the sign-offs panel shows from the layers above (board/ports.py: `slack`).
         "signoffs_extra": SimpleLazyObject(lambda: signoffs_extra(board.release)),
         # Lines added by the layers above (board/ports.py: `integrations`): the GitHub App's deployments.

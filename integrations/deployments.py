@@ -243,6 +243,7 @@ def _decide(request: DeploymentRequest) -> None:
     """Judge a waiting request (locked or new, in the caller's transaction); an answer is
     stored and sent after commit."""
     before = (request.release_id, request.comment, request.state)
+    integration_before = request.integration_id
     answer, comment, release = _judge(request)
     request.release = release
     request.comment = comment
@@ -254,8 +255,10 @@ def _decide(request: DeploymentRequest) -> None:
         fields += ["state", "answer", "next_attempt_at"]
         pk = request.pk
         transaction.on_commit(lambda: tasks.deployment_answer_task.delay(pk), robust=True)
-    request.save(update_fields=fields)
-    if release is not None and (request.release_id, request.comment, request.state) != before:
+    changed = (request.release_id, request.comment, request.state) != before
+    if changed or request.integration_id != integration_before:
+        request.save(update_fields=fields)  # the 30 s sweep writes nothing for a request that did not move
+    if release is not None and changed:
         live_notify(release_id=release.pk, change="decision")
 
 
